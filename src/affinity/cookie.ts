@@ -1,0 +1,56 @@
+/**
+ * Cookie mode: learn the sticky cookie the load balancer sets in its answer for a key
+ * (AWSALB, SERVERID, ...) and send it back with that key's next webhooks.
+ */
+import type { AffinityStore, Clock } from '../store/store';
+import { keyTag, log, logError } from '../log';
+import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
+import type { AffinityStrategy, KeyedExchange } from './strategy';
+
+export interface CookieAffinityOptions {
+  readonly store: AffinityStore;
+  /** Affinity cookie names, or '*' for every cookie the upstream sets. */
+  readonly names: ReadonlySet<string> | '*';
+  readonly ttlMs: number;
+  readonly clock: Clock;
+}
+
+export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {
+  const { store, names, ttlMs, clock } = options;
+  const accepts = names === '*' ? () => true : (name: string) => names.has(name);
+  const keepInbound = (name: string) => !accepts(name);
+
+  return {
+    async apply(exchange) {
+      let stored: string | undefined;
+      try {
+        stored = await store.get(exchange.key);
+      } catch (err) {
+        storeTrouble('read', err);
+      }
+      const jar = decodeJar(stored, clock());
+      exchange.jar = jar;
+      // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
+      const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
+      if (cookie === undefined) delete exchange.req.headers.cookie;
+      else exchange.req.headers.cookie = cookie;
+      if (jar.length > 0) log.cookie('replay %d cookie(s) for key %s', jar.length, keyTag(exchange.key));
+    },
+
+    learn(exchange: KeyedExchange, proxyRes) {
+      const setCookies = proxyRes.headers['set-cookie'];
+      if (setCookies === undefined || setCookies.length === 0) return;
+      const now = clock();
+      const next = applySetCookies(exchange.jar ?? [], setCookies, { accepts, now, ttlMs });
+      if (next === undefined) return;
+      exchange.jar = next;
+      const write = next.length === 0 ? store.delete(exchange.key) : store.set(exchange.key, encodeJar(next), jarExpiry(next) - now);
+      write.catch((err: unknown) => storeTrouble('write', err));
+      log.cookie('learned %d cookie(s) for key %s', next.length, keyTag(exchange.key));
+    },
+  };
+}
+
+function storeTrouble(operation: string, err: unknown): void {
+  logError(`affinity store ${operation} failed: ${(err as Error)?.message ?? String(err)}`);
+}

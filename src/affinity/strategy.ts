@@ -1,0 +1,29 @@
+/**
+ * The one interface every affinity strategy implements. A strategy adds affinity to a request
+ * that has a key and may learn from the answer; it never throws: on any trouble it adds nothing
+ * and the request is forwarded without affinity.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { CookieJar } from './cookie-jar';
+
+/** One request on its way through the pipeline, as the strategies see it. */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  /** The affinity key, when the body held a usable one. */
+  readonly key: string | undefined;
+  /** Cookie mode: the cookies known for `key` when the request left, updated from the answer. */
+  jar?: CookieJar;
+}
+
+export interface KeyedExchange extends Exchange {
+  readonly key: string;
+}
+
+export interface AffinityStrategy {
+  /** Removes from every request whatever a caller could use to steer routing itself. */
+  sanitize?(headers: IncomingHttpHeaders): void;
+  /** Adds affinity to a request that has a key. */
+  apply(exchange: KeyedExchange): void | Promise<void>;
+  /** Learns from the upstream's answer to a request that had a key. */
+  learn?(exchange: KeyedExchange, proxyRes: IncomingMessage): void;
+}

@@ -1,0 +1,227 @@
+/**
+ * Environment → one frozen, typed Config.
+ *
+ * Every variable is read here and nowhere else. Bad values are collected, not thrown one by one,
+ * so a user fixing a deployment sees every problem at once. The module has no side effects:
+ * tests hand `parseConfig` a plain record.
+ */
+
+export type AffinityMode = 'header' | 'cookie' | 'both';
+export const AFFINITY_MODES: readonly AffinityMode[] = ['header', 'cookie', 'both'];
+
+export const DEFAULT_AFFINITY_COOKIES = [
+  'AWSALB',
+  'AWSALBCORS',
+  'AWSALBAPP-0',
+  'SERVERID',
+  'INGRESSCOOKIE',
+  'heroku-session-affinity',
+  'ARRAffinity',
+  'ARRAffinitySameSite',
+  'GCLB',
+  'route',
+] as const;
+
+export interface Config {
+  /** Listening port (PORT, default 9090; 0 picks a free one). */
+  readonly port: number;
+  /** Listening address (HOST, default: all interfaces). */
+  readonly host: string | undefined;
+  /** Where every request goes (TARGET_URL); its path is a prefix joined to the request path. */
+  readonly target: URL;
+  /** How affinity is given (AFFINITY_MODE, default header). */
+  readonly mode: AffinityMode;
+  /** Header injected in header mode (AFFINITY_HEADER, default Actorid), lower-cased. */
+  readonly affinityHeader: string;
+  /** JSON paths tried in order for the key (AFFINITY_KEY, default actorId), split on dots. */
+  readonly keyPaths: readonly (readonly string[])[];
+  /** Longest key accepted, in characters (AFFINITY_KEY_MAX_LENGTH, default 256). */
+  readonly keyMaxLength: number;
+  /** Cookie names learned and replayed (AFFINITY_COOKIES); `'*'` means every cookie. */
+  readonly affinityCookies: ReadonlySet<string> | '*';
+  /** Longest a learned cookie is kept, ms (AFFINITY_TTL seconds, default 86400 s). */
+  readonly affinityTtlMs: number;
+  /** Most keys remembered by the memory store (AFFINITY_MAX_ENTRIES, default 100000). */
+  readonly affinityMaxEntries: number;
+  /** Keys that never get affinity: the bot's own events (BOT_PERSONID). */
+  readonly botPersonIds: ReadonlySet<string>;
+  /** Largest request body read, bytes (MAX_BODY_BYTES, default 1 MiB); larger → 413. */
+  readonly maxBodyBytes: number;
+  /** Upstream silence before 504, ms (UPSTREAM_TIMEOUT_MS, default 30000). */
+  readonly upstreamTimeoutMs: number;
+  /** Skip TLS certificate checks towards an https target (TARGET_INSECURE, default false). */
+  readonly targetInsecure: boolean;
+  /** Rewrite Host to the target's (CHANGE_ORIGIN, default true). */
+  readonly changeOrigin: boolean;
+  /** Grace for in-flight requests on SIGTERM/SIGINT, ms (SHUTDOWN_TIMEOUT_MS, default 10000). */
+  readonly shutdownTimeoutMs: number;
+  /** Time a client has to send its request headers, ms (HEADERS_TIMEOUT_MS, default 10000). */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send its whole request, ms (REQUEST_TIMEOUT_MS, default 30000). */
+  readonly requestTimeoutMs: number;
+  /** Idle time before a client keep-alive connection is closed, ms (KEEP_ALIVE_TIMEOUT_MS, default 65000). */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** One bad variable: its name, what was given, and what is accepted. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly value: string;
+  readonly expected: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.variable}=${JSON.stringify(p.value)} is not valid: expected ${p.expected}`;
+}
+
+// RFC 9110 token: what a header or cookie name may be made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Reads and validates every variable; throws ConfigError listing every problem found. */
+export function parseConfig(env: Env): Config {
+  const problems: ConfigProblem[] = [];
+  const read = new EnvReader(env, problems);
+
+  const port = read.integer('PORT', 9090, 0, 65535);
+  const hostRaw = read.string('HOST', '');
+  const target = read.url('TARGET_URL', 'http://127.0.0.1:8080');
+  const mode = read.oneOf('AFFINITY_MODE', 'header', AFFINITY_MODES);
+  const affinityHeader = read.string('AFFINITY_HEADER', 'Actorid');
+  if (!TOKEN.test(affinityHeader)) {
+    problems.push({ variable: 'AFFINITY_HEADER', value: affinityHeader, expected: 'an HTTP header name (letters, digits, - and _)' });
+  }
+  const keyPaths = read.list('AFFINITY_KEY', 'actorId').map((p) => p.split('.'));
+  if (keyPaths.length === 0 || keyPaths.some((segments) => segments.some((s) => s === ''))) {
+    problems.push({ variable: 'AFFINITY_KEY', value: env.AFFINITY_KEY ?? '', expected: 'comma-separated dotted JSON paths, such as actorId or data.roomId,actorId' });
+  }
+  const keyMaxLength = read.integer('AFFINITY_KEY_MAX_LENGTH', 256, 1, 8192);
+  const cookieNames = read.list('AFFINITY_COOKIES', DEFAULT_AFFINITY_COOKIES.join(','));
+  const badCookie = cookieNames.find((n) => n !== '*' && !TOKEN.test(n));
+  if (cookieNames.length === 0 || badCookie !== undefined) {
+    problems.push({ variable: 'AFFINITY_COOKIES', value: env.AFFINITY_COOKIES ?? '', expected: 'comma-separated cookie names, or *' });
+  }
+  const affinityTtlSeconds = read.integer('AFFINITY_TTL', 86400, 1, 10 * 365 * 86400);
+  const affinityMaxEntries = read.integer('AFFINITY_MAX_ENTRIES', 100_000, 1, 100_000_000);
+  const botPersonIds = new Set(read.list('BOT_PERSONID', ''));
+  const maxBodyBytes = read.integer('MAX_BODY_BYTES', 1_048_576, 1, 1024 * 1024 * 1024);
+  const upstreamTimeoutMs = read.integer('UPSTREAM_TIMEOUT_MS', 30_000, 1, 3_600_000);
+  const targetInsecure = read.boolean('TARGET_INSECURE', false);
+  const changeOrigin = read.boolean('CHANGE_ORIGIN', true);
+  const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000);
+  const headersTimeoutMs = read.integer('HEADERS_TIMEOUT_MS', 10_000, 1, 3_600_000);
+  const requestTimeoutMs = read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000);
+  const keepAliveTimeoutMs = read.integer('KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    // Node refuses a headers timeout longer than the request timeout.
+    problems.push({ variable: 'HEADERS_TIMEOUT_MS', value: String(headersTimeoutMs), expected: `at most REQUEST_TIMEOUT_MS (${requestTimeoutMs})` });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return Object.freeze({
+    port,
+    host: hostRaw === '' ? undefined : hostRaw,
+    target: target as URL,
+    mode,
+    affinityHeader: affinityHeader.toLowerCase(),
+    keyPaths,
+    keyMaxLength,
+    affinityCookies: cookieNames.includes('*') ? '*' : new Set(cookieNames),
+    affinityTtlMs: affinityTtlSeconds * 1000,
+    affinityMaxEntries,
+    botPersonIds,
+    maxBodyBytes,
+    upstreamTimeoutMs,
+    targetInsecure,
+    changeOrigin,
+    shutdownTimeoutMs,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs,
+  });
+}
+
+/** Typed readers that record a problem and return the default instead of throwing. */
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: ConfigProblem[],
+  ) {}
+
+  /** The trimmed value, or undefined when unset or blank (blank means "use the default"). */
+  private raw(name: string): string | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  list(name: string, fallback: string): string[] {
+    return (this.raw(name) ?? fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      this.problems.push({ variable: name, value: v, expected: `a whole number from ${min} to ${max}` });
+      return fallback;
+    }
+    return n;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const v = this.raw(name)?.toLowerCase();
+    if (v === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    this.problems.push({ variable: name, value: v, expected: 'true or false' });
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.raw(name);
+    if (v === undefined) return fallback;
+    const lower = v.toLowerCase() as T;
+    if (allowed.includes(lower)) return lower;
+    this.problems.push({ variable: name, value: v, expected: `one of ${allowed.join(', ')}` });
+    return fallback;
+  }
+
+  url(name: string, fallback: string): URL | undefined {
+    const v = this.raw(name) ?? fallback;
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      this.problems.push({ variable: name, value: v, expected: 'an absolute http:// or https:// URL, such as http://127.0.0.1:8080' });
+      return undefined;
+    }
+    if (url.search !== '' || url.hash !== '') {
+      this.problems.push({ variable: name, value: v, expected: 'a URL without ?query or #fragment (the request keeps its own query)' });
+      return undefined;
+    }
+    return url;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * Logging through `debug` namespaces (DEBUG=webhook-affinity:*), plus `logError` for what an
+ * operator must always see. Actor ids identify people: only `keyTag` of them is ever logged.
+ */
+import { createHash } from 'node:crypto';
+import createDebug from 'debug';
+
+export const log = {
+  config: createDebug('webhook-affinity:config'),
+  proxy: createDebug('webhook-affinity:proxy'),
+  cookie: createDebug('webhook-affinity:cookie'),
+  store: createDebug('webhook-affinity:store'),
+  server: createDebug('webhook-affinity:server'),
+};
+
+/** A short, stable, non-reversible tag for an affinity key, safe to print. */
+export function keyTag(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 10);
+}
+
+/** Always printed on stderr, whatever DEBUG says: one line, no bodies, no raw keys. */
+export function logError(message: string): void {
+  process.stderr.write(`webhook-affinity: ${message}\n`);
+}

@@ -1,0 +1,17 @@
+/**
+ * The AffinityStore contract: where learned affinity lives, per key.
+ * Every backend (memory, Redis) passes the same shared test suite.
+ */
+export interface AffinityStore {
+  /** The value stored for `key`, or undefined when none or expired. */
+  get(key: string): Promise<string | undefined>;
+  /** Stores `value` for `key` for `ttlMs` milliseconds (> 0), replacing any previous value. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Forgets `key`; forgetting an unknown key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Releases timers and connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A source of the current time in milliseconds; injected so TTL tests never sleep. */
+export type Clock = () => number;

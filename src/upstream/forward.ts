@@ -1,0 +1,153 @@
+/**
+ * Forwarding through http-proxy over a keep-alive agent, with the upstream's failures mapped
+ * onto ProxyErrors in one place.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Url } from 'node:url';
+import httpProxy from 'http-proxy';
+import { fromUpstreamError, upstreamTimeout, type ProxyError } from '../errors';
+
+export interface ForwarderOptions {
+  readonly target: URL;
+  readonly upstreamTimeoutMs: number;
+  readonly targetInsecure: boolean;
+  readonly changeOrigin: boolean;
+  /** Called with every upstream response before it is relayed (cookie learning). */
+  readonly onResponse?: (req: IncomingMessage, proxyRes: IncomingMessage) => void;
+}
+
+export type ForwardFailure = (err: ProxyError) => void;
+
+export interface Forwarder {
+  /**
+   * Sends the request upstream and relays the answer. `body` is the already-read body, sent
+   * as is with its Content-Length; without it the request streams through untouched.
+   */
+  forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, onFailure: ForwardFailure): void;
+  /** Drops the agent's idle upstream connections. */
+  close(): void;
+}
+
+// RFC 9110 §7.6.1: connection-specific fields are not forwarded by a proxy. `expect` goes too:
+// the client already got its 100 Continue from us.
+const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const isHttps = options.target.protocol === 'https:';
+  const agentOptions = {
+    keepAlive: true,
+    // Drop idle sockets before a typical upstream does (Node's server default is 5 s) so a
+    // request is not written onto a socket the upstream is closing. Node also honours the
+    // upstream's `Keep-Alive: timeout=N` hint when it is shorter.
+    timeout: 4000,
+    maxFreeSockets: 256,
+    scheduling: 'lifo' as const,
+  };
+  const agent = isHttps
+    ? new https.Agent({ ...agentOptions, rejectUnauthorized: !options.targetInsecure })
+    : new http.Agent(agentOptions);
+
+  const proxy = httpProxy.createProxyServer({
+    target: proxyTarget(options.target),
+    agent,
+    xfwd: true,
+    changeOrigin: options.changeOrigin,
+    secure: !options.targetInsecure,
+  });
+
+  proxy.on('proxyReq', (proxyReq, _req, res) => {
+    proxyReq.setTimeout(options.upstreamTimeoutMs, () => proxyReq.destroy(upstreamTimeout(options.upstreamTimeoutMs)));
+    // The client left before the answer: stop the upstream request rather than let it finish
+    // into a dead socket (and hold an upstream connection meanwhile).
+    const onClientClose = (): void => {
+      if (!res.writableFinished) proxyReq.destroy();
+    };
+    if (res.closed) onClientClose();
+    else res.once('close', onClientClose);
+  });
+
+  proxy.on('proxyRes', (proxyRes, req, res) => {
+    // Our connection with the client is ours to manage: http-proxy sets it from the request.
+    delete proxyRes.headers.connection;
+    delete proxyRes.headers['keep-alive'];
+    // An upstream that dies mid-body must not leave the client waiting for the rest.
+    proxyRes.once('close', () => {
+      if (!proxyRes.complete) res.destroy();
+    });
+    options.onResponse?.(req, proxyRes);
+  });
+
+  // http-proxy only emits these when no per-call callback is given, or when the client's
+  // socket is already gone (then it aborts the upstream request itself). A listener must
+  // exist so that an 'error' never goes unhandled.
+  proxy.on('error', () => {});
+  proxy.on('econnreset', () => {});
+
+  return {
+    forward(req, res, body, onFailure) {
+      const headers = req.headers;
+      const connection = headers.connection;
+      for (const name of connectionListed(connection)) delete headers[name];
+      delete headers.connection;
+      for (const name of HOP_BY_HOP) delete headers[name];
+      let web: httpProxy.ServerOptions | undefined;
+      if (body !== undefined) {
+        delete headers['transfer-encoding'];
+        headers['content-length'] = String(body.length);
+        web = { buffer: bufferSource(body) };
+      }
+
+      proxy.web(req, res, web as httpProxy.ServerOptions, (err) => onFailure(fromUpstreamError(err)));
+
+      // http-proxy has copied the headers by now (synchronously); the client's own Connection
+      // header is put back because it decides the client connection's keep-alive.
+      if (connection !== undefined) headers.connection = connection;
+    },
+    close() {
+      agent.destroy();
+      proxy.close();
+    },
+  };
+}
+
+/**
+ * The target in the legacy `url.parse` shape http-proxy works with, built once: given a string,
+ * http-proxy would parse it again on every request that carries per-call options.
+ */
+function proxyTarget(url: URL): Partial<Url> {
+  return {
+    protocol: url.protocol,
+    host: url.host,
+    // http.request wants an IPv6 literal without its brackets.
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port,
+    path: url.pathname,
+  };
+}
+
+/** Names listed in a Connection header (RFC 9110 §7.6.1), lower-cased, without keep-alive/close. */
+function connectionListed(connection: string | undefined): string[] {
+  if (connection === undefined) return [];
+  const names: string[] = [];
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive') names.push(name);
+  }
+  return names;
+}
+
+/**
+ * What http-proxy needs of `options.buffer`: something it can `.pipe(proxyReq)`. Writing the
+ * whole body with `end` sends headers and body in one write, with no stream machinery.
+ */
+function bufferSource(body: Buffer): Readable {
+  return {
+    pipe<T extends NodeJS.WritableStream>(destination: T): T {
+      destination.end(body);
+      return destination;
+    },
+  } as unknown as Readable;
+}
