@@ -1,0 +1,50 @@
+/**
+ * Runs the real entry point (build/src/server.js, the same code as dist/server.js) as a child
+ * process, and reads its start line for the port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const SERVER_JS = join(__dirname, '..', '..', 'src', 'server.js');
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+}
+
+/** Starts `node <script>` with `env` and resolves once it printed its listening line. */
+export function startServerProcess(env: Record<string, string>, script = SERVER_JS, cwd?: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on http:\/\/\S+:(\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]), stdout: () => out, stderr: () => err, exited });
+    });
+    exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${err}`)));
+  });
+}
+
+/** Runs `node <script>` to completion; resolves with its exit code and output. */
+export function runServerProcess(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [SERVER_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
