@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, DEFAULT_AFFINITY_COOKIES, parseConfig, type Env } from '../src/config';
+import { runServerProcess } from './helpers/process';
+
+function problemsOf(env: Env): string[] {
+  try {
+    parseConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems.map((p) => p.variable);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = parseConfig({});
+    assert.equal(c.port, 9090);
+    assert.equal(c.host, undefined);
+    assert.equal(c.target.href, 'http://127.0.0.1:8080/');
+    assert.equal(c.mode, 'header');
+    assert.equal(c.affinityHeader, 'actorid');
+    assert.deepEqual(c.keyPaths, [['actorId']]);
+    assert.equal(c.keyMaxLength, 256);
+    assert.deepEqual([...(c.affinityCookies as Set<string>)], [...DEFAULT_AFFINITY_COOKIES]);
+    assert.equal(c.affinityTtlMs, 86_400_000);
+    assert.equal(c.affinityMaxEntries, 100_000);
+    assert.equal(c.botPersonIds.size, 0);
+    assert.equal(c.maxBodyBytes, 1_048_576);
+    assert.equal(c.upstreamTimeoutMs, 30_000);
+    assert.equal(c.targetInsecure, false);
+    assert.equal(c.changeOrigin, true);
+    assert.equal(c.shutdownTimeoutMs, 10_000);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('reads every variable', () => {
+    const c = parseConfig({
+      PORT: '8000',
+      HOST: '127.0.0.1',
+      TARGET_URL: 'https://bots.internal/base',
+      AFFINITY_MODE: 'Both',
+      AFFINITY_HEADER: 'X-Key',
+      AFFINITY_KEY: 'data.roomId, actorId',
+      AFFINITY_COOKIES: '*',
+      AFFINITY_TTL: '60',
+      AFFINITY_MAX_ENTRIES: '5',
+      BOT_PERSONID: 'bot1, bot2',
+      MAX_BODY_BYTES: '2048',
+      UPSTREAM_TIMEOUT_MS: '100',
+      TARGET_INSECURE: 'true',
+      CHANGE_ORIGIN: 'false',
+      SHUTDOWN_TIMEOUT_MS: '0',
+    });
+    assert.equal(c.port, 8000);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.target.href, 'https://bots.internal/base');
+    assert.equal(c.mode, 'both');
+    assert.equal(c.affinityHeader, 'x-key');
+    assert.deepEqual(c.keyPaths, [['data', 'roomId'], ['actorId']]);
+    assert.equal(c.affinityCookies, '*');
+    assert.equal(c.affinityTtlMs, 60_000);
+    assert.equal(c.affinityMaxEntries, 5);
+    assert.deepEqual([...c.botPersonIds], ['bot1', 'bot2']);
+    assert.equal(c.maxBodyBytes, 2048);
+    assert.equal(c.upstreamTimeoutMs, 100);
+    assert.equal(c.targetInsecure, true);
+    assert.equal(c.changeOrigin, false);
+    assert.equal(c.shutdownTimeoutMs, 0);
+  });
+
+  it('treats a blank variable as unset', () => {
+    assert.equal(parseConfig({ PORT: '', AFFINITY_KEY: ' ' }).port, 9090);
+  });
+
+  for (const [variable, value] of [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['TARGET_URL', 'ftp://x'],
+    ['TARGET_URL', 'not a url'],
+    ['TARGET_URL', 'http://x/?q=1'],
+    ['AFFINITY_MODE', 'sticky'],
+    ['AFFINITY_HEADER', 'Bad Header'],
+    ['AFFINITY_KEY', 'data..id'],
+    ['AFFINITY_COOKIES', 'AWSALB,bad name'],
+    ['AFFINITY_TTL', '-1'],
+    ['AFFINITY_TTL', '0'],
+    ['AFFINITY_MAX_ENTRIES', '0'],
+    ['AFFINITY_KEY_MAX_LENGTH', 'lots'],
+    ['MAX_BODY_BYTES', '1e6'],
+    ['UPSTREAM_TIMEOUT_MS', '-5'],
+    ['TARGET_INSECURE', 'maybe'],
+    ['CHANGE_ORIGIN', 'nope'],
+    ['SHUTDOWN_TIMEOUT_MS', 'soon'],
+    ['HEADERS_TIMEOUT_MS', 'x'],
+    ['REQUEST_TIMEOUT_MS', '0'],
+    ['KEEP_ALIVE_TIMEOUT_MS', '-1'],
+  ] as const) {
+    it(`refuses ${variable}=${value}`, () => {
+      assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
+    });
+  }
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    assert.deepEqual(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }), ['HEADERS_TIMEOUT_MS']);
+  });
+
+  it('reports every problem at once', () => {
+    assert.deepEqual(problemsOf({ PORT: 'abc', AFFINITY_MODE: 'x', TARGET_URL: 'ftp://x', AFFINITY_TTL: '-1' }), [
+      'PORT',
+      'TARGET_URL',
+      'AFFINITY_MODE',
+      'AFFINITY_TTL',
+    ]);
+  });
+
+  it('makes the process print one line per problem and exit 2 before listening', async () => {
+    const { code, stdout, stderr } = await runServerProcess({ PORT: 'abc', AFFINITY_MODE: 'sticky' });
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /PORT="abc" is not valid: expected a whole number from 0 to 65535/);
+    assert.match(lines[1]!, /AFFINITY_MODE="sticky" is not valid: expected one of header, cookie, both/);
+  });
+});
