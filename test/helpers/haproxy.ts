@@ -1,0 +1,81 @@
+/**
+ * A real HAProxy (Debian's package) for end-to-end tests, started in the foreground on free
+ * loopback ports with a config the test writes.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** The haproxy binary, or undefined when it is not installed. */
+export function haproxyBinary(): string | undefined {
+  for (const candidate of ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy', '/usr/bin/haproxy']) {
+    if (spawnSync(candidate, ['-v']).status === 0) return candidate;
+  }
+  return undefined;
+}
+
+/** Why an e2e test must skip, or false. With REQUIRE_HAPROXY=1 (CI) a missing HAProxy fails instead. */
+export function haproxySkipReason(): string | false {
+  if (haproxyBinary() !== undefined) return false;
+  if (process.env.REQUIRE_HAPROXY === '1') throw new Error('REQUIRE_HAPROXY=1 but haproxy is not installed (apt-get install haproxy)');
+  return 'haproxy is not installed (apt-get install haproxy); set REQUIRE_HAPROXY=1 to make this a failure';
+}
+
+/** A loopback port that was free a moment ago (HAProxy needs a number in its config). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface RunningHaproxy {
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `haproxy -db -f <config>` and resolves once `readyPort` accepts connections. */
+export async function startHaproxy(config: string, readyPort: number): Promise<RunningHaproxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'webhook-affinity-haproxy-'));
+  const file = join(dir, 'haproxy.cfg');
+  writeFileSync(file, config);
+  const child = spawn(haproxyBinary()!, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+
+  // HAProxy says nothing when it is ready: wait until its frontend accepts a connection.
+  for (let attempt = 0; ; attempt++) {
+    if (exited) throw new Error(`haproxy exited:\n${stderr}`);
+    if (await accepts(readyPort)) break;
+    if (attempt > 250) throw new Error(`haproxy did not listen on ${readyPort} within 5 s:\n${stderr}`);
+    await delay(20);
+  }
+  return {
+    child,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
