@@ -1,0 +1,21 @@
+/**
+ * The floor webhook-affinity is measured against: http-proxy with the same keep-alive agent
+ * settings as src/upstream/forward.ts and nothing else (no body reading, no key, no affinity).
+ * Usage: TARGET_URL=http://127.0.0.1:8080 PORT=0 node build/bench/bare-forwarder.js
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import httpProxy from 'http-proxy';
+
+const agent = new http.Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' });
+const proxy = httpProxy.createProxyServer({ target: process.env.TARGET_URL, agent, xfwd: true, changeOrigin: true });
+proxy.on('error', (_err, _req, res) => {
+  if ('writeHead' in res && !res.headersSent) res.writeHead(502);
+  res.end();
+});
+const server = http.createServer((req, res) => proxy.web(req, res));
+server.keepAliveTimeout = 65_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,21 @@
+/**
+ * npm run bench -- memory: heap bytes per remembered actor in the memory store, measured in a
+ * child process started with --expose-gc (bench/memory.ts).
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export async function runMemoryBench(): Promise<void> {
+  const rows = ['| actors | heap bytes per actor |', '| ---: | ---: |'];
+  for (const actors of [100_000, 1_000_000]) {
+    const { stdout } = await run(process.execPath, ['--expose-gc', '--max-old-space-size=4096', join(__dirname, 'memory.js'), String(actors)]);
+    const { bytesPerActor } = JSON.parse(stdout) as { bytesPerActor: number };
+    rows.push(`| ${actors.toLocaleString('en')} | ${Math.round(bytesPerActor)} |`);
+    console.error(`  ${actors} actors: ${Math.round(bytesPerActor)} bytes each`);
+  }
+  console.log('\nMemory store: Webex-length ids, one AWSALB-sized learned cookie each, after a forced GC.\n');
+  console.log(rows.join('\n'));
+}

@@ -1,0 +1,247 @@
+/**
+ * npm run bench [-- --duration 5 --rounds 3 --connections 50 --quick --json out.json]
+ * npm run bench -- memory
+ *
+ * Measures, in one run and interleaved so noise shows, requests/s and latency of:
+ * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
+ * and HAProxy injecting the header from the body (the native reference), when installed.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
+import { measureWithNode, measureWithWrk, type Measurement } from './load';
+import { actorPool, webexBodies } from './payloads';
+import { startUpstream, type BenchUpstream } from './upstream';
+import { runMemoryBench } from './memory-run';
+
+const ROOT = join(__dirname, '..', '..');
+
+interface Options {
+  durationS: number;
+  rounds: number;
+  connections: number;
+  json?: string;
+}
+
+interface Case {
+  readonly name: string;
+  /** Starts what is measured; resolves with its URL and the pid whose CPU and RSS are read. */
+  start(upstream: BenchUpstream): Promise<Target>;
+}
+
+interface Target {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+interface CaseResult {
+  readonly name: string;
+  readonly runs: (Measurement & { cpuSeconds: number | undefined })[];
+  peakRssBytes: number | undefined;
+}
+
+function parseArgs(argv: string[]): Options & { memory: boolean } {
+  const opts: Options & { memory: boolean } = { durationS: 5, rounds: 3, connections: 50, memory: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === 'memory') opts.memory = true;
+    else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
+    else if (a === '--duration') opts.durationS = Number(argv[++i]);
+    else if (a === '--rounds') opts.rounds = Number(argv[++i]);
+    else if (a === '--connections') opts.connections = Number(argv[++i]);
+    else if (a === '--json') opts.json = argv[++i];
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return opts;
+}
+
+/** A Node process printing "listening on http://host:port" once ready. */
+function startNodeProcess(script: string, env: Record<string, string>): Promise<Target> {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+?:\d+)/.exec(out);
+      if (m) resolve({ url: m[1]!.replace('[::]', '127.0.0.1'), pid: child.pid, stop: () => stopChild(child) });
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const affinity = (name: string, env: Record<string, string>): Case => ({
+  name,
+  start: (upstream) => startNodeProcess(join(ROOT, 'dist', 'server.js'), { TARGET_URL: upstream.url, ...env }),
+});
+
+function cases(): Case[] {
+  const list: Case[] = [
+    { name: 'upstream direct', start: async (upstream) => ({ url: upstream.url, pid: upstream.pid, stop: async () => {} }) },
+    { name: 'bare http-proxy', start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url }) },
+    affinity('header mode', { AFFINITY_MODE: 'header' }),
+    affinity('cookie mode', { AFFINITY_MODE: 'cookie' }),
+  ];
+  if (haproxyBinary() !== undefined) {
+    list.push({
+      name: 'HAProxy json_query',
+      async start(upstream) {
+        const port = await freePort();
+        const hp = await startHaproxy(
+          `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+frontend webhooks
+  bind 127.0.0.1:${port}
+  option http-buffer-request
+  http-request del-header Actorid
+  http-request set-header Actorid %[req.body,json_query('$.actorId')]
+  default_backend bots
+backend bots
+  http-reuse always
+  server up ${new URL(upstream.url).host}
+`,
+          port,
+        );
+        return { url: `http://127.0.0.1:${port}`, pid: hp.child.pid, stop: () => hp.stop() };
+      },
+    });
+  }
+  return list;
+}
+
+/** utime + stime of a process, in seconds (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+const clockTicks = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+function peakRss(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.memory) {
+    await runMemoryBench();
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'webhook-affinity-bench-'));
+  const bodies = webexBodies(readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8'), actorPool(1000));
+  const useWrk = spawnSync('wrk', ['-v']).error === undefined;
+  const upstream = await startUpstream(work);
+  const all = cases();
+  const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], peakRssBytes: undefined }));
+  console.error(
+    `bench: ${all.length} cases × ${opts.rounds} round(s) × ${opts.durationS} s, ${opts.connections} connections, ` +
+      `load by ${useWrk ? 'wrk' : 'the built-in Node generator'}, upstream ${upstream.kind}, ${bodies.length} actors`,
+  );
+
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const [i, c] of all.entries()) {
+        const target = await c.start(upstream);
+        try {
+          const measure = (seconds: number) =>
+            useWrk
+              ? measureWithWrk(target.url, bodies, { seconds, connections: opts.connections, work })
+              : measureWithNode(target.url, bodies, { seconds, connections: opts.connections });
+          await measure(Math.min(1, opts.durationS)); // warm-up: JIT, connections, learned cookies
+          const cpuBefore = cpuSeconds(target.pid);
+          const m = await measure(opts.durationS);
+          const cpuAfter = cpuSeconds(target.pid);
+          const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+          results[i]!.runs.push({ ...m, cpuSeconds: cpu });
+          const rss = peakRss(target.pid);
+          if (rss !== undefined) results[i]!.peakRssBytes = Math.max(results[i]!.peakRssBytes ?? 0, rss);
+          console.error(`  round ${round + 1} ${c.name}: ${Math.round(m.requestsPerSecond)} req/s, p99 ${m.p99Ms.toFixed(2)} ms, errors ${m.errors}`);
+        } finally {
+          await target.stop();
+        }
+      }
+    }
+  } finally {
+    await upstream.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  printTable(results, opts, useWrk, upstream.kind);
+  if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify({ options: opts, results }, null, 2));
+}
+
+function printTable(results: CaseResult[], opts: Options, useWrk: boolean, upstreamKind: string): void {
+  const summary = results.map((r) => ({
+    name: r.name,
+    rps: median(r.runs.map((x) => x.requestsPerSecond)),
+    p50: median(r.runs.map((x) => x.p50Ms)),
+    p99: median(r.runs.map((x) => x.p99Ms)),
+    cpuPer10k: median(r.runs.filter((x) => x.cpuSeconds !== undefined).map((x) => (x.cpuSeconds! / x.requests) * 10_000)),
+    rss: r.peakRssBytes,
+    errors: r.runs.reduce((n, x) => n + x.errors, 0),
+  }));
+  const bare = summary.find((s) => s.name === 'bare http-proxy')!;
+  const lines = [
+    `| case | req/s | p50 ms | p99 ms | CPU s / 10k req | peak RSS MiB | req/s ÷ bare | p99 ÷ bare | errors |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    ...summary.map(
+      (s) =>
+        `| ${s.name} | ${Math.round(s.rps)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${Number.isNaN(s.cpuPer10k) ? '–' : s.cpuPer10k.toFixed(2)} | ` +
+        `${s.rss === undefined ? '–' : (s.rss / 1048576).toFixed(0)} | ${(s.rps / bare.rps).toFixed(2)} | ${(s.p99 / bare.p99).toFixed(2)} | ${s.errors} |`,
+    ),
+  ];
+  console.log(`\nMedians of ${opts.rounds} round(s) of ${opts.durationS} s, ${opts.connections} connections, ${useWrk ? 'wrk' : 'Node load generator'}, upstream ${upstreamKind}, ~1 KB Webex payloads.\n`);
+  console.log(lines.join('\n'));
+  const targets: [string, number][] = [
+    ['header mode', 0.9],
+    ['cookie mode', 0.85],
+  ];
+  console.log('');
+  for (const [name, min] of targets) {
+    const s = summary.find((x) => x.name === name);
+    if (s === undefined) continue;
+    const ratio = s.rps / bare.rps;
+    console.log(`${ratio >= min ? 'meets' : 'MISSES'} target: ${name} ${ratio.toFixed(2)} × bare req/s (target ≥ ${min})`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/**
+ * The benchmark's upstream: nginx (one worker) when installed, as in the calibration figures,
+ * otherwise a Node server in its own process. Both answer {"ok":true} with an AWSALB-style
+ * Set-Cookie, so cookie mode learns and replays on every request.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { freePort } from '../test/helpers/haproxy';
+
+export interface BenchUpstream {
+  readonly url: string;
+  readonly kind: 'nginx' | 'node';
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export const AWSALB_COOKIE =
+  'AWSALB=yLQxR0mE1v9o4a9k3s2xqvO8Zr3m6JwqH0c5dX7nYt2uVbPz8aKfLg4iN1sD6eWjQ+/hU3oTrC9yBmGv5pE2lF7xS0kZ1qAaRz; Expires=Sat, 05 Dec 2099 12:00:00 GMT; Path=/';
+
+export async function startUpstream(work: string): Promise<BenchUpstream> {
+  const port = await freePort();
+  const nginx = spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : undefined;
+  const child = nginx ? startNginx(work, port) : startNodeUpstream(port);
+  for (let i = 0; !(await accepts(port)); i++) {
+    if (child.exitCode !== null) throw new Error(`upstream exited with ${child.exitCode}`);
+    if (i > 250) throw new Error('upstream did not listen within 5 s');
+    await delay(20);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    kind: nginx ? 'nginx' : 'node',
+    pid: child.pid,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function startNginx(work: string, port: number): ChildProcess {
+  const prefix = join(work, 'nginx');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  writeFileSync(
+    join(prefix, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+master_process off;
+error_log stderr error;
+pid ${prefix}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 2m;
+    location / {
+      add_header Set-Cookie "${AWSALB_COOKIE}" always;
+      default_type application/json;
+      return 200 '{"ok":true}';
+    }
+  }
+}
+`,
+  );
+  return spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function startNodeUpstream(port: number): ChildProcess {
+  const code = `
+    const http = require('node:http');
+    const s = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('set-cookie', ${JSON.stringify(AWSALB_COOKIE)});
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":true}');
+      });
+    });
+    s.keepAliveTimeout = 75000;
+    s.listen(${port}, '127.0.0.1');
+    process.on('SIGTERM', () => process.exit(0));`;
+  return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
