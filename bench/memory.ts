@@ -4,7 +4,7 @@
  */
 import { encodeJar } from '../src/affinity/cookie-jar';
 import { MemoryStore } from '../src/store/memory';
-import { actorPool } from './payloads';
+import { actorId } from './payloads';
 import { AWSALB_COOKIE } from './upstream';
 
 async function main(): Promise<void> {
@@ -12,16 +12,14 @@ async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with --expose-gc');
   const value = AWSALB_COOKIE.slice('AWSALB='.length, AWSALB_COOKIE.indexOf(';'));
-  const ids = actorPool(actors);
   gc();
   const before = process.memoryUsage().heapUsed;
   const store = new MemoryStore({ maxEntries: actors });
   const now = Date.now();
-  for (const id of ids) {
-    // Each id is a fresh string in a real proxy (sliced from a request body), as here.
-    await store.set(id, encodeJar([{ name: 'AWSALB', value, expiresAt: now + 86_400_000 }]), 86_400_000);
+  for (let i = 0; i < actors; i++) {
+    // The id and the stored text are counted: both are held per actor.
+    await store.set(actorId(i), encodeJar([{ name: 'AWSALB', value, expiresAt: now + 86_400_000 }]), 86_400_000);
   }
-  ids.length = 0;
   gc();
   const after = process.memoryUsage().heapUsed;
   if (store.size !== actors) throw new Error(`store holds ${store.size}, expected ${actors}`);

@@ -6,11 +6,13 @@ const ALICE = 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS8xZjdkZTVjYi04NTYxLTQ2NzEtYmMwMy1iY
 
 /** `n` person ids shaped as Webex's: base64 of ciscospark://us/PEOPLE/<uuid>, unpadded. */
 export function actorPool(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => {
-    const hex = (i * 2654435761 + 0x9e3779b9).toString(16).padStart(12, '0').slice(-12);
-    const uuid = `1f7de5cb-8561-4671-bc03-${hex}`;
-    return Buffer.from(`ciscospark://us/PEOPLE/${uuid}`).toString('base64').replace(/=+$/, '');
-  });
+  return Array.from({ length: n }, (_, i) => actorId(i));
+}
+
+/** The i-th actor id of the pool. */
+export function actorId(i: number): string {
+  const hex = (i * 2654435761 + 0x9e3779b9).toString(16).padStart(12, '0').slice(-12);
+  return Buffer.from(`ciscospark://us/PEOPLE/1f7de5cb-8561-4671-bc03-${hex}`).toString('base64').replace(/=+$/, '');
 }
 
 /** The fixture delivery once per actor, with the actor in place of Alice (same length). */
