@@ -6,6 +6,8 @@
  * tests hand `parseConfig` a plain record.
  */
 
+import { SIGNATURE_SCHEME_NAMES, type SignatureSchemeName } from './request/signature';
+
 export type AffinityMode = 'header' | 'cookie' | 'both';
 export const AFFINITY_MODES: readonly AffinityMode[] = ['header', 'cookie', 'both'];
 
@@ -61,6 +63,12 @@ export interface Config {
   readonly requestTimeoutMs: number;
   /** Idle time before a client keep-alive connection is closed, ms (KEEP_ALIVE_TIMEOUT_MS, default 65000). */
   readonly keepAliveTimeoutMs: number;
+  /** Secrets a webhook signature may be made with (WEBHOOK_SECRET); empty turns checking off. */
+  readonly webhookSecrets: readonly string[];
+  /** How signatures are made (SIGNATURE_SCHEME, default webex). */
+  readonly signatureScheme: SignatureSchemeName;
+  /** Check signatures on every method, not only POST (VERIFY_ALL_METHODS, default false). */
+  readonly verifyAllMethods: boolean;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -121,6 +129,10 @@ export function parseConfig(env: Env): Config {
   const headersTimeoutMs = read.integer('HEADERS_TIMEOUT_MS', 10_000, 1, 3_600_000);
   const requestTimeoutMs = read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000);
   const keepAliveTimeoutMs = read.integer('KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3_600_000);
+  // Secrets are split on commas and trimmed, so one cannot contain a comma or surrounding spaces.
+  const webhookSecrets = read.list('WEBHOOK_SECRET', '');
+  const signatureScheme = read.oneOf('SIGNATURE_SCHEME', 'webex', SIGNATURE_SCHEME_NAMES);
+  const verifyAllMethods = read.boolean('VERIFY_ALL_METHODS', false);
   if (headersTimeoutMs > requestTimeoutMs) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push({ variable: 'HEADERS_TIMEOUT_MS', value: String(headersTimeoutMs), expected: `at most REQUEST_TIMEOUT_MS (${requestTimeoutMs})` });
@@ -148,6 +160,9 @@ export function parseConfig(env: Env): Config {
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs,
+    webhookSecrets,
+    signatureScheme,
+    verifyAllMethods,
   });
 }
 

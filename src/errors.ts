@@ -10,7 +10,9 @@ export type ProxyErrorCode =
   | 'CLIENT_ABORTED'
   | 'UPSTREAM_UNREACHABLE'
   | 'UPSTREAM_TIMEOUT'
-  | 'UPSTREAM_FAILED';
+  | 'UPSTREAM_FAILED'
+  | 'SIGNATURE_REJECTED'
+  | 'INTERNAL';
 
 export class ProxyError extends Error {
   constructor(
@@ -29,6 +31,11 @@ export const bodyTooLarge = (limit: number) =>
   new ProxyError('BODY_TOO_LARGE', 413, `request body is larger than ${limit} bytes`);
 
 export const clientAborted = () => new ProxyError('CLIENT_ABORTED', 499, 'client closed the connection');
+
+export const signatureRejected = (header: string) =>
+  new ProxyError('SIGNATURE_REJECTED', 401, `missing or invalid ${header}`);
+
+export const internalError = () => new ProxyError('INTERNAL', 500, 'internal proxy error');
 
 export const upstreamTimeout = (ms: number) =>
   new ProxyError('UPSTREAM_TIMEOUT', 504, `upstream did not answer within ${ms} ms`);

@@ -1,7 +1,8 @@
 /**
  * createAffinityProxy(config, deps): the request pipeline and the server that runs it.
  *
- *   sanitize → read body (bounded) → find the key → add affinity → forward → learn from answer
+ *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
+ *   → learn from the answer → report the outcome
  */
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -10,20 +11,25 @@ import type { Config } from './config';
 import { cookieAffinity } from './affinity/cookie';
 import { headerAffinity } from './affinity/header';
 import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
-import { ProxyError, sendError } from './errors';
+import { answerClientError } from './client-error';
+import { internalError, ProxyError, sendError, signatureRejected } from './errors';
 import { keyTag, log, logError } from './log';
+import type { OutcomeListener, RequestOutcome } from './outcomes';
 import { isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
+import { signatureVerifier } from './request/signature';
 import { MemoryStore } from './store/memory';
 import type { AffinityStore, Clock } from './store/store';
+import { throttled } from './throttle';
 import { createForwarder } from './upstream/forward';
-import { answerClientError } from './client-error';
 
 export interface ProxyDeps {
   /** Where learned cookies live (default: a MemoryStore bounded by AFFINITY_MAX_ENTRIES). */
   readonly store?: AffinityStore;
   /** Time source for cookie expiry (default Date.now). */
   readonly clock?: Clock;
+  /** Told how every request ended, once each, when its response is done. */
+  readonly onOutcome?: OutcomeListener;
 }
 
 export interface AffinityProxy {
@@ -38,14 +44,34 @@ export interface AffinityProxy {
   close(): Promise<void>;
 }
 
+/** One request in the pipeline. */
+interface Flight {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  outcome: RequestOutcome;
+}
+
+const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
+  BODY_TOO_LARGE: 'too-large',
+  CLIENT_ABORTED: 'client-aborted',
+  UPSTREAM_UNREACHABLE: 'upstream-unreachable',
+  UPSTREAM_TIMEOUT: 'upstream-timeout',
+  UPSTREAM_FAILED: 'upstream-failed',
+  SIGNATURE_REJECTED: 'signature-rejected',
+  INTERNAL: 'internal-error',
+};
+
 export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): AffinityProxy {
   const clock = deps.clock ?? Date.now;
+  const onOutcome = deps.onOutcome;
   const store = deps.store ?? new MemoryStore({ maxEntries: config.affinityMaxEntries, clock });
   const strategies = strategiesFor(config, store, clock);
   const sanitizers = strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : []));
   const learners = strategies.filter((s) => s.learn !== undefined);
   // The exchange of each request still waiting for its answer, for the strategies that learn.
   const exchanges = new WeakMap<IncomingMessage, KeyedExchange>();
+  const verifier = config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined;
+  const logRejection = throttled(logError, 10_000, clock);
 
   const forwarder = createForwarder({
     target: config.target,
@@ -70,38 +96,54 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   let shuttingDown = false;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const flight: Flight = { req, res, outcome: 'passthrough' };
+    if (onOutcome !== undefined) res.once('close', () => onOutcome(res.writableFinished ? flight.outcome : 'client-aborted'));
     if (shuttingDown) res.once('finish', () => server.closeIdleConnections());
     try {
       for (const sanitize of sanitizers) sanitize(req.headers);
-      if (!isJsonPost(req)) {
-        forward(req, res, undefined);
+      const mustVerify = verifier !== undefined && (req.method === 'POST' || config.verifyAllMethods);
+      if (!mustVerify && !isJsonPost(req)) {
+        forward(flight, undefined);
         return;
       }
       readBody(req, config.maxBodyBytes).then(
-        (body) => onBody(req, res, body),
-        (err: ProxyError) => onBodyError(req, res, err),
+        (body) => onBody(flight, body, mustVerify),
+        (err: ProxyError) => fail(flight, err),
       );
     } catch (err) {
-      internalError(res, err);
+      crashed(flight, err);
     }
   }
 
-  function onBody(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function onBody(flight: Flight, body: Buffer, mustVerify: boolean): void {
+    const { req } = flight;
     try {
-      const { outcome, key } = keyFromBody(body, config);
-      if (key === undefined) {
-        log.proxy('%s %s: %s, forwarded without affinity', req.method, pathOf(req), outcome);
-        forward(req, res, body);
+      if (mustVerify && !verifier!.verify(body, req.headers)) {
+        fail(flight, signatureRejected(verifier!.header));
         return;
       }
+      // Read for the signature only, or compressed: forwarded as received, without a key.
+      if (!isJsonPost(req) || isEncoded(req)) {
+        flight.outcome = isJsonPost(req) ? 'encoded' : 'passthrough';
+        forward(flight, hadBody(req) ? body : undefined);
+        return;
+      }
+      const { outcome, key } = keyFromBody(body, config);
+      if (key === undefined) {
+        flight.outcome = outcome as RequestOutcome;
+        log.proxy('%s %s: %s, forwarded without affinity', req.method, pathOf(req), outcome);
+        forward(flight, body);
+        return;
+      }
+      flight.outcome = 'affinity';
       log.proxy('%s %s: key %s', req.method, pathOf(req), keyTag(key));
       const exchange: KeyedExchange = { req, key };
       if (learners.length > 0) exchanges.set(req, exchange);
       const pending = applyAll(exchange);
-      if (pending === undefined) forward(req, res, body);
-      else pending.then(() => forward(req, res, body)).catch((err: unknown) => internalError(res, err));
+      if (pending === undefined) forward(flight, body);
+      else pending.then(() => forward(flight, body)).catch((err: unknown) => crashed(flight, err));
     } catch (err) {
-      internalError(res, err);
+      crashed(flight, err);
     }
   }
 
@@ -118,17 +160,13 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     return chain;
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined): void {
+  function forward(flight: Flight, body: Buffer | undefined): void {
+    const { req } = flight;
     // The client may have left while we read the store.
     if (req.socket.destroyed) return;
-    forwarder.forward(req, res, body, (err) => {
+    forwarder.forward(req, flight.res, body, (err) => {
       exchanges.delete(req);
-      if (res.destroyed || req.socket.destroyed) {
-        log.proxy('%s %s: 499 client gone (%s)', req.method, pathOf(req), err.message);
-        return;
-      }
-      logError(`${req.method} ${pathOf(req)}: ${err.status} ${err.message}`);
-      sendError(res, err);
+      fail(flight, err);
     });
   }
 
@@ -139,19 +177,26 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     for (const strategy of learners) strategy.learn!(exchange, proxyRes);
   }
 
-  function onBodyError(req: IncomingMessage, res: ServerResponse, err: ProxyError): void {
-    if (err.code === 'CLIENT_ABORTED') {
-      log.proxy('%s %s: 499 client left while sending the body', req.method, pathOf(req));
+  /** Ends a request that cannot be forwarded: answers with the error, or drops a client already gone. */
+  function fail(flight: Flight, err: ProxyError): void {
+    const { req, res } = flight;
+    flight.outcome = OUTCOME_OF_ERROR[err.code];
+    if (err.code === 'CLIENT_ABORTED' || res.destroyed || req.socket.destroyed) {
+      flight.outcome = 'client-aborted';
+      log.proxy('%s %s: 499 client gone (%s)', req.method, pathOf(req), err.message);
       return;
     }
-    logError(`${req.method} ${pathOf(req)}: ${err.status} ${err.message}`);
-    // The rest of the body is not read: the connection cannot carry another request.
-    sendError(res, err, true);
+    const line = `${req.method} ${pathOf(req)}: ${err.status} ${err.message}`;
+    if (err.code === 'SIGNATURE_REJECTED') logRejection(line);
+    else logError(line);
+    // After a 413 the rest of the body is unread: the connection cannot carry another request.
+    sendError(res, err, err.code === 'BODY_TOO_LARGE');
   }
 
-  function internalError(res: ServerResponse, err: unknown): void {
+  function crashed(flight: Flight, err: unknown): void {
     logError(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, new ProxyError('UPSTREAM_FAILED', 500, 'internal proxy error'), true);
+    flight.outcome = 'internal-error';
+    sendError(flight.res, internalError(), true);
   }
 
   let closing: Promise<void> | undefined;
@@ -209,6 +254,17 @@ function strategiesFor(config: Config, store: AffinityStore, clock: Clock): Affi
     case 'both':
       return [header(), cookie()];
   }
+}
+
+/** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */
+function isEncoded(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  return encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+}
+
+/** Whether the request framed a body at all (a GET read for its signature usually did not). */
+function hadBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** The request path without its query, which may hold secrets: safe to log. */

@@ -32,6 +32,9 @@ describe('configuration', () => {
     assert.equal(c.targetInsecure, false);
     assert.equal(c.changeOrigin, true);
     assert.equal(c.shutdownTimeoutMs, 10_000);
+    assert.deepEqual(c.webhookSecrets, []);
+    assert.equal(c.signatureScheme, 'webex');
+    assert.equal(c.verifyAllMethods, false);
     assert.ok(Object.isFrozen(c));
   });
 
@@ -52,6 +55,9 @@ describe('configuration', () => {
       TARGET_INSECURE: 'true',
       CHANGE_ORIGIN: 'false',
       SHUTDOWN_TIMEOUT_MS: '0',
+      WEBHOOK_SECRET: 'new-secret, old-secret',
+      SIGNATURE_SCHEME: 'webex',
+      VERIFY_ALL_METHODS: 'yes',
     });
     assert.equal(c.port, 8000);
     assert.equal(c.host, '127.0.0.1');
@@ -68,6 +74,8 @@ describe('configuration', () => {
     assert.equal(c.targetInsecure, true);
     assert.equal(c.changeOrigin, false);
     assert.equal(c.shutdownTimeoutMs, 0);
+    assert.deepEqual(c.webhookSecrets, ['new-secret', 'old-secret']);
+    assert.equal(c.verifyAllMethods, true);
   });
 
   it('treats a blank variable as unset', () => {
@@ -97,6 +105,8 @@ describe('configuration', () => {
     ['HEADERS_TIMEOUT_MS', 'x'],
     ['REQUEST_TIMEOUT_MS', '0'],
     ['KEEP_ALIVE_TIMEOUT_MS', '-1'],
+    ['SIGNATURE_SCHEME', 'github'],
+    ['VERIFY_ALL_METHODS', 'sometimes'],
   ] as const) {
     it(`refuses ${variable}=${value}`, () => {
       assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
