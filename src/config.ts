@@ -8,8 +8,8 @@
 
 import { SIGNATURE_SCHEME_NAMES, type SignatureSchemeName } from './request/signature';
 
-export type AffinityMode = 'header' | 'cookie' | 'both';
-export const AFFINITY_MODES: readonly AffinityMode[] = ['header', 'cookie', 'both'];
+export type AffinityMode = 'header' | 'cookie' | 'both' | 'hash';
+export const AFFINITY_MODES: readonly AffinityMode[] = ['header', 'cookie', 'both', 'hash'];
 
 export const DEFAULT_AFFINITY_COOKIES = [
   'AWSALB',
@@ -33,8 +33,11 @@ export interface Config {
   readonly target: URL;
   /** How affinity is given (AFFINITY_MODE, default header). */
   readonly mode: AffinityMode;
-  /** Header injected in header mode (AFFINITY_HEADER, default Actorid), lower-cased. */
-  readonly affinityHeader: string;
+  /**
+   * Header injected in header, both and hash modes (AFFINITY_HEADER, default Actorid),
+   * lower-cased; undefined in hash mode when AFFINITY_HEADER is set empty.
+   */
+  readonly affinityHeader: string | undefined;
   /** JSON paths tried in order for the key (AFFINITY_KEY, default actorId), split on dots. */
   readonly keyPaths: readonly (readonly string[])[];
   /** Longest key accepted, in characters (AFFINITY_KEY_MAX_LENGTH, default 256). */
@@ -69,6 +72,22 @@ export interface Config {
   readonly signatureScheme: SignatureSchemeName;
   /** Check signatures on every method, not only POST (VERIFY_ALL_METHODS, default false). */
   readonly verifyAllMethods: boolean;
+  /** Hash mode: the bot instances keys are spread over (UPSTREAMS). */
+  readonly upstreams: readonly URL[];
+  /** Hash mode: path probed on each upstream (HEALTH_CHECK_PATH); undefined: no active checks. */
+  readonly healthCheckPath: string | undefined;
+  /** Between probes, and the passive cool-down, ms (HEALTH_CHECK_INTERVAL_MS, default 5000). */
+  readonly healthCheckIntervalMs: number;
+  /** A probe slower than this fails, ms (HEALTH_CHECK_TIMEOUT_MS, default 2000). */
+  readonly healthCheckTimeoutMs: number;
+  /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL, default 2). */
+  readonly healthCheckFall: number;
+  /** Consecutive probe successes that mark it up (HEALTH_CHECK_RISE, default 2). */
+  readonly healthCheckRise: number;
+  /** Hash mode: other upstreams tried when a connection cannot be made (RETRIES, default 2). */
+  readonly retries: number;
+  /** Things worth telling at start-up that are not errors. */
+  readonly warnings: readonly string[];
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -104,6 +123,8 @@ export function parseConfig(env: Env): Config {
   const hostRaw = read.string('HOST', '');
   const target = read.url('TARGET_URL', 'http://127.0.0.1:8080');
   const mode = read.oneOf('AFFINITY_MODE', 'header', AFFINITY_MODES);
+  // In hash mode AFFINITY_HEADER set empty means: inject no header at all.
+  const noHeader = mode === 'hash' && env.AFFINITY_HEADER !== undefined && env.AFFINITY_HEADER.trim() === '';
   const affinityHeader = read.string('AFFINITY_HEADER', 'Actorid');
   if (!TOKEN.test(affinityHeader)) {
     problems.push({ variable: 'AFFINITY_HEADER', value: affinityHeader, expected: 'an HTTP header name (letters, digits, - and _)' });
@@ -133,6 +154,25 @@ export function parseConfig(env: Env): Config {
   const webhookSecrets = read.list('WEBHOOK_SECRET', '');
   const signatureScheme = read.oneOf('SIGNATURE_SCHEME', 'webex', SIGNATURE_SCHEME_NAMES);
   const verifyAllMethods = read.boolean('VERIFY_ALL_METHODS', false);
+  const upstreams = read.urlList('UPSTREAMS');
+  const healthCheckPath = read.string('HEALTH_CHECK_PATH', '');
+  if (healthCheckPath !== '' && !/^\/[\x21-\x7e]*$/.test(healthCheckPath)) {
+    problems.push({ variable: 'HEALTH_CHECK_PATH', value: healthCheckPath, expected: 'a path starting with /, such as /healthz' });
+  }
+  const healthCheckIntervalMs = read.integer('HEALTH_CHECK_INTERVAL_MS', 5000, 10, 3_600_000);
+  const healthCheckTimeoutMs = read.integer('HEALTH_CHECK_TIMEOUT_MS', 2000, 1, 3_600_000);
+  const healthCheckFall = read.integer('HEALTH_CHECK_FALL', 2, 1, 1000);
+  const healthCheckRise = read.integer('HEALTH_CHECK_RISE', 2, 1, 1000);
+  const retries = read.integer('RETRIES', 2, 0, 100);
+  const warnings: string[] = [];
+  if (mode === 'hash') {
+    if (upstreams.length === 0 && !problems.some((p) => p.variable === 'UPSTREAMS')) {
+      problems.push({ variable: 'UPSTREAMS', value: env.UPSTREAMS ?? '', expected: 'comma-separated bot instance URLs (required in hash mode)' });
+    }
+    if (env.TARGET_URL !== undefined && env.TARGET_URL.trim() !== '') warnings.push('TARGET_URL is not used in hash mode: requests go to UPSTREAMS');
+  } else if (upstreams.length > 0) {
+    warnings.push(`UPSTREAMS is only used in hash mode (AFFINITY_MODE is ${mode}): requests go to TARGET_URL`);
+  }
   if (headersTimeoutMs > requestTimeoutMs) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push({ variable: 'HEADERS_TIMEOUT_MS', value: String(headersTimeoutMs), expected: `at most REQUEST_TIMEOUT_MS (${requestTimeoutMs})` });
@@ -145,7 +185,7 @@ export function parseConfig(env: Env): Config {
     host: hostRaw === '' ? undefined : hostRaw,
     target: target as URL,
     mode,
-    affinityHeader: affinityHeader.toLowerCase(),
+    affinityHeader: noHeader ? undefined : affinityHeader.toLowerCase(),
     keyPaths,
     keyMaxLength,
     affinityCookies: cookieNames.includes('*') ? '*' : new Set(cookieNames),
@@ -163,6 +203,14 @@ export function parseConfig(env: Env): Config {
     webhookSecrets,
     signatureScheme,
     verifyAllMethods,
+    upstreams,
+    healthCheckPath: healthCheckPath === '' ? undefined : healthCheckPath,
+    healthCheckIntervalMs,
+    healthCheckTimeoutMs,
+    healthCheckFall,
+    healthCheckRise,
+    retries,
+    warnings,
   });
 }
 
@@ -221,8 +269,26 @@ class EnvReader {
     return fallback;
   }
 
+  /** Comma-separated URLs, each checked as `url` does; duplicates are refused. */
+  urlList(name: string): URL[] {
+    const urls: URL[] = [];
+    for (const item of this.list(name, '')) {
+      const url = this.checkUrl(name, item);
+      if (url === undefined) continue;
+      if (urls.some((u) => u.href === url.href)) {
+        this.problems.push({ variable: name, value: item, expected: 'each URL once' });
+        continue;
+      }
+      urls.push(url);
+    }
+    return urls;
+  }
+
   url(name: string, fallback: string): URL | undefined {
-    const v = this.raw(name) ?? fallback;
+    return this.checkUrl(name, this.raw(name) ?? fallback);
+  }
+
+  private checkUrl(name: string, v: string): URL | undefined {
     let url: URL | undefined;
     try {
       url = new URL(v);

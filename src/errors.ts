@@ -12,6 +12,7 @@ export type ProxyErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_FAILED'
   | 'SIGNATURE_REJECTED'
+  | 'NO_UPSTREAM'
   | 'INTERNAL';
 
 export class ProxyError extends Error {
@@ -20,11 +21,15 @@ export class ProxyError extends Error {
     /** HTTP status answered; 499 means the client is gone and nothing is answered. */
     readonly status: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(message, options);
     this.name = 'ProxyError';
+    this.headers = options?.headers;
   }
+
+  /** Extra response headers (Retry-After on a 503). */
+  readonly headers: Record<string, string> | undefined;
 }
 
 export const bodyTooLarge = (limit: number) =>
@@ -34,6 +39,9 @@ export const clientAborted = () => new ProxyError('CLIENT_ABORTED', 499, 'client
 
 export const signatureRejected = (header: string) =>
   new ProxyError('SIGNATURE_REJECTED', 401, `missing or invalid ${header}`);
+
+export const noUpstream = (retryAfterSeconds: number) =>
+  new ProxyError('NO_UPSTREAM', 503, 'no upstream is available', { headers: { 'retry-after': String(retryAfterSeconds) } });
 
 export const internalError = () => new ProxyError('INTERNAL', 500, 'internal proxy error');
 
@@ -51,6 +59,15 @@ const UNREACHABLE = new Set([
   'ETIMEDOUT',
   'EPIPE',
 ]);
+
+// Failures that happen before a connection exists: the upstream cannot have seen the request,
+// so it may be sent elsewhere.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** True when the upstream cannot have received the request: safe to try another one. */
+export function neverReachedUpstream(err: ProxyError): boolean {
+  return err.code === 'UPSTREAM_UNREACHABLE' && NOT_CONNECTED.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
 
 /** Maps whatever the upstream request failed with onto a ProxyError. */
 export function fromUpstreamError(err: unknown): ProxyError {
@@ -71,6 +88,7 @@ export function sendError(res: ServerResponse, err: ProxyError, closeConnection 
   }
   const body = JSON.stringify({ status: err.status, error: STATUS_CODES[err.status] ?? 'Error', message: err.message });
   res.statusCode = err.status;
+  for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   if (closeConnection) {

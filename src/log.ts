@@ -11,6 +11,7 @@ export const log = {
   cookie: createDebug('webhook-affinity:cookie'),
   store: createDebug('webhook-affinity:store'),
   server: createDebug('webhook-affinity:server'),
+  pool: createDebug('webhook-affinity:pool'),
 };
 
 /** A short, stable, non-reversible tag for an affinity key, safe to print. */

@@ -16,6 +16,7 @@ export type RequestOutcome =
   | 'upstream-unreachable' // 502: refused, reset, not resolvable
   | 'upstream-timeout' // 504
   | 'upstream-failed' // 502: any other upstream failure
+  | 'no-upstream' // 503: hash mode, every upstream is down
   | 'internal-error'; // 500: a bug
 
 export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
@@ -32,6 +33,7 @@ export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
   'upstream-unreachable',
   'upstream-timeout',
   'upstream-failed',
+  'no-upstream',
   'internal-error',
 ];
 

@@ -12,7 +12,7 @@ import { cookieAffinity } from './affinity/cookie';
 import { headerAffinity } from './affinity/header';
 import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
 import { answerClientError } from './client-error';
-import { internalError, ProxyError, sendError, signatureRejected } from './errors';
+import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError, signatureRejected } from './errors';
 import { keyTag, log, logError } from './log';
 import type { OutcomeListener, RequestOutcome } from './outcomes';
 import { isJsonPost, readBody } from './request/body';
@@ -21,7 +21,8 @@ import { signatureVerifier } from './request/signature';
 import { MemoryStore } from './store/memory';
 import type { AffinityStore, Clock } from './store/store';
 import { throttled } from './throttle';
-import { createForwarder } from './upstream/forward';
+import { createForwarder, forwardTarget, type ForwardTarget } from './upstream/forward';
+import { UpstreamPool, type PoolMember } from './upstream/pool';
 
 export interface ProxyDeps {
   /** Where learned cookies live (default: a MemoryStore bounded by AFFINITY_MAX_ENTRIES). */
@@ -35,6 +36,8 @@ export interface ProxyDeps {
 export interface AffinityProxy {
   readonly server: Server;
   readonly store: AffinityStore;
+  /** Hash mode: the upstreams and their health. */
+  readonly pool: UpstreamPool | undefined;
   /** Listens on config.port/config.host; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
@@ -49,6 +52,8 @@ interface Flight {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   outcome: RequestOutcome;
+  /** Set when the request has a key. */
+  exchange?: KeyedExchange;
 }
 
 const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
@@ -58,6 +63,7 @@ const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
   UPSTREAM_TIMEOUT: 'upstream-timeout',
   UPSTREAM_FAILED: 'upstream-failed',
   SIGNATURE_REJECTED: 'signature-rejected',
+  NO_UPSTREAM: 'no-upstream',
   INTERNAL: 'internal-error',
 };
 
@@ -68,18 +74,17 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const strategies = strategiesFor(config, store, clock);
   const sanitizers = strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : []));
   const learners = strategies.filter((s) => s.learn !== undefined);
-  // The exchange of each request still waiting for its answer, for the strategies that learn.
-  const exchanges = new WeakMap<IncomingMessage, KeyedExchange>();
   const verifier = config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined;
   const logRejection = throttled(logError, 10_000, clock);
 
   const forwarder = createForwarder({
-    target: config.target,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     targetInsecure: config.targetInsecure,
     changeOrigin: config.changeOrigin,
-    onResponse: learners.length === 0 ? undefined : learnFromResponse,
   });
+  const target = forwardTarget(config.target);
+  const pool = config.mode === 'hash' ? createPool(config, clock) : undefined;
+  const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
 
   const server = http.createServer(
     {
@@ -138,7 +143,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       flight.outcome = 'affinity';
       log.proxy('%s %s: key %s', req.method, pathOf(req), keyTag(key));
       const exchange: KeyedExchange = { req, key };
-      if (learners.length > 0) exchanges.set(req, exchange);
+      flight.exchange = exchange;
       const pending = applyAll(exchange);
       if (pending === undefined) forward(flight, body);
       else pending.then(() => forward(flight, body)).catch((err: unknown) => crashed(flight, err));
@@ -161,19 +166,51 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   }
 
   function forward(flight: Flight, body: Buffer | undefined): void {
-    const { req } = flight;
     // The client may have left while we read the store.
-    if (req.socket.destroyed) return;
-    forwarder.forward(req, flight.res, body, (err) => {
-      exchanges.delete(req);
-      fail(flight, err);
-    });
+    if (flight.req.socket.destroyed) return;
+    if (pool === undefined) {
+      forwarder.forward(flight.req, flight.res, body, target, {
+        onResponse: learners.length === 0 ? undefined : (proxyRes) => learn(flight, proxyRes),
+        onFailure: (err) => fail(flight, err),
+      });
+      return;
+    }
+    const candidates = pool.candidates(flight.exchange?.key);
+    if (candidates.length === 0) {
+      fail(flight, noUpstream(pool.retryAfterSeconds()));
+      return;
+    }
+    // Only a request whose bytes we hold can be sent again; http-proxy adds X-Forwarded-* to
+    // req.headers on each attempt, so every retry starts again from the headers as they were.
+    const replayable = body !== undefined || !hadBody(flight.req);
+    const headers = replayable ? { ...flight.req.headers } : undefined;
+    const attempts = Math.min(config.retries + 1, candidates.length);
+    const attempt = (i: number): void => {
+      const member = candidates[i]!;
+      if (i > 0) flight.req.headers = { ...headers };
+      forwarder.forward(flight.req, flight.res, body, poolTargets.get(member)!, {
+        onResponse: (proxyRes) => {
+          pool.reportSuccess(member);
+          learn(flight, proxyRes);
+        },
+        onFailure: (err) => {
+          // Only a connection never made says the upstream is unwell, and only then is the
+          // request certainly unseen: a request that reached an upstream is never replayed.
+          const unseen = neverReachedUpstream(err);
+          if (unseen) pool.reportFailure(member, err.message);
+          if (unseen && replayable && i + 1 < attempts && !flight.req.socket.destroyed) {
+            log.pool('%s %s: %s, trying %s', flight.req.method, pathOf(flight.req), err.message, candidates[i + 1]!.id);
+            attempt(i + 1);
+          } else fail(flight, err);
+        },
+      });
+    };
+    attempt(0);
   }
 
-  function learnFromResponse(req: IncomingMessage, proxyRes: IncomingMessage): void {
-    const exchange = exchanges.get(req);
+  function learn(flight: Flight, proxyRes: IncomingMessage): void {
+    const exchange = flight.exchange;
     if (exchange === undefined) return;
-    exchanges.delete(req);
     for (const strategy of learners) strategy.learn!(exchange, proxyRes);
   }
 
@@ -204,6 +241,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   return {
     server,
     store,
+    pool,
     listen() {
       return new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
@@ -238,22 +276,37 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       await closed;
     }
     clearTimeout(timer);
+    pool?.close();
     forwarder.close();
     await store.close();
   }
 }
 
 function strategiesFor(config: Config, store: AffinityStore, clock: Clock): AffinityStrategy[] {
-  const header = () => headerAffinity(config.affinityHeader);
-  const cookie = () => cookieAffinity({ store, names: config.affinityCookies, ttlMs: config.affinityTtlMs, clock });
+  const header = () => (config.affinityHeader === undefined ? [] : [headerAffinity(config.affinityHeader)]);
+  const cookie = () => [cookieAffinity({ store, names: config.affinityCookies, ttlMs: config.affinityTtlMs, clock })];
   switch (config.mode) {
     case 'header':
-      return [header()];
+    case 'hash': // the upstream is chosen by the pool; the header lets the bot read the key
+      return header();
     case 'cookie':
-      return [cookie()];
+      return cookie();
     case 'both':
-      return [header(), cookie()];
+      return [...header(), ...cookie()];
   }
+}
+
+function createPool(config: Config, clock: Clock): UpstreamPool {
+  const pool = new UpstreamPool(config.upstreams, {
+    fall: config.healthCheckFall,
+    rise: config.healthCheckRise,
+    coolDownMs: config.healthCheckIntervalMs,
+    clock,
+  });
+  if (config.healthCheckPath !== undefined) {
+    pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs });
+  }
+  return pool;
 }
 
 /** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */

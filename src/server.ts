@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  for (const warning of config.warnings) logError(`warning: ${warning}`);
   const proxy = createAffinityProxy(config);
   let address;
   try {
@@ -27,9 +28,9 @@ async function main(): Promise<void> {
   }
 
   const where = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  console.log(
-    `webhook-affinity listening on http://${where}:${address.port}, forwarding to ${redacted(config.target)} in ${config.mode} mode`,
-  );
+  const destination =
+    config.mode === 'hash' ? `${config.upstreams.length} upstream(s) ${config.upstreams.map(redacted).join(', ')}` : redacted(config.target);
+  console.log(`webhook-affinity listening on http://${where}:${address.port}, forwarding to ${destination} in ${config.mode} mode`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,5 @@
 /**
- * Forwarding through http-proxy over a keep-alive agent, with the upstream's failures mapped
+ * Forwarding through http-proxy over keep-alive agents, with the upstream's failures mapped
  * onto ProxyErrors in one place.
  */
 import http from 'node:http';
@@ -11,23 +11,32 @@ import httpProxy from 'http-proxy';
 import { fromUpstreamError, upstreamTimeout, type ProxyError } from '../errors';
 
 export interface ForwarderOptions {
-  readonly target: URL;
   readonly upstreamTimeoutMs: number;
   readonly targetInsecure: boolean;
   readonly changeOrigin: boolean;
-  /** Called with every upstream response before it is relayed (cookie learning). */
-  readonly onResponse?: (req: IncomingMessage, proxyRes: IncomingMessage) => void;
 }
 
-export type ForwardFailure = (err: ProxyError) => void;
+/** Where one request goes, prepared once per upstream. */
+export interface ForwardTarget {
+  readonly url: URL;
+  /** The URL in the legacy shape http-proxy works with (it would re-parse a string per request). */
+  readonly proxyTarget: Partial<Url>;
+}
+
+export interface ForwardCallbacks {
+  /** The upstream answered; called before the answer is relayed (cookie learning, health). */
+  readonly onResponse?: (proxyRes: IncomingMessage) => void;
+  /** Nothing (or only part of an answer) came back. */
+  readonly onFailure: (err: ProxyError) => void;
+}
 
 export interface Forwarder {
   /**
-   * Sends the request upstream and relays the answer. `body` is the already-read body, sent
+   * Sends the request to `target` and relays the answer. `body` is the already-read body, sent
    * as is with its Content-Length; without it the request streams through untouched.
    */
-  forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, onFailure: ForwardFailure): void;
-  /** Drops the agent's idle upstream connections. */
+  forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, target: ForwardTarget, callbacks: ForwardCallbacks): void;
+  /** Drops the agents' idle upstream connections. */
   close(): void;
 }
 
@@ -35,8 +44,21 @@ export interface Forwarder {
 // the client already got its 100 Continue from us.
 const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
 
+export function forwardTarget(url: URL): ForwardTarget {
+  return {
+    url,
+    proxyTarget: {
+      protocol: url.protocol,
+      host: url.host,
+      // http.request wants an IPv6 literal without its brackets.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port,
+      path: url.pathname,
+    },
+  };
+}
+
 export function createForwarder(options: ForwarderOptions): Forwarder {
-  const isHttps = options.target.protocol === 'https:';
   const agentOptions = {
     keepAlive: true,
     // Drop idle sockets before a typical upstream does (Node's server default is 5 s) so a
@@ -46,13 +68,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     maxFreeSockets: 256,
     scheduling: 'lifo' as const,
   };
-  const agent = isHttps
-    ? new https.Agent({ ...agentOptions, rejectUnauthorized: !options.targetInsecure })
-    : new http.Agent(agentOptions);
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: !options.targetInsecure });
+  // Per-request callbacks, found again from http-proxy's events (which only pass req/res).
+  const pending = new WeakMap<IncomingMessage, ForwardCallbacks>();
 
   const proxy = httpProxy.createProxyServer({
-    target: proxyTarget(options.target),
-    agent,
     xfwd: true,
     changeOrigin: options.changeOrigin,
     secure: !options.targetInsecure,
@@ -77,7 +98,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     proxyRes.once('close', () => {
       if (!proxyRes.complete) res.destroy();
     });
-    options.onResponse?.(req, proxyRes);
+    const callbacks = pending.get(req);
+    pending.delete(req);
+    callbacks?.onResponse?.(proxyRes);
   });
 
   // http-proxy only emits these when no per-call callback is given, or when the client's
@@ -87,44 +110,37 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   proxy.on('econnreset', () => {});
 
   return {
-    forward(req, res, body, onFailure) {
+    forward(req, res, body, target, callbacks) {
       const headers = req.headers;
       const connection = headers.connection;
       for (const name of connectionListed(connection)) delete headers[name];
       delete headers.connection;
       for (const name of HOP_BY_HOP) delete headers[name];
-      let web: httpProxy.ServerOptions | undefined;
+      const web: httpProxy.ServerOptions = {
+        target: target.proxyTarget,
+        agent: target.url.protocol === 'https:' ? httpsAgent : httpAgent,
+      };
       if (body !== undefined) {
         delete headers['transfer-encoding'];
         headers['content-length'] = String(body.length);
-        web = { buffer: bufferSource(body) };
+        web.buffer = bufferSource(body);
       }
+      pending.set(req, callbacks);
 
-      proxy.web(req, res, web as httpProxy.ServerOptions, (err) => onFailure(fromUpstreamError(err)));
+      proxy.web(req, res, web, (err) => {
+        pending.delete(req);
+        callbacks.onFailure(fromUpstreamError(err));
+      });
 
       // http-proxy has copied the headers by now (synchronously); the client's own Connection
       // header is put back because it decides the client connection's keep-alive.
       if (connection !== undefined) headers.connection = connection;
     },
     close() {
-      agent.destroy();
+      httpAgent.destroy();
+      httpsAgent.destroy();
       proxy.close();
     },
-  };
-}
-
-/**
- * The target in the legacy `url.parse` shape http-proxy works with, built once: given a string,
- * http-proxy would parse it again on every request that carries per-call options.
- */
-function proxyTarget(url: URL): Partial<Url> {
-  return {
-    protocol: url.protocol,
-    host: url.host,
-    // http.request wants an IPv6 literal without its brackets.
-    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port,
-    path: url.pathname,
   };
 }
 

@@ -1,0 +1,62 @@
+/**
+ * Rendezvous (highest random weight) hashing: each upstream scores every key, the highest score
+ * wins. The order depends only on the key and the upstreams' identities, never on their order
+ * in UPSTREAMS or on the process, so replicas agree without talking, and removing an upstream
+ * moves only its own keys (each to its next choice).
+ */
+
+/**
+ * MurmurHash3 x86 32-bit (Austin Appleby, public domain) over the UTF-16 code units' low bytes.
+ * Keys are printable ASCII (see request/key.ts), so each code unit is one byte. Fast, tiny and
+ * well distributed; not cryptographic, which rendezvous hashing does not need.
+ */
+export function murmur3(text: string, seed: number): number {
+  let h = seed >>> 0;
+  const length = text.length;
+  const blocks = length & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k =
+      (text.charCodeAt(i) & 0xff) |
+      ((text.charCodeAt(i + 1) & 0xff) << 8) |
+      ((text.charCodeAt(i + 2) & 0xff) << 16) |
+      ((text.charCodeAt(i + 3) & 0xff) << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = length & 3;
+  if (rest > 0) {
+    let k = 0;
+    if (rest === 3) k ^= (text.charCodeAt(blocks + 2) & 0xff) << 16;
+    if (rest >= 2) k ^= (text.charCodeAt(blocks + 1) & 0xff) << 8;
+    k ^= text.charCodeAt(blocks) & 0xff;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export interface Scored {
+  /** A stable identity: the upstream's normalised URL. */
+  readonly id: string;
+  /** murmur3(id, 0), computed once: the seed of this upstream's scores. */
+  readonly seed: number;
+}
+
+/** Every upstream in the key's rendezvous order: first choice first. Ties break on id. */
+export function rendezvousOrder<T extends Scored>(key: string, upstreams: readonly T[]): T[] {
+  const scored = upstreams.map((u) => ({ u, score: murmur3(key, u.seed) }));
+  scored.sort((a, b) => b.score - a.score || (a.u.id < b.u.id ? -1 : 1));
+  return scored.map((s) => s.u);
+}

@@ -1,0 +1,165 @@
+/**
+ * The bot instances of hash mode and whether each is available. Choice (rendezvous order) asks
+ * only `available`; health lives here: passive (connection failures), active (GET probes), and
+ * a cool-down after which a passively failed upstream is tried again.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { log } from '../log';
+import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
+import type { Clock } from '../store/store';
+
+export interface PoolOptions {
+  /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL). */
+  readonly fall: number;
+  /** Consecutive probe successes that mark it up again (HEALTH_CHECK_RISE). */
+  readonly rise: number;
+  /** Without active checks: how long a passively downed upstream rests before it is tried again. */
+  readonly coolDownMs: number;
+  readonly clock?: Clock;
+  /** Told whenever an upstream goes down or comes back. */
+  readonly onChange?: (upstream: PoolMember) => void;
+}
+
+export interface HealthCheckOptions {
+  readonly path: string;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+export class PoolMember implements Scored {
+  readonly id: string;
+  readonly seed: number;
+  /** Whether it takes traffic now, as far as health goes (see UpstreamPool.isAvailable). */
+  up = true;
+  /** Consecutive failures (passive or probe) while up; consecutive probe successes while down. */
+  streak = 0;
+  /** When a passively downed member may be tried again (no active checks). */
+  retryAt = 0;
+
+  constructor(readonly url: URL) {
+    this.id = url.href;
+    this.seed = murmur3(this.id, 0);
+  }
+}
+
+export class UpstreamPool {
+  readonly members: readonly PoolMember[];
+  private readonly clock: Clock;
+  private activeChecks = false;
+  private roundRobin = 0;
+  private readonly stop = new AbortController();
+
+  constructor(
+    urls: readonly URL[],
+    private readonly options: PoolOptions,
+  ) {
+    if (urls.length === 0) throw new RangeError('an upstream pool needs at least one upstream');
+    this.members = urls.map((u) => new PoolMember(u));
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Up, or (without active checks) down long enough to deserve another try. */
+  isAvailable(member: PoolMember): boolean {
+    return member.up || (!this.activeChecks && this.clock() >= member.retryAt);
+  }
+
+  get anyAvailable(): boolean {
+    return this.members.some((m) => this.isAvailable(m));
+  }
+
+  /**
+   * The upstreams to try for a request, best first: the key's rendezvous order among the
+   * available ones, or, without a key, the available ones starting at the next in turn.
+   */
+  candidates(key: string | undefined): PoolMember[] {
+    if (key !== undefined) return rendezvousOrder(key, this.members).filter((m) => this.isAvailable(m));
+    const available = this.members.filter((m) => this.isAvailable(m));
+    if (available.length === 0) return available;
+    const start = this.roundRobin++ % available.length;
+    return [...available.slice(start), ...available.slice(0, start)];
+  }
+
+  /** Seconds until something may be available again: for Retry-After. */
+  retryAfterSeconds(): number {
+    if (this.activeChecks) return 1;
+    const soonest = Math.min(...this.members.map((m) => m.retryAt)) - this.clock();
+    return Math.max(1, Math.ceil(soonest / 1000));
+  }
+
+  /** A connection to `member` could not be made. */
+  reportFailure(member: PoolMember, reason: string): void {
+    if (!member.up) {
+      // A retry after the cool-down failed: rest again.
+      member.retryAt = this.clock() + this.options.coolDownMs;
+      return;
+    }
+    member.streak++;
+    if (member.streak >= this.options.fall) this.markDown(member, reason);
+  }
+
+  /** `member` answered (any status: it is alive). */
+  reportSuccess(member: PoolMember): void {
+    if (member.up) member.streak = 0;
+    // Passive recovery only without probes: with them, only probes bring a member back.
+    else if (!this.activeChecks) this.markUp(member);
+  }
+
+  /** Probes every member every `intervalMs`; 2xx/3xx within `timeoutMs` is healthy. */
+  startHealthChecks(check: HealthCheckOptions): void {
+    this.activeChecks = true;
+    const probeAll = () => {
+      for (const m of this.members) void this.probe(m, check);
+    };
+    const timer = setInterval(probeAll, check.intervalMs);
+    timer.unref();
+    this.stop.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    probeAll();
+  }
+
+  /** Stops the probes (and any probe in flight). Idempotent. */
+  close(): void {
+    this.stop.abort();
+  }
+
+  private async probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
+    const healthy = await probe(new URL(check.path, member.url), check.timeoutMs, this.stop.signal);
+    if (this.stop.signal.aborted) return;
+    if (healthy === member.up) {
+      member.streak = 0;
+      return;
+    }
+    member.streak++;
+    if (healthy && member.streak >= this.options.rise) this.markUp(member);
+    else if (!healthy && member.streak >= this.options.fall) this.markDown(member, 'health check failed');
+  }
+
+  private markDown(member: PoolMember, reason: string): void {
+    member.up = false;
+    member.streak = 0;
+    member.retryAt = this.clock() + this.options.coolDownMs;
+    log.pool('%s is down: %s', member.id, reason);
+    this.options.onChange?.(member);
+  }
+
+  private markUp(member: PoolMember): void {
+    member.up = true;
+    member.streak = 0;
+    log.pool('%s is up', member.id);
+    this.options.onChange?.(member);
+  }
+}
+
+/** One GET; resolves true for a 2xx/3xx answer within `timeoutMs`, false otherwise. Never rejects. */
+function probe(url: URL, timeoutMs: number, stop: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(url, { agent: false, timeout: timeoutMs, signal: stop, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      resolve(status >= 200 && status < 400);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
