@@ -31,6 +31,8 @@ export interface ProxyDeps {
   readonly clock?: Clock;
   /** Told how every request ended, once each, when its response is done. */
   readonly onOutcome?: OutcomeListener;
+  /** Hash mode: told whenever an upstream goes down or comes back. */
+  readonly onUpstreamChange?: (member: PoolMember) => void;
 }
 
 export interface AffinityProxy {
@@ -83,7 +85,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     changeOrigin: config.changeOrigin,
   });
   const target = forwardTarget(config.target);
-  const pool = config.mode === 'hash' ? createPool(config, clock) : undefined;
+  const pool = config.mode === 'hash' ? createPool(config, clock, deps.onUpstreamChange) : undefined;
   const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
 
   const server = http.createServer(
@@ -296,12 +298,13 @@ function strategiesFor(config: Config, store: AffinityStore, clock: Clock): Affi
   }
 }
 
-function createPool(config: Config, clock: Clock): UpstreamPool {
+function createPool(config: Config, clock: Clock, onChange: ((member: PoolMember) => void) | undefined): UpstreamPool {
   const pool = new UpstreamPool(config.upstreams, {
     fall: config.healthCheckFall,
     rise: config.healthCheckRise,
     coolDownMs: config.healthCheckIntervalMs,
     clock,
+    onChange,
   });
   if (config.healthCheckPath !== undefined) {
     pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs });

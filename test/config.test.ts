@@ -113,6 +113,53 @@ describe('configuration', () => {
     });
   }
 
+  it('hash mode: requires UPSTREAMS, reads the health settings, warns about TARGET_URL', () => {
+    assert.deepEqual(problemsOf({ AFFINITY_MODE: 'hash' }), ['UPSTREAMS']);
+    const c = parseConfig({
+      AFFINITY_MODE: 'hash',
+      UPSTREAMS: 'http://10.0.0.2:8080, https://bot-b.internal/base',
+      TARGET_URL: 'http://ignored:1',
+      HEALTH_CHECK_PATH: '/healthz',
+      HEALTH_CHECK_INTERVAL_MS: '1000',
+      HEALTH_CHECK_TIMEOUT_MS: '500',
+      HEALTH_CHECK_FALL: '3',
+      HEALTH_CHECK_RISE: '4',
+      RETRIES: '1',
+    });
+    assert.deepEqual(c.upstreams.map((u) => u.href), ['http://10.0.0.2:8080/', 'https://bot-b.internal/base']);
+    assert.equal(c.healthCheckPath, '/healthz');
+    assert.equal(c.healthCheckIntervalMs, 1000);
+    assert.equal(c.healthCheckTimeoutMs, 500);
+    assert.equal(c.healthCheckFall, 3);
+    assert.equal(c.healthCheckRise, 4);
+    assert.equal(c.retries, 1);
+    assert.equal(c.affinityHeader, 'actorid');
+    assert.match(c.warnings.join('\n'), /TARGET_URL is not used in hash mode/);
+  });
+
+  it('hash mode: AFFINITY_HEADER set empty injects no header', () => {
+    assert.equal(parseConfig({ AFFINITY_MODE: 'hash', UPSTREAMS: 'http://a:1', AFFINITY_HEADER: '' }).affinityHeader, undefined);
+    assert.equal(parseConfig({ AFFINITY_HEADER: '' }).affinityHeader, 'actorid', 'other modes need a header: blank is the default');
+  });
+
+  it('warns when UPSTREAMS is set outside hash mode', () => {
+    assert.match(parseConfig({ UPSTREAMS: 'http://a:1' }).warnings.join(), /UPSTREAMS is only used in hash mode/);
+  });
+
+  for (const [variable, value] of [
+    ['UPSTREAMS', 'http://a:1,ftp://b'],
+    ['UPSTREAMS', 'http://a:1,http://a:1/'],
+    ['HEALTH_CHECK_PATH', 'healthz'],
+    ['HEALTH_CHECK_INTERVAL_MS', '0'],
+    ['HEALTH_CHECK_FALL', '0'],
+    ['HEALTH_CHECK_RISE', 'x'],
+    ['RETRIES', '-1'],
+  ] as const) {
+    it(`hash mode refuses ${variable}=${value}`, () => {
+      assert.deepEqual(problemsOf({ AFFINITY_MODE: 'hash', UPSTREAMS: 'http://a:1', [variable]: value }), [variable]);
+    });
+  }
+
   it('refuses a headers timeout longer than the request timeout', () => {
     assert.deepEqual(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }), ['HEADERS_TIMEOUT_MS']);
   });
@@ -133,6 +180,6 @@ describe('configuration', () => {
     const lines = stderr.trim().split('\n');
     assert.equal(lines.length, 2);
     assert.match(lines[0]!, /PORT="abc" is not valid: expected a whole number from 0 to 65535/);
-    assert.match(lines[1]!, /AFFINITY_MODE="sticky" is not valid: expected one of header, cookie, both/);
+    assert.match(lines[1]!, /AFFINITY_MODE="sticky" is not valid: expected one of header, cookie, both, hash/);
   });
 });

@@ -1,0 +1,193 @@
+/**
+ * Hash mode end to end: real bot instances on 127.0.0.1, stopped and started again mid-stream.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { request, startProxy, webhook } from './helpers/http';
+import type { PoolMember } from '../src/upstream/pool';
+
+/** A bot instance that answers with its name, can be stopped, and started again on its port. */
+class Bot {
+  server: http.Server | undefined;
+  port = 0;
+  readonly seen: { actor: string | undefined; body: string }[] = [];
+  constructor(readonly name: string) {}
+
+  async start(): Promise<this> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (req.url !== '/health') this.seen.push({ actor: req.headers.actorid as string | undefined, body: Buffer.concat(chunks).toString() });
+        res.end(this.name);
+      });
+    });
+    server.listen(this.port, '127.0.0.1');
+    await once(server, 'listening');
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server!;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+}
+
+async function bots(n: number): Promise<Bot[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => new Bot(`bot${i + 1}`).start()));
+}
+
+/** Resolves when the pool reports `url`'s member as `up`. */
+function upstreamChange(changes: ((m: PoolMember) => void)[], url: string, up: boolean): Promise<void> {
+  return new Promise((resolve) => changes.push((m) => m.id === `${url}/` && m.up === up && resolve()));
+}
+
+const ACTORS = Array.from({ length: 12 }, (_, i) => `actor-${i}`);
+
+async function deliverAll(port: number): Promise<Map<string, string>> {
+  const landed = new Map<string, string>();
+  for (const actor of ACTORS) {
+    const res = await request(port, { body: webhook(actor) });
+    assert.equal(res.status, 200, `${actor} got ${res.status}`);
+    landed.set(actor, res.body.toString());
+  }
+  return landed;
+}
+
+describe('hash mode', () => {
+  it('sends each actor to one instance, injects the key header, and spreads keyless requests in turn', async () => {
+    const fleet = await bots(3);
+    const proxy = await startProxy('', { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(',') });
+    try {
+      const first = await deliverAll(proxy.port);
+      assert.deepEqual(await deliverAll(proxy.port), first, 'the same actors land on the same instances');
+      assert.ok(new Set(first.values()).size > 1, 'actors are spread over instances');
+      assert.equal(fleet.flatMap((b) => b.seen).every((s) => s.actor !== undefined && s.body.includes(s.actor)), true);
+      const keyless = [];
+      for (let i = 0; i < 3; i++) keyless.push((await request(proxy.port, { method: 'GET', path: '/' })).body.toString());
+      assert.deepEqual(keyless.sort(), ['bot1', 'bot2', 'bot3']);
+    } finally {
+      await proxy.close();
+      for (const b of fleet) await b.stop();
+    }
+  });
+
+  it('injects no header when AFFINITY_HEADER is set empty', async () => {
+    const [bot] = await bots(1);
+    const proxy = await startProxy('', { AFFINITY_MODE: 'hash', UPSTREAMS: bot!.url, AFFINITY_HEADER: '' });
+    try {
+      await request(proxy.port, { body: webhook('alice') });
+      assert.equal(bot!.seen[0]!.actor, undefined);
+    } finally {
+      await proxy.close();
+      await bot!.stop();
+    }
+  });
+
+  it('fails over without losing a webhook, moves only the lost instance’s actors, and moves them back', async () => {
+    const fleet = await bots(3);
+    const changes: ((m: PoolMember) => void)[] = [];
+    const proxy = await startProxy(
+      '',
+      {
+        AFFINITY_MODE: 'hash',
+        UPSTREAMS: fleet.map((b) => b.url).join(','),
+        HEALTH_CHECK_PATH: '/health',
+        HEALTH_CHECK_INTERVAL_MS: '50',
+        HEALTH_CHECK_RISE: '2',
+        HEALTH_CHECK_FALL: '2',
+      },
+      { onUpstreamChange: (m) => changes.forEach((c) => c(m)) },
+    );
+    try {
+      const before = await deliverAll(proxy.port);
+      const victim = fleet.find((b) => [...before.values()].includes(b.name))!;
+      const victimsActors = ACTORS.filter((a) => before.get(a) === victim.name);
+      assert.ok(victimsActors.length > 0);
+
+      // Stopped mid-stream: every request still gets a 2xx (retried on the next choice).
+      await victim.stop();
+      const during = await deliverAll(proxy.port);
+      for (const actor of ACTORS) {
+        if (victimsActors.includes(actor)) assert.notEqual(during.get(actor), victim.name);
+        else assert.equal(during.get(actor), before.get(actor), `${actor} must not move`);
+      }
+      assert.deepEqual(await deliverAll(proxy.port), during, 'the second choices are stable');
+
+      // Started again on its port: the health check brings it back and its actors return.
+      const back = upstreamChange(changes, victim.url, true);
+      await victim.start();
+      await back;
+      assert.deepEqual(await deliverAll(proxy.port), before);
+    } finally {
+      await proxy.close();
+      for (const b of fleet) if (b.server) await b.stop();
+    }
+  });
+
+  it('answers 503 with Retry-After when every instance is down, and recovers without a restart', async () => {
+    const fleet = await bots(2);
+    const changes: ((m: PoolMember) => void)[] = [];
+    const proxy = await startProxy(
+      '',
+      { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '50' },
+      { onUpstreamChange: (m) => changes.forEach((c) => c(m)) },
+    );
+    try {
+      const down = fleet.map((b) => upstreamChange(changes, b.url, false));
+      for (const b of fleet) await b.stop();
+      await Promise.all(down);
+      const res = await request(proxy.port, { body: webhook('alice') });
+      assert.equal(res.status, 503);
+      assert.equal(res.json().status, 503);
+      assert.ok(Number(res.headers['retry-after']) >= 1);
+
+      const up = upstreamChange(changes, fleet[0]!.url, true);
+      await fleet[0]!.start();
+      await up;
+      const again = await request(proxy.port, { body: webhook('alice') });
+      assert.equal(again.status, 200);
+      assert.equal(again.body.toString(), 'bot1');
+    } finally {
+      await proxy.close();
+      for (const b of fleet) if (b.server) await b.stop();
+    }
+  });
+
+  it('never replays a request that reached an upstream', async () => {
+    let received = 0;
+    const resets = http.createServer((req) => {
+      received++;
+      req.socket.destroy();
+    });
+    resets.listen(0, '127.0.0.1');
+    await once(resets, 'listening');
+    const [other] = await bots(1);
+    const resetsUrl = `http://127.0.0.1:${(resets.address() as AddressInfo).port}`;
+    const proxy = await startProxy('', { AFFINITY_MODE: 'hash', UPSTREAMS: `${resetsUrl},${other!.url}` });
+    try {
+      // Find an actor whose first choice is the resetting upstream.
+      const actor = ACTORS.find((a) => proxy.proxy.pool!.candidates(a)[0]!.id === `${resetsUrl}/`)!;
+      const res = await request(proxy.port, { body: webhook(actor) });
+      assert.equal(res.status, 502);
+      assert.equal(received, 1);
+      assert.equal(other!.seen.length, 0, 'the other upstream never got the request');
+    } finally {
+      await proxy.close();
+      await other!.stop();
+      resets.closeAllConnections();
+      resets.close();
+    }
+  });
+});
