@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Payload } from './payloads';
 
 export interface Measurement {
   readonly requests: number;
@@ -24,9 +25,9 @@ export interface LoadOptions {
 
 const run = promisify(execFile);
 
-export async function measureWithWrk(url: string, bodies: string[], options: LoadOptions & { work: string }): Promise<Measurement> {
+export async function measureWithWrk(url: string, payloads: Payload[], options: LoadOptions & { work: string }): Promise<Measurement> {
   const script = join(options.work, 'webhooks.lua');
-  writeFileSync(script, wrkScript(bodies));
+  writeFileSync(script, wrkScript(payloads));
   const { stdout } = await run('wrk', ['-t1', `-c${options.connections}`, `-d${options.seconds}s`, '-s', script, `${url}/webhook`], {
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -42,16 +43,21 @@ export async function measureWithWrk(url: string, bodies: string[], options: Loa
   };
 }
 
-function wrkScript(bodies: string[]): string {
-  const quoted = bodies.map((b) => `[==[${b}]==]`).join(',\n');
+function wrkScript(payloads: Payload[]): string {
+  const bodies = payloads.map((p) => `[==[${p.body}]==]`).join(',\n');
+  const signatures = payloads.map((p) => `"${p.signature}"`).join(',\n');
   return `local bodies = {
-${quoted}
+${bodies}
+}
+local signatures = {
+${signatures}
 }
 local i = 0
 local headers = { ["Content-Type"] = "application/json" }
 request = function()
   i = i + 1
   if i > #bodies then i = 1 end
+  headers["X-Spark-Signature"] = signatures[i]
   return wrk.format("POST", nil, headers, bodies[i])
 end
 done = function(summary, latency, requests)
@@ -64,7 +70,7 @@ end
 }
 
 /** A keep-alive generator in this process: `connections` loops posting back to back. */
-export async function measureWithNode(url: string, bodies: string[], options: LoadOptions): Promise<Measurement> {
+export async function measureWithNode(url: string, payloads: Payload[], options: LoadOptions): Promise<Measurement> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL('/webhook', url);
   const latencies: number[] = [];
@@ -73,10 +79,11 @@ export async function measureWithNode(url: string, bodies: string[], options: Lo
   const deadline = performance.now() + options.seconds * 1000;
   const started = performance.now();
 
-  const one = (body: string) =>
+  const one = ({ body, signature }: Payload) =>
     new Promise<void>((resolve) => {
       const t0 = performance.now();
-      const req = http.request(target, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-spark-signature': signature };
+      const req = http.request(target, { method: 'POST', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => {
           if ((res.statusCode ?? 0) >= 400) errors++;
@@ -93,7 +100,7 @@ export async function measureWithNode(url: string, bodies: string[], options: Lo
 
   await Promise.all(
     Array.from({ length: options.connections }, async () => {
-      while (performance.now() < deadline) await one(bodies[next++ % bodies.length]!);
+      while (performance.now() < deadline) await one(payloads[next++ % payloads.length]!);
     }),
   );
   const elapsed = (performance.now() - started) / 1000;

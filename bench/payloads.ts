@@ -1,6 +1,15 @@
 /**
- * Realistic Webex deliveries (~1 KB) for a pool of actors with Webex-shaped ids.
+ * Realistic Webex deliveries (~1 KB) for a pool of actors with Webex-shaped ids, each signed
+ * the way Webex signs them (X-Spark-Signature) with BENCH_SECRET.
  */
+import { createHmac } from 'node:crypto';
+
+export const BENCH_SECRET = 'bench-secret';
+
+export interface Payload {
+  readonly body: string;
+  readonly signature: string;
+}
 
 const ALICE = 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS8xZjdkZTVjYi04NTYxLTQ2NzEtYmMwMy1iYzk3NDMxNDQ0MmQ';
 
@@ -16,7 +25,10 @@ export function actorId(i: number): string {
 }
 
 /** The fixture delivery once per actor, with the actor in place of Alice (same length). */
-export function webexBodies(fixture: string, actors: string[]): string[] {
+export function webexPayloads(fixture: string, actors: string[]): Payload[] {
   if (!fixture.includes(ALICE)) throw new Error('fixture does not hold the expected actorId');
-  return actors.map((actor) => fixture.split(ALICE).join(actor));
+  return actors.map((actor) => {
+    const body = fixture.split(ALICE).join(actor);
+    return { body, signature: createHmac('sha1', BENCH_SECRET).update(body).digest('hex') };
+  });
 }

@@ -12,6 +12,8 @@ import { freePort } from '../test/helpers/haproxy';
 
 export interface BenchUpstream {
   readonly url: string;
+  /** Three listeners of the same upstream process: the instances of hash mode. */
+  readonly urls: readonly string[];
   readonly kind: 'nginx' | 'node';
   readonly pid: number | undefined;
   stop(): Promise<void>;
@@ -21,16 +23,19 @@ export const AWSALB_COOKIE =
   'AWSALB=yLQxR0mE1v9o4a9k3s2xqvO8Zr3m6JwqH0c5dX7nYt2uVbPz8aKfLg4iN1sD6eWjQ+/hU3oTrC9yBmGv5pE2lF7xS0kZ1qAaRz; Expires=Sat, 05 Dec 2099 12:00:00 GMT; Path=/';
 
 export async function startUpstream(work: string): Promise<BenchUpstream> {
-  const port = await freePort();
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const port = ports[0]!;
   const nginx = spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : undefined;
-  const child = nginx ? startNginx(work, port) : startNodeUpstream(port);
+  const child = nginx ? startNginx(work, ports) : startNodeUpstream(ports);
   for (let i = 0; !(await accepts(port)); i++) {
     if (child.exitCode !== null) throw new Error(`upstream exited with ${child.exitCode}`);
     if (i > 250) throw new Error('upstream did not listen within 5 s');
     await delay(20);
   }
+  for (const p of ports) while (!(await accepts(p))) await delay(20);
   return {
     url: `http://127.0.0.1:${port}`,
+    urls: ports.map((p) => `http://127.0.0.1:${p}`),
     kind: nginx ? 'nginx' : 'node',
     pid: child.pid,
     stop: () =>
@@ -42,7 +47,7 @@ export async function startUpstream(work: string): Promise<BenchUpstream> {
   };
 }
 
-function startNginx(work: string, port: number): ChildProcess {
+function startNginx(work: string, ports: number[]): ChildProcess {
   const prefix = join(work, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   writeFileSync(
@@ -63,7 +68,7 @@ http {
   keepalive_requests 1000000;
   keepalive_timeout 75s;
   server {
-    listen 127.0.0.1:${port};
+${ports.map((p) => `    listen 127.0.0.1:${p};`).join('\n')}
     client_max_body_size 2m;
     location / {
       add_header Set-Cookie "${AWSALB_COOKIE}" always;
@@ -77,7 +82,7 @@ http {
   return spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-function startNodeUpstream(port: number): ChildProcess {
+function startNodeUpstream(ports: number[]): ChildProcess {
   const code = `
     const http = require('node:http');
     const s = http.createServer((req, res) => {
@@ -89,7 +94,7 @@ function startNodeUpstream(port: number): ChildProcess {
       });
     });
     s.keepAliveTimeout = 75000;
-    s.listen(${port}, '127.0.0.1');
+    for (const p of ${JSON.stringify(ports)}) s.listen(p, '127.0.0.1');
     process.on('SIGTERM', () => process.exit(0));`;
   return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
