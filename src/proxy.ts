@@ -13,7 +13,7 @@ import { headerAffinity } from './affinity/header';
 import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
 import { answerClientError } from './client-error';
 import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError, signatureRejected } from './errors';
-import { keyTag, log, logError } from './log';
+import { log, logError, pathOnly } from './log';
 import type { OutcomeListener, RequestOutcome } from './outcomes';
 import { isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
@@ -138,12 +138,12 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       const { outcome, key } = keyFromBody(body, config);
       if (key === undefined) {
         flight.outcome = outcome as RequestOutcome;
-        log.proxy('%s %s: %s, forwarded without affinity', req.method, pathOf(req), outcome);
+        log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, outcome);
         forward(flight, body);
         return;
       }
       flight.outcome = 'affinity';
-      log.proxy('%s %s: key %s', req.method, pathOf(req), keyTag(key));
+      log.proxy('%s %p: key %k', req.method, req.url, key);
       const exchange: KeyedExchange = { req, key };
       flight.exchange = exchange;
       const pending = applyAll(exchange);
@@ -201,7 +201,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
           const unseen = neverReachedUpstream(err);
           if (unseen) pool.reportFailure(member, err.message);
           if (unseen && replayable && i + 1 < attempts && !flight.req.socket.destroyed) {
-            log.pool('%s %s: %s, trying %s', flight.req.method, pathOf(flight.req), err.message, candidates[i + 1]!.id);
+            log.pool('%s %p: %s, trying %s', flight.req.method, flight.req.url, err.message, candidates[i + 1]!.id);
             attempt(i + 1);
           } else fail(flight, err);
         },
@@ -222,10 +222,10 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     flight.outcome = OUTCOME_OF_ERROR[err.code];
     if (err.code === 'CLIENT_ABORTED' || res.destroyed || req.socket.destroyed) {
       flight.outcome = 'client-aborted';
-      log.proxy('%s %s: 499 client gone (%s)', req.method, pathOf(req), err.message);
+      log.proxy('%s %p: 499 client gone (%s)', req.method, req.url, err.message);
       return;
     }
-    const line = `${req.method} ${pathOf(req)}: ${err.status} ${err.message}`;
+    const line = `${req.method} ${pathOnly(req.url)}: ${err.status} ${err.message}`;
     if (err.code === 'SIGNATURE_REJECTED') logRejection(line);
     else logError(line);
     // After a 413 the rest of the body is unread: the connection cannot carry another request.
@@ -321,11 +321,4 @@ function isEncoded(req: IncomingMessage): boolean {
 /** Whether the request framed a body at all (a GET read for its signature usually did not). */
 function hadBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-}
-
-/** The request path without its query, which may hold secrets: safe to log. */
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }

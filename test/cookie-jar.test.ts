@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { applySetCookies, cookieHeader, decodeJar, encodeJar, MAX_COOKIES_PER_KEY } from '../src/affinity/cookie-jar';
+import { applySetCookies, cookieHeader, decodeJar, encodeJar, EXPIRY_REFRESH_MS, MAX_COOKIES_PER_KEY } from '../src/affinity/cookie-jar';
 
 const now = 1_800_000_000_000;
 const options = { accepts: () => true, now, ttlMs: 86_400_000 };
@@ -33,6 +33,14 @@ describe('cookie jar', () => {
   it('prefers Max-Age over Expires (RFC 6265 §5.3)', () => {
     const jar = applySetCookies([], ['A=1; Max-Age=10; Expires=Thu, 01 Jan 1970 00:00:00 GMT'], options)!;
     assert.equal(jar[0]!.expiresAt, now + 10_000);
+  });
+
+  it('re-stores an unchanged cookie only once its expiry has moved by EXPIRY_REFRESH_MS', () => {
+    const jar = applySetCookies([], ['SERVERID=bot1'], options)!;
+    assert.equal(applySetCookies(jar, ['SERVERID=bot1'], { ...options, now: now + EXPIRY_REFRESH_MS - 1 }), undefined);
+    const refreshed = applySetCookies(jar, ['SERVERID=bot1'], { ...options, now: now + EXPIRY_REFRESH_MS })!;
+    assert.equal(refreshed[0]!.expiresAt, now + EXPIRY_REFRESH_MS + options.ttlMs);
+    assert.equal(applySetCookies(jar, ['SERVERID=bot2'], { ...options, now: now + 1 })![0]!.value, 'bot2', 'a new value is always stored');
   });
 
   it('keeps the raw value, never URL-decoding it', () => {

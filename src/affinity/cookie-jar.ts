@@ -18,6 +18,11 @@ export type CookieJar = readonly LearnedCookie[];
 export const MAX_COOKIES_PER_KEY = 32;
 /** RFC 6265 §6.1: user agents keep at least 4096 bytes per cookie; we keep no more. */
 export const MAX_COOKIE_BYTES = 4096;
+/**
+ * A cookie set again with the same value only extends its expiry; that is written back at most
+ * once per this interval, so a constant cookie (SERVERID) does not cost a store write per webhook.
+ */
+export const EXPIRY_REFRESH_MS = 60_000;
 
 // RFC 6265 §4.1.1: cookie-name is a token; cookie-value is cookie-octets, optionally quoted.
 // Anything else could not be replayed safely in a Cookie header (`;` would add a pair,
@@ -38,8 +43,14 @@ export interface LearnOptions {
  * a past Expires or an empty value forgets it. Returns undefined when nothing changed.
  */
 export function applySetCookies(jar: CookieJar, setCookies: string[], options: LearnOptions): CookieJar | undefined {
+  // Only the affinity cookies are parsed: most responses set none, or only others.
+  const relevant = setCookies.filter((header) => {
+    const eq = header.indexOf('=');
+    return eq > 0 && options.accepts(header.slice(0, eq).trim());
+  });
+  if (relevant.length === 0) return undefined;
   let next: LearnedCookie[] | undefined;
-  for (const cookie of parseSetCookie(setCookies, { decodeValues: false, silent: true })) {
+  for (const cookie of parseSetCookie(relevant, { decodeValues: false, silent: true })) {
     const { name, value } = cookie;
     if (!options.accepts(name) || !COOKIE_NAME.test(name)) continue;
     if (name.length + value.length > MAX_COOKIE_BYTES || !COOKIE_VALUE.test(value)) continue;
@@ -49,8 +60,18 @@ export function applySetCookies(jar: CookieJar, setCookies: string[], options: L
     if (at !== -1) next.splice(at, 1);
     if (expiresAt > options.now && value !== '') next.push({ name, value, expiresAt });
   }
-  if (next === undefined) return undefined;
+  if (next === undefined || onlyRefreshed(jar, next, options.now)) return undefined;
   return next.length > MAX_COOKIES_PER_KEY ? next.slice(-MAX_COOKIES_PER_KEY) : next;
+}
+
+/** True when `next` holds the same cookies as `jar` with expiries moved by less than EXPIRY_REFRESH_MS. */
+function onlyRefreshed(jar: CookieJar, next: CookieJar, now: number): boolean {
+  const live = jar.filter((c) => c.expiresAt > now);
+  if (live.length !== next.length) return false;
+  return next.every((c) => {
+    const old = live.find((o) => o.name === c.name);
+    return old !== undefined && old.value === c.value && Math.abs(c.expiresAt - old.expiresAt) < EXPIRY_REFRESH_MS;
+  });
 }
 
 /** RFC 6265 §5.3: Max-Age wins over Expires; both are capped by our own TTL. */

@@ -3,7 +3,7 @@
  * (AWSALB, SERVERID, ...) and send it back with that key's next webhooks.
  */
 import type { AffinityStore, Clock } from '../store/store';
-import { keyTag, log, logError } from '../log';
+import { log, logError } from '../log';
 import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
 import type { AffinityStrategy, KeyedExchange } from './strategy';
 
@@ -34,7 +34,7 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
       const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
       if (cookie === undefined) delete exchange.req.headers.cookie;
       else exchange.req.headers.cookie = cookie;
-      if (jar.length > 0) log.cookie('replay %d cookie(s) for key %s', jar.length, keyTag(exchange.key));
+      if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
     },
 
     learn(exchange: KeyedExchange, proxyRes) {
@@ -46,7 +46,7 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
       exchange.jar = next;
       const write = next.length === 0 ? store.delete(exchange.key) : store.set(exchange.key, encodeJar(next), jarExpiry(next) - now);
       write.catch((err: unknown) => storeTrouble('write', err));
-      log.cookie('learned %d cookie(s) for key %s', next.length, keyTag(exchange.key));
+      log.cookie('learned %d cookie(s) for key %k', next.length, exchange.key);
     },
   };
 }
