@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 5 --rounds 3 --connections 50 --quick --json out.json]
+ * npm run bench [-- --duration 5 --rounds 3 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
@@ -23,6 +23,8 @@ interface Options {
   rounds: number;
   connections: number;
   json?: string;
+  /** Only the cases whose name contains one of these (the bare forwarder always runs). */
+  only?: string[];
 }
 
 interface Case {
@@ -53,6 +55,7 @@ function parseArgs(argv: string[]): Options & { memory: boolean } {
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--connections') opts.connections = Number(argv[++i]);
     else if (a === '--json') opts.json = argv[++i];
+    else if (a === '--only') opts.only = argv[++i]!.split(',');
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -173,7 +176,7 @@ async function main(): Promise<void> {
   const payloads = webexPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8'), actorPool(1000));
   const useWrk = spawnSync('wrk', ['-v']).error === undefined;
   const upstream = await startUpstream(work);
-  const all = cases();
+  const all = cases().filter((c) => opts.only === undefined || c.name === 'bare http-proxy' || opts.only.some((o) => c.name.includes(o)));
   const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], peakRssBytes: undefined }));
   console.error(
     `bench: ${all.length} cases × ${opts.rounds} round(s) × ${opts.durationS} s, ${opts.connections} connections, ` +
