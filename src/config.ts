@@ -86,6 +86,16 @@ export interface Config {
   readonly healthCheckRise: number;
   /** Hash mode: other upstreams tried when a connection cannot be made (RETRIES, default 2). */
   readonly retries: number;
+  /** Where learned cookies live (STORE, default memory). */
+  readonly store: 'memory' | 'redis';
+  /** The Redis to share them in (REDIS_URL, default redis://127.0.0.1:6379). */
+  readonly redisUrl: string;
+  /** Prefix of every Redis key written (REDIS_PREFIX, default webhook-affinity:). */
+  readonly redisPrefix: string;
+  /** A store call slower than this is a miss or a dropped write, ms (STORE_TIMEOUT_MS, default 100). */
+  readonly storeTimeoutMs: number;
+  /** Worker processes sharing the port (WORKERS, default 1). */
+  readonly workers: number;
   /** Things worth telling at start-up that are not errors. */
   readonly warnings: readonly string[];
 }
@@ -164,7 +174,21 @@ export function parseConfig(env: Env): Config {
   const healthCheckFall = read.integer('HEALTH_CHECK_FALL', 2, 1, 1000);
   const healthCheckRise = read.integer('HEALTH_CHECK_RISE', 2, 1, 1000);
   const retries = read.integer('RETRIES', 2, 0, 100);
+  const store = read.oneOf('STORE', 'memory', ['memory', 'redis'] as const);
+  const redisUrl = read.string('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\/[^\s]*$/.test(redisUrl)) {
+    problems.push({ variable: 'REDIS_URL', value: redactUrl(redisUrl), expected: 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379' });
+  }
+  const redisPrefix = read.string('REDIS_PREFIX', 'webhook-affinity:');
+  const storeTimeoutMs = read.integer('STORE_TIMEOUT_MS', 100, 1, 60_000);
+  const workers = read.integer('WORKERS', 1, 1, 256);
+  const learnsCookies = mode === 'cookie' || mode === 'both';
+  if (workers > 1 && learnsCookies && store === 'memory') {
+    // Each worker would learn into its own map and replay only a fraction of the cookies.
+    problems.push({ variable: 'WORKERS', value: String(workers), expected: `1 with STORE=memory in ${mode} mode: each worker would keep its own cookie map; set STORE=redis to share one` });
+  }
   const warnings: string[] = [];
+  if (store === 'redis' && !learnsCookies) warnings.push(`STORE=redis is only used in cookie and both modes (AFFINITY_MODE is ${mode}): Redis is not contacted`);
   if (mode === 'hash') {
     if (upstreams.length === 0 && !problems.some((p) => p.variable === 'UPSTREAMS')) {
       problems.push({ variable: 'UPSTREAMS', value: env.UPSTREAMS ?? '', expected: 'comma-separated bot instance URLs (required in hash mode)' });
@@ -210,8 +234,18 @@ export function parseConfig(env: Env): Config {
     healthCheckFall,
     healthCheckRise,
     retries,
+    store,
+    redisUrl,
+    redisPrefix,
+    storeTimeoutMs,
+    workers,
     warnings,
   });
+}
+
+/** A URL with its password replaced by ***, fit for messages and logs. */
+export function redactUrl(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@/\s]*@/i, '$1***@');
 }
 
 /** Typed readers that record a problem and return the default instead of throwing. */

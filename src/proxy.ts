@@ -18,14 +18,14 @@ import type { OutcomeListener, RequestOutcome } from './outcomes';
 import { isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
 import { signatureVerifier } from './request/signature';
-import { MemoryStore } from './store/memory';
+import { createStore } from './store/create';
 import type { AffinityStore, Clock } from './store/store';
 import { throttled } from './throttle';
 import { createForwarder, forwardTarget, type ForwardTarget } from './upstream/forward';
 import { UpstreamPool, type PoolMember } from './upstream/pool';
 
 export interface ProxyDeps {
-  /** Where learned cookies live (default: a MemoryStore bounded by AFFINITY_MAX_ENTRIES). */
+  /** Where learned cookies live (default: as STORE says; none in header and hash modes). */
   readonly store?: AffinityStore;
   /** Time source for cookie expiry (default Date.now). */
   readonly clock?: Clock;
@@ -37,7 +37,8 @@ export interface ProxyDeps {
 
 export interface AffinityProxy {
   readonly server: Server;
-  readonly store: AffinityStore;
+  /** Cookie and both modes: where learned cookies live. */
+  readonly store: AffinityStore | undefined;
   /** Hash mode: the upstreams and their health. */
   readonly pool: UpstreamPool | undefined;
   /** Listens on config.port/config.host; resolves with the bound address. */
@@ -58,6 +59,9 @@ interface Flight {
   exchange?: KeyedExchange;
 }
 
+/** How long start-up waits for a networked store before listening without it. */
+const STORE_CONNECT_PATIENCE_MS = 2000;
+
 const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
   BODY_TOO_LARGE: 'too-large',
   CLIENT_ABORTED: 'client-aborted',
@@ -72,7 +76,8 @@ const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
 export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): AffinityProxy {
   const clock = deps.clock ?? Date.now;
   const onOutcome = deps.onOutcome;
-  const store = deps.store ?? new MemoryStore({ maxEntries: config.affinityMaxEntries, clock });
+  const learnsCookies = config.mode === 'cookie' || config.mode === 'both';
+  const store = deps.store ?? (learnsCookies ? createStore(config, clock) : undefined);
   const strategies = strategiesFor(config, store, clock);
   const sanitizers = strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : []));
   const learners = strategies.filter((s) => s.learn !== undefined);
@@ -238,13 +243,23 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     sendError(flight.res, internalError(), true);
   }
 
+  /** Gives a networked store a moment to connect; an unreachable one is reported, not waited for. */
+  async function storeConnected(): Promise<void> {
+    if (store?.waitUntilReady === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, STORE_CONNECT_PATIENCE_MS)));
+    await Promise.race([store.waitUntilReady().catch(() => {}), patience]);
+    clearTimeout(timer);
+  }
+
   let closing: Promise<void> | undefined;
 
   return {
     server,
     store,
     pool,
-    listen() {
+    async listen() {
+      await storeConnected();
       return new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
@@ -280,13 +295,13 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     clearTimeout(timer);
     pool?.close();
     forwarder.close();
-    await store.close();
+    await store?.close();
   }
 }
 
-function strategiesFor(config: Config, store: AffinityStore, clock: Clock): AffinityStrategy[] {
+function strategiesFor(config: Config, store: AffinityStore | undefined, clock: Clock): AffinityStrategy[] {
   const header = () => (config.affinityHeader === undefined ? [] : [headerAffinity(config.affinityHeader)]);
-  const cookie = () => [cookieAffinity({ store, names: config.affinityCookies, ttlMs: config.affinityTtlMs, clock })];
+  const cookie = () => [cookieAffinity({ store: store!, names: config.affinityCookies, ttlMs: config.affinityTtlMs, clock })];
   switch (config.mode) {
     case 'header':
     case 'hash': // the upstream is chosen by the pool; the header lets the bot read the key

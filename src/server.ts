@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * Entry point (dist/server.js): read the environment, start the proxy, stop gracefully on
- * SIGTERM/SIGINT. Exit 2 on bad configuration, 1 when the port cannot be bound.
+ * Entry point (dist/server.js): read the environment, start the proxy (or, with WORKERS > 1,
+ * the workers), stop gracefully on SIGTERM/SIGINT. Exit 2 on bad configuration, 1 when the port
+ * cannot be bound.
  */
-import { ConfigError, parseConfig, type Config } from './config';
+import cluster from 'node:cluster';
+import { ConfigError, parseConfig, redactUrl, type Config } from './config';
+import { runPrimary } from './cluster';
 import { log, logError } from './log';
 import { createAffinityProxy } from './proxy';
 
-async function main(): Promise<void> {
+function main(): void {
   let config: Config;
   try {
     config = parseConfig(process.env);
@@ -16,8 +19,13 @@ async function main(): Promise<void> {
     for (const line of err.message.split('\n')) logError(`config: ${line}`);
     process.exit(2);
   }
+  if (cluster.isPrimary) for (const warning of config.warnings) logError(`warning: ${warning}`);
 
-  for (const warning of config.warnings) logError(`warning: ${warning}`);
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config, (port, address) => startLine(config, port, address));
+  else void runServer(config);
+}
+
+async function runServer(config: Config): Promise<void> {
   const proxy = createAffinityProxy(config);
   let address;
   try {
@@ -26,15 +34,14 @@ async function main(): Promise<void> {
     logError(`cannot listen on ${config.host ?? '*'}:${config.port}: ${(err as Error).message}`);
     process.exit(1);
   }
-
-  const where = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const destination =
-    config.mode === 'hash' ? `${config.upstreams.length} upstream(s) ${config.upstreams.map(redacted).join(', ')}` : redacted(config.target);
-  console.log(`webhook-affinity listening on http://${where}:${address.port}, forwarding to ${destination} in ${config.mode} mode`);
+  // With workers, the primary prints the one start line.
+  if (cluster.isPrimary) console.log(startLine(config, address.port, address.address));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      // A worker may get a terminal's SIGINT and the primary's SIGTERM: only the primary forces.
+      if (cluster.isWorker) return;
       logError(`${signal} again: exiting now`);
       process.exit(1);
     }
@@ -52,15 +59,19 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-/** The target without its password, fit for a log line. */
-function redacted(url: URL): string {
-  if (url.password === '') return url.href;
-  const copy = new URL(url.href);
-  copy.password = '***';
-  return copy.href;
+function startLine(config: Config, port: number, address: string): string {
+  const where = address.includes(':') ? `[${address}]` : address || '0.0.0.0';
+  const destination =
+    config.mode === 'hash'
+      ? `${config.upstreams.length} upstream(s) ${config.upstreams.map((u) => redactUrl(u.href)).join(', ')}`
+      : redactUrl(config.target.href);
+  const store = config.mode === 'cookie' || config.mode === 'both' ? `, ${config.store} store` : '';
+  return `webhook-affinity listening on http://${where}:${port}, forwarding to ${destination} in ${config.mode} mode${store}`;
 }
 
-main().catch((err: unknown) => {
+try {
+  main();
+} catch (err) {
   logError(`fatal: ${(err as Error)?.stack ?? String(err)}`);
   process.exit(1);
-});
+}

@@ -1,24 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
+import { heldAnswers, request, startProxy, startUpstream, webhook } from './helpers/http';
 import { startServerProcess } from './helpers/process';
-
-/** An upstream whose answers wait until the test releases them. */
-function heldAnswers() {
-  const held: http.ServerResponse[] = [];
-  let onHeld: (() => void) | undefined;
-  const handler: UpstreamHandler = (_req, res) => {
-    held.push(res);
-    onHeld?.();
-  };
-  return {
-    handler,
-    /** Resolves once `n` answers are being held. */
-    waitFor: (n: number) => new Promise<void>((resolve) => (held.length >= n ? resolve() : (onHeld = () => held.length >= n && resolve()))),
-    releaseAll: () => held.splice(0).forEach((res) => res.end('released')),
-  };
-}
 
 describe('graceful shutdown', () => {
   it('lets a request in flight finish, refuses new connections, then resolves', async () => {

@@ -4,6 +4,7 @@
  */
 import type { AffinityStore, Clock } from '../store/store';
 import { log, logError } from '../log';
+import { throttled } from '../throttle';
 import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
 import type { AffinityStrategy, KeyedExchange } from './strategy';
 
@@ -13,12 +14,20 @@ export interface CookieAffinityOptions {
   readonly names: ReadonlySet<string> | '*';
   readonly ttlMs: number;
   readonly clock: Clock;
+  /** Told about every failed store call ('read' or 'write'). */
+  readonly onStoreError?: (operation: 'read' | 'write') => void;
 }
 
 export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {
   const { store, names, ttlMs, clock } = options;
   const accepts = names === '*' ? () => true : (name: string) => names.has(name);
   const keepInbound = (name: string) => !accepts(name);
+  // A sick store fails every webhook's lookup: say so once per interval, not per request.
+  const report = throttled(logError, 10_000, clock);
+  const storeTrouble = (operation: 'read' | 'write', err: unknown): void => {
+    options.onStoreError?.(operation);
+    report(`affinity store ${operation} failed (${(err as Error)?.message ?? String(err)}): forwarded without the learned cookie`);
+  };
 
   return {
     async apply(exchange) {
@@ -49,8 +58,4 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
       log.cookie('learned %d cookie(s) for key %k', next.length, exchange.key);
     },
   };
-}
-
-function storeTrouble(operation: string, err: unknown): void {
-  logError(`affinity store ${operation} failed: ${(err as Error)?.message ?? String(err)}`);
 }

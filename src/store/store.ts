@@ -11,6 +11,13 @@ export interface AffinityStore {
   delete(key: string): Promise<void>;
   /** Releases timers and connections. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Networked stores: resolves once connected, rejects when the first attempt fails. The proxy
+   * waits for it (briefly) before listening, so its first webhooks do not miss for nothing.
+   */
+  waitUntilReady?(): Promise<void>;
+  /** Networked stores: whether calls can succeed right now (for readiness). */
+  readonly ready?: boolean;
 }
 
 /** A source of the current time in milliseconds; injected so TTL tests never sleep. */

@@ -72,6 +72,26 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
   };
 }
 
+/** An upstream handler whose answers wait until the test releases them. */
+export function heldAnswers() {
+  const held: http.ServerResponse[] = [];
+  let atOnce = false;
+  let onHeld: (() => void) | undefined;
+  const handler: UpstreamHandler = (_req, res) => {
+    if (atOnce) return void res.end('answered');
+    held.push(res);
+    onHeld?.();
+  };
+  return {
+    handler,
+    /** Resolves once `n` answers are being held. */
+    waitFor: (n: number) => new Promise<void>((resolve) => (held.length >= n ? resolve() : (onHeld = () => held.length >= n && resolve()))),
+    releaseAll: () => held.splice(0).forEach((res) => res.end('released')),
+    /** From now on, answer without holding. */
+    answerAtOnce: () => (atOnce = true),
+  };
+}
+
 export async function closeServer(server: net.Server | http.Server): Promise<void> {
   if ('closeAllConnections' in server) server.closeAllConnections();
   if (!server.listening) return;
@@ -158,6 +178,15 @@ export function rawExchange(port: number, bytes: string | Buffer): Promise<strin
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
     socket.write(bytes);
   });
+}
+
+/** A URL to a loopback port nothing listens on (bound, then released). */
+export async function closedPortUrl(scheme = 'http'): Promise<string> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `${scheme}://127.0.0.1:${port}`;
 }
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures');

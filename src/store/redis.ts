@@ -1,0 +1,84 @@
+/**
+ * The Redis backend: one affinity map shared by every proxy replica and worker.
+ *
+ * ioredis, because it reconnects by itself, can refuse commands at once while disconnected
+ * (enableOfflineQueue: false) and bounds every command (commandTimeout): a sick Redis turns
+ * into fast misses, never into a webhook waiting on it.
+ */
+import { Redis } from 'ioredis';
+import type { AffinityStore } from './store';
+
+export interface RedisStoreOptions {
+  /** Any URL ioredis accepts: redis://user:pass@host:6379/2, rediss:// for TLS. */
+  readonly url: string;
+  /** Prepended to every key written (REDIS_PREFIX). */
+  readonly prefix: string;
+  /** A command slower than this fails (STORE_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Told about connection trouble (each failed attempt); commands report through rejections. */
+  readonly onConnectionError?: (err: Error) => void;
+}
+
+export class RedisStore implements AffinityStore {
+  private readonly client: Redis;
+  private readonly prefix: string;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.prefix;
+    this.client = new Redis(options.url, {
+      enableOfflineQueue: false,
+      commandTimeout: options.timeoutMs,
+      connectTimeout: Math.max(1000, options.timeoutMs),
+      maxRetriesPerRequest: 0,
+      // Reconnect forever, backing off to one attempt every 2 s.
+      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+      connectionName: 'webhook-affinity',
+    });
+    // Without a listener ioredis prints every connection error itself.
+    this.client.on('error', (err: Error) => options.onConnectionError?.(err));
+  }
+
+  /** Connected and ready for commands. */
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /** Resolves once connected; rejects when the first attempt fails (the client keeps trying). */
+  waitUntilReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        this.client.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        this.client.off('ready', onReady);
+        reject(err);
+      };
+      this.client.once('ready', onReady);
+      this.client.once('error', onError);
+    });
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.client.get(this.prefix + key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.del(this.prefix + key);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.client.quit().then(
+      () => undefined,
+      // Not connected: nothing to say goodbye to.
+      () => this.client.disconnect(),
+    );
+    return this.closing;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Real Redis for the tests: the machine's (REDIS_URL, default redis://127.0.0.1:6379) with a
+ * random key prefix per run, and private redis-server processes that can be stopped, paused and
+ * started again.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from './haproxy';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A prefix no other run uses. */
+export const testPrefix = (): string => `webhook-affinity-test:${randomUUID()}:`;
+
+/** Why Redis tests must skip, or false. With REQUIRE_REDIS=1 (CI) an unreachable Redis fails instead. */
+export function redisSkipReason(): string | false {
+  const probe = spawnSync(
+    process.execPath,
+    ['-e', `const {Redis}=require('ioredis');const r=new Redis(${JSON.stringify(REDIS_URL)},{lazyConnect:true,connectTimeout:1000,maxRetriesPerRequest:0,retryStrategy:()=>null});r.connect().then(()=>r.ping()).then(()=>process.exit(0),()=>process.exit(1))`],
+    { cwd: __dirname, timeout: 5000 },
+  );
+  if (probe.status === 0) return false;
+  if (process.env.REQUIRE_REDIS === '1') throw new Error(`REQUIRE_REDIS=1 but Redis at ${REDIS_URL} does not answer`);
+  return `Redis at ${REDIS_URL} does not answer; set REQUIRE_REDIS=1 to make this a failure`;
+}
+
+/** Deletes every key under `prefix`. */
+export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Resolves with `read()`'s value once it is not undefined; fails after `ms`. */
+export async function eventually<T>(read: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await delay(10);
+  }
+}
+
+/** A private redis-server on a free port, that a test may stop, pause and start again. */
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+  port = 0;
+
+  static available(): boolean {
+    return spawnSync('redis-server', ['--version']).status === 0;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    if (this.port === 0) this.port = await freePort();
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    this.child = child;
+    for (let i = 0; !(await accepts(this.port)); i++) {
+      if (child.exitCode !== null || i > 250) throw new Error(`redis-server did not start on ${this.port}`);
+      await delay(20);
+    }
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+
+  /** Freezes the process: connections stay open, nothing is answered. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
