@@ -15,6 +15,10 @@ import { measureWithNode, measureWithWrk, type Measurement } from './load';
 import { actorPool, BENCH_SECRET, webexPayloads } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
 import { runMemoryBench } from './memory-run';
+import { Redis } from 'ioredis';
+import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
+
+const BENCH_REDIS_PREFIX = testPrefix().replace('-test:', '-bench:');
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -104,6 +108,9 @@ function cases(): Case[] {
     },
     affinity('header + signature', { AFFINITY_MODE: 'header', WEBHOOK_SECRET: BENCH_SECRET }),
   ];
+  if (redisSkipReason() === false) {
+    list.push(affinity('cookie mode, Redis store', { AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }));
+  }
   if (haproxyBinary() !== undefined) {
     list.push({
       name: 'HAProxy json_query',
@@ -209,6 +216,10 @@ async function main(): Promise<void> {
   } finally {
     await upstream.stop();
     rmSync(work, { recursive: true, force: true });
+    if (all.some((c) => c.name.includes('Redis'))) {
+      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      await deletePrefix(client, BENCH_REDIS_PREFIX).finally(() => client.quit());
+    }
   }
 
   printTable(results, opts, useWrk, upstream.kind);
