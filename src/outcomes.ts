@@ -37,4 +37,3 @@ export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
   'internal-error',
 ];
 
-export type OutcomeListener = (outcome: RequestOutcome) => void;

@@ -14,7 +14,8 @@ import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
 import { answerClientError } from './client-error';
 import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError, signatureRejected } from './errors';
 import { log, logError, pathOnly } from './log';
-import type { OutcomeListener, RequestOutcome } from './outcomes';
+import type { ProxyObserver } from './observer';
+import type { RequestOutcome } from './outcomes';
 import { isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
 import { signatureVerifier } from './request/signature';
@@ -29,10 +30,8 @@ export interface ProxyDeps {
   readonly store?: AffinityStore;
   /** Time source for cookie expiry (default Date.now). */
   readonly clock?: Clock;
-  /** Told how every request ended, once each, when its response is done. */
-  readonly onOutcome?: OutcomeListener;
-  /** Hash mode: told whenever an upstream goes down or comes back. */
-  readonly onUpstreamChange?: (member: PoolMember) => void;
+  /** Told how requests end, how upstreams and the store behave (metrics, access log, tests). */
+  readonly observer?: ProxyObserver;
 }
 
 export interface AffinityProxy {
@@ -41,6 +40,8 @@ export interface AffinityProxy {
   readonly store: AffinityStore | undefined;
   /** Hash mode: the upstreams and their health. */
   readonly pool: UpstreamPool | undefined;
+  /** False once close() has begun: readiness turns 503 before the listener closes. */
+  readonly accepting: boolean;
   /** Listens on config.port/config.host; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
@@ -57,6 +58,10 @@ interface Flight {
   outcome: RequestOutcome;
   /** Set when the request has a key. */
   exchange?: KeyedExchange;
+  /** The upstream chosen last (for the record). */
+  upstream?: string;
+  /** Body bytes read, when the body was read. */
+  bytesIn?: number;
 }
 
 /** How long start-up waits for a networked store before listening without it. */
@@ -75,10 +80,10 @@ const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
 
 export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): AffinityProxy {
   const clock = deps.clock ?? Date.now;
-  const onOutcome = deps.onOutcome;
+  const observer = deps.observer ?? {};
   const learnsCookies = config.mode === 'cookie' || config.mode === 'both';
   const store = deps.store ?? (learnsCookies ? createStore(config, clock) : undefined);
-  const strategies = strategiesFor(config, store, clock);
+  const strategies = strategiesFor(config, store, clock, observer);
   const sanitizers = strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : []));
   const learners = strategies.filter((s) => s.learn !== undefined);
   const verifier = config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined;
@@ -90,7 +95,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     changeOrigin: config.changeOrigin,
   });
   const target = forwardTarget(config.target);
-  const pool = config.mode === 'hash' ? createPool(config, clock, deps.onUpstreamChange) : undefined;
+  const pool = config.mode === 'hash' ? createPool(config, clock, observer.upstreamChanged) : undefined;
   const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
 
   const server = http.createServer(
@@ -109,7 +114,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const flight: Flight = { req, res, outcome: 'passthrough' };
-    if (onOutcome !== undefined) res.once('close', () => onOutcome(res.writableFinished ? flight.outcome : 'client-aborted'));
+    if (observer.requestEnded !== undefined) record(flight, observer.requestEnded);
     if (shuttingDown) res.once('finish', () => server.closeIdleConnections());
     try {
       for (const sanitize of sanitizers) sanitize(req.headers);
@@ -129,6 +134,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
 
   function onBody(flight: Flight, body: Buffer, mustVerify: boolean): void {
     const { req } = flight;
+    flight.bytesIn = body.length;
     try {
       if (mustVerify && !verifier!.verify(body, req.headers)) {
         fail(flight, signatureRejected(verifier!.header));
@@ -176,8 +182,13 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     // The client may have left while we read the store.
     if (flight.req.socket.destroyed) return;
     if (pool === undefined) {
+      flight.upstream = target.url.href;
+      const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, target, {
-        onResponse: learners.length === 0 ? undefined : (proxyRes) => learn(flight, proxyRes),
+        onResponse: (proxyRes) => {
+          observer.upstreamResponded?.(target.url.href, (performance.now() - started) / 1000);
+          learn(flight, proxyRes);
+        },
         onFailure: (err) => fail(flight, err),
       });
       return;
@@ -195,8 +206,11 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     const attempt = (i: number): void => {
       const member = candidates[i]!;
       if (i > 0) flight.req.headers = { ...headers };
+      flight.upstream = member.id;
+      const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, poolTargets.get(member)!, {
         onResponse: (proxyRes) => {
+          observer.upstreamResponded?.(member.id, (performance.now() - started) / 1000);
           pool.reportSuccess(member);
           learn(flight, proxyRes);
         },
@@ -217,7 +231,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
 
   function learn(flight: Flight, proxyRes: IncomingMessage): void {
     const exchange = flight.exchange;
-    if (exchange === undefined) return;
+    if (exchange === undefined || learners.length === 0) return;
     for (const strategy of learners) strategy.learn!(exchange, proxyRes);
   }
 
@@ -243,6 +257,28 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     sendError(flight.res, internalError(), true);
   }
 
+  /** Reports the request once its response is done (or the client gone). */
+  function record(flight: Flight, report: NonNullable<ProxyObserver['requestEnded']>): void {
+    const { req, res } = flight;
+    const started = performance.now();
+    const writtenBefore = req.socket.bytesWritten;
+    res.once('close', () => {
+      const finished = res.writableFinished;
+      const declared = Number(req.headers['content-length']);
+      report({
+        outcome: finished ? flight.outcome : 'client-aborted',
+        method: req.method ?? '',
+        url: req.url ?? '',
+        status: finished ? res.statusCode : 499,
+        durationMs: performance.now() - started,
+        bytesIn: flight.bytesIn ?? (Number.isFinite(declared) ? declared : 0),
+        bytesOut: req.socket.bytesWritten - writtenBefore,
+        upstream: flight.upstream,
+        key: flight.exchange?.key,
+      });
+    });
+  }
+
   /** Gives a networked store a moment to connect; an unreachable one is reported, not waited for. */
   async function storeConnected(): Promise<void> {
     if (store?.waitUntilReady === undefined) return;
@@ -258,6 +294,9 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     server,
     store,
     pool,
+    get accepting() {
+      return !shuttingDown;
+    },
     async listen() {
       await storeConnected();
       return new Promise<AddressInfo>((resolve, reject) => {
@@ -299,9 +338,18 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   }
 }
 
-function strategiesFor(config: Config, store: AffinityStore | undefined, clock: Clock): AffinityStrategy[] {
+function strategiesFor(config: Config, store: AffinityStore | undefined, clock: Clock, observer: ProxyObserver): AffinityStrategy[] {
   const header = () => (config.affinityHeader === undefined ? [] : [headerAffinity(config.affinityHeader)]);
-  const cookie = () => [cookieAffinity({ store: store!, names: config.affinityCookies, ttlMs: config.affinityTtlMs, clock })];
+  const cookie = () => [
+    cookieAffinity({
+      store: store!,
+      names: config.affinityCookies,
+      ttlMs: config.affinityTtlMs,
+      clock,
+      onLookup: observer.storeLookup,
+      onWriteFailed: observer.storeWriteFailed,
+    }),
+  ];
   switch (config.mode) {
     case 'header':
     case 'hash': // the upstream is chosen by the pool; the header lets the bot read the key

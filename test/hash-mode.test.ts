@@ -108,7 +108,7 @@ describe('hash mode', () => {
         HEALTH_CHECK_RISE: '2',
         HEALTH_CHECK_FALL: '2',
       },
-      { onUpstreamChange: (m) => changes.forEach((c) => c(m)) },
+      { observer: { upstreamChanged: (m) => changes.forEach((c) => c(m)) } },
     );
     try {
       const before = await deliverAll(proxy.port);
@@ -142,7 +142,7 @@ describe('hash mode', () => {
     const proxy = await startProxy(
       '',
       { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '50' },
-      { onUpstreamChange: (m) => changes.forEach((c) => c(m)) },
+      { observer: { upstreamChanged: (m) => changes.forEach((c) => c(m)) } },
     );
     try {
       const down = fleet.map((b) => upstreamChange(changes, b.url, false));

@@ -17,7 +17,7 @@ describe('hostile input', () => {
   const lastOutcome = () => outcomes.at(-1);
   before(async () => {
     upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { MAX_BODY_BYTES: String(3 * 1024 * 1024) }, { onOutcome: (o) => outcomes.push(o) });
+    proxy = await startProxy(upstream.url, { MAX_BODY_BYTES: String(3 * 1024 * 1024) }, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } });
   });
   after(async () => {
     await proxy.close();

@@ -58,7 +58,7 @@ describe('WEBHOOK_SECRET set', () => {
   const outcomes: RequestOutcome[] = [];
   before(async () => {
     upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { WEBHOOK_SECRET: 'old-secret, s3cr3t-for-tests' }, { onOutcome: (o) => outcomes.push(o) });
+    proxy = await startProxy(upstream.url, { WEBHOOK_SECRET: 'old-secret, s3cr3t-for-tests' }, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } });
   });
   after(async () => {
     await proxy.close();

@@ -14,8 +14,10 @@ export interface CookieAffinityOptions {
   readonly names: ReadonlySet<string> | '*';
   readonly ttlMs: number;
   readonly clock: Clock;
-  /** Told about every failed store call ('read' or 'write'). */
-  readonly onStoreError?: (operation: 'read' | 'write') => void;
+  /** Told how each lookup went. */
+  readonly onLookup?: (result: 'hit' | 'miss' | 'error') => void;
+  /** Told about each dropped write. */
+  readonly onWriteFailed?: () => void;
 }
 
 export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {
@@ -25,19 +27,23 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
   // A sick store fails every webhook's lookup: say so once per interval, not per request.
   const report = throttled(logError, 10_000, clock);
   const storeTrouble = (operation: 'read' | 'write', err: unknown): void => {
-    options.onStoreError?.(operation);
+    if (operation === 'read') options.onLookup?.('error');
+    else options.onWriteFailed?.();
     report(`affinity store ${operation} failed (${(err as Error)?.message ?? String(err)}): forwarded without the learned cookie`);
   };
 
   return {
     async apply(exchange) {
       let stored: string | undefined;
+      let failed = false;
       try {
         stored = await store.get(exchange.key);
       } catch (err) {
+        failed = true;
         storeTrouble('read', err);
       }
       const jar = decodeJar(stored, clock());
+      if (!failed) options.onLookup?.(jar.length > 0 ? 'hit' : 'miss');
       exchange.jar = jar;
       // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
       const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
