@@ -96,6 +96,14 @@ export interface Config {
   readonly storeTimeoutMs: number;
   /** Worker processes sharing the port (WORKERS, default 1). */
   readonly workers: number;
+  /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
+  readonly adminPort: number | undefined;
+  /** Admin listener address (ADMIN_HOST, default 127.0.0.1). */
+  readonly adminHost: string;
+  /** Bearer token for /affinity (ADMIN_TOKEN); undefined: /affinity is not served. */
+  readonly adminToken: string | undefined;
+  /** One JSON line per request on stdout (ACCESS_LOG=json; default off). */
+  readonly accessLog: 'off' | 'json';
   /** Things worth telling at start-up that are not errors. */
   readonly warnings: readonly string[];
 }
@@ -187,7 +195,15 @@ export function parseConfig(env: Env): Config {
     // Each worker would learn into its own map and replay only a fraction of the cookies.
     problems.push({ variable: 'WORKERS', value: String(workers), expected: `1 with STORE=memory in ${mode} mode: each worker would keep its own cookie map; set STORE=redis to share one` });
   }
+  const adminPortRaw = read.string('ADMIN_PORT', '9091').toLowerCase();
+  const adminPort = adminPortRaw === 'off' || adminPortRaw === '0' ? undefined : read.integer('ADMIN_PORT', 9091, 1, 65535);
+  const adminHost = read.string('ADMIN_HOST', '127.0.0.1');
+  const adminToken = read.string('ADMIN_TOKEN', '');
+  const accessLog = read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const);
   const warnings: string[] = [];
+  if (adminPort !== undefined && adminPort === port) {
+    problems.push({ variable: 'ADMIN_PORT', value: String(adminPort), expected: 'a port other than PORT (or off)' });
+  }
   if (store === 'redis' && !learnsCookies) warnings.push(`STORE=redis is only used in cookie and both modes (AFFINITY_MODE is ${mode}): Redis is not contacted`);
   if (mode === 'hash') {
     if (upstreams.length === 0 && !problems.some((p) => p.variable === 'UPSTREAMS')) {
@@ -239,6 +255,10 @@ export function parseConfig(env: Env): Config {
     redisPrefix,
     storeTimeoutMs,
     workers,
+    adminPort,
+    adminHost,
+    adminToken: adminToken === '' ? undefined : adminToken,
+    accessLog,
     warnings,
   });
 }

@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { ConfigError, parseConfig, redactUrl, type Config } from './config';
 import { runPrimary } from './cluster';
 import { log, logError } from './log';
-import { createAffinityProxy } from './proxy';
+import { startService, type Service } from './service';
 
 function main(): void {
   let config: Config;
@@ -26,16 +26,16 @@ function main(): void {
 }
 
 async function runServer(config: Config): Promise<void> {
-  const proxy = createAffinityProxy(config);
-  let address;
+  let service: Service;
   try {
-    address = await proxy.listen();
+    // With workers, the primary serves the admin listener for all of them.
+    service = await startService(config, { admin: cluster.isPrimary });
   } catch (err) {
-    logError(`cannot listen on ${config.host ?? '*'}:${config.port}: ${(err as Error).message}`);
+    logError((err as Error).message.startsWith('cannot listen') ? (err as Error).message : `cannot listen on ${config.host ?? '*'}:${config.port}: ${(err as Error).message}`);
     process.exit(1);
   }
   // With workers, the primary prints the one start line.
-  if (cluster.isPrimary) console.log(startLine(config, address.port, address.address));
+  if (cluster.isPrimary) console.log(startLine(config, service.address.port, service.address.address) + adminLine(service));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -47,7 +47,7 @@ async function runServer(config: Config): Promise<void> {
     }
     stopping = true;
     log.server('%s: draining', signal);
-    proxy.close().then(
+    service.close().then(
       () => process.exit(0),
       (err: unknown) => {
         logError(`shutdown failed: ${(err as Error).message}`);
@@ -57,6 +57,11 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+function adminLine(service: Service): string {
+  const a = service.adminAddress;
+  return a === undefined ? '' : `; admin on http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 function startLine(config: Config, port: number, address: string): string {

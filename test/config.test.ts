@@ -160,6 +160,50 @@ describe('configuration', () => {
     });
   }
 
+  it('reads the operations settings', () => {
+    const d = parseConfig({});
+    assert.equal(d.adminPort, 9091);
+    assert.equal(d.adminHost, '127.0.0.1');
+    assert.equal(d.adminToken, undefined);
+    assert.equal(d.accessLog, 'off');
+    assert.equal(parseConfig({ ADMIN_PORT: 'off' }).adminPort, undefined);
+    assert.equal(parseConfig({ ADMIN_PORT: '0' }).adminPort, undefined);
+    const c = parseConfig({ ADMIN_PORT: '9100', ADMIN_HOST: '0.0.0.0', ADMIN_TOKEN: 'tok', ACCESS_LOG: 'json' });
+    assert.deepEqual([c.adminPort, c.adminHost, c.adminToken, c.accessLog], [9100, '0.0.0.0', 'tok', 'json']);
+  });
+
+  it('reads the store and worker settings', () => {
+    const d = parseConfig({});
+    assert.deepEqual([d.store, d.redisUrl, d.redisPrefix, d.storeTimeoutMs, d.workers], ['memory', 'redis://127.0.0.1:6379', 'webhook-affinity:', 100, 1]);
+    const c = parseConfig({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: 'rediss://u:p@r:6380/2', REDIS_PREFIX: 'x:', STORE_TIMEOUT_MS: '50', WORKERS: '4' });
+    assert.deepEqual([c.store, c.redisUrl, c.redisPrefix, c.storeTimeoutMs, c.workers], ['redis', 'rediss://u:p@r:6380/2', 'x:', 50, 4]);
+    assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is only used in cookie and both modes/);
+  });
+
+  it('never echoes a Redis password in an error', () => {
+    try {
+      parseConfig({ REDIS_URL: 'http://user:hunter2@redis:6379' });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.doesNotMatch(err.message, /hunter2/);
+    }
+  });
+
+  for (const [variable, value] of [
+    ['ADMIN_PORT', 'admin'],
+    ['ADMIN_PORT', '9090'],
+    ['ACCESS_LOG', 'text'],
+    ['STORE', 'postgres'],
+    ['REDIS_URL', 'http://redis:6379'],
+    ['STORE_TIMEOUT_MS', '0'],
+    ['WORKERS', '0'],
+  ] as const) {
+    it(`refuses ${variable}=${value}`, () => {
+      assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
+    });
+  }
+
   it('refuses a headers timeout longer than the request timeout', () => {
     assert.deepEqual(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }), ['HEADERS_TIMEOUT_MS']);
   });

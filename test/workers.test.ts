@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { heldAnswers, request, startUpstream, webhook } from './helpers/http';
 import { runServerProcess, startServerProcess } from './helpers/process';
+import { freePort } from './helpers/haproxy';
+import { parseExposition, sample } from './helpers/metrics';
 
 /** Worker pids the primary has logged as listening, in order. */
 const listeningWorkers = (stderr: string) => [...stderr.matchAll(/worker (\d+) listening/g)].map((m) => Number(m[1]));
@@ -30,9 +32,10 @@ describe('WORKERS', () => {
   it('serves one port from several processes, replaces a dead worker and drains all on SIGTERM', { timeout: 60_000 }, async () => {
     const answers = heldAnswers();
     const upstream = await startUpstream(answers.handler);
-    const server = await startServerProcess({ TARGET_URL: upstream.url, WORKERS: '2', DEBUG: 'webhook-affinity:server' });
+    const adminPort = await freePort();
+    const server = await startServerProcess({ TARGET_URL: upstream.url, WORKERS: '2', DEBUG: 'webhook-affinity:server', ADMIN_PORT: String(adminPort) });
     try {
-      assert.match(server.stdout(), /, 2 workers\n/);
+      assert.match(server.stdout(), /, 2 workers; admin on http:\/\/127.0.0.1:\d+\n/);
       const [first, second] = await workersListening(server.stderr, 2, server.exited);
       assert.notEqual(first, second);
       assert.notEqual(first, server.child.pid);
@@ -59,6 +62,14 @@ describe('WORKERS', () => {
       assert.ok(replacement !== undefined && replacement !== first && replacement !== second);
       answers.answerAtOnce();
       for (let i = 0; i < 10; i++) assert.equal((await request(server.port, { body: webhook(`c${i}`) })).status, 200);
+
+      // The primary's /metrics adds up the workers' counters (the dead worker's are gone with it).
+      const exposition = parseExposition((await request(adminPort, { method: 'GET', path: '/metrics' })).body.toString());
+      const affinity = sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'affinity' });
+      assert.ok(affinity >= 10 && affinity <= 14, `${affinity} requests counted`);
+      const ready = await request(adminPort, { method: 'GET', path: '/readyz' });
+      assert.equal(ready.status, 200);
+      assert.equal(ready.json().checks.listening.detail, '2 of 2 workers listening');
 
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);

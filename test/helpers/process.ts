@@ -19,7 +19,8 @@ export interface ServerProcess {
 /** Starts `node <script>` with `env` and resolves once it printed its listening line. */
 export function startServerProcess(env: Record<string, string>, script = SERVER_JS, cwd?: string): Promise<ServerProcess> {
   const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    // The admin listener is off unless a test asks for it: parallel tests would share 9091.
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: 'off', ...env },
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -40,7 +41,7 @@ export function startServerProcess(env: Record<string, string>, script = SERVER_
 /** Runs `node <script>` to completion; resolves with its exit code and output. */
 export function runServerProcess(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SERVER_JS], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SERVER_JS], { env: { PATH: process.env.PATH ?? '', ADMIN_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -1,0 +1,35 @@
+/**
+ * ACCESS_LOG=json: one JSON line per request on stdout. The key is written as its short hash
+ * (never raw) and the path without its query. Lines are batched into one write per event-loop
+ * turn, so a burst costs one syscall, not one per request.
+ */
+import type { Config } from './config';
+import { keyTag, pathOnly } from './log';
+import type { ProxyObserver } from './observer';
+
+export function accessLog(config: Config, write: (text: string) => void = (t) => process.stdout.write(t)): ProxyObserver {
+  let pending: string[] = [];
+  const flush = (): void => {
+    const text = pending.join('');
+    pending = [];
+    write(text);
+  };
+  return {
+    requestEnded(r) {
+      const line = JSON.stringify({
+        time: new Date().toISOString(),
+        method: r.method,
+        path: pathOnly(r.url),
+        status: r.status,
+        durationMs: Math.round(r.durationMs * 1000) / 1000,
+        mode: config.mode,
+        outcome: r.outcome,
+        upstream: r.upstream ?? null,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        key: r.key === undefined ? null : keyTag(r.key),
+      });
+      if (pending.push(line + '\n') === 1) setImmediate(flush);
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { keyTag } from '../src/log';
+import { ALICE, closedPortUrl, fixture, request, startUpstream, webhook } from './helpers/http';
+import { startServerProcess } from './helpers/process';
+
+describe('ACCESS_LOG=json', () => {
+  it('writes one JSON line per request, with the key hashed and no query string', async () => {
+    const upstream = await startUpstream();
+    const server = await startServerProcess({ TARGET_URL: upstream.url, ACCESS_LOG: 'json' });
+    try {
+      const body = fixture('message-created.json');
+      assert.equal((await request(server.port, { path: '/hook?token=secret', body })).status, 200);
+      assert.equal((await request(server.port, { method: 'GET', path: '/status' })).status, 200);
+      assert.equal((await request(server.port, { body: 'not json' })).status, 200);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+
+      const lines = server.stdout().trim().split('\n').slice(1); // after the start line
+      assert.equal(lines.length, 3);
+      const [first, second, third] = lines.map((l) => JSON.parse(l));
+      assert.deepEqual(Object.keys(first).sort(), ['bytesIn', 'bytesOut', 'durationMs', 'key', 'method', 'mode', 'outcome', 'path', 'status', 'time', 'upstream'].sort());
+      assert.equal(first.method, 'POST');
+      assert.equal(first.path, '/hook');
+      assert.equal(first.status, 200);
+      assert.equal(first.mode, 'header');
+      assert.equal(first.outcome, 'affinity');
+      assert.equal(first.upstream, `${upstream.url}/`);
+      assert.equal(first.bytesIn, body.length);
+      assert.ok(first.bytesOut > 0);
+      assert.ok(first.durationMs >= 0);
+      assert.ok(!Number.isNaN(Date.parse(first.time)));
+      assert.equal(first.key, keyTag(ALICE));
+      assert.equal(second.outcome, 'passthrough');
+      assert.equal(second.key, null);
+      assert.equal(third.outcome, 'not-json');
+      const all = server.stdout() + server.stderr();
+      assert.doesNotMatch(all, new RegExp(ALICE), 'the actor id never appears raw');
+      assert.doesNotMatch(all, /token=secret/);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('logs upstream failures with their status and outcome', async () => {
+    const server = await startServerProcess({ TARGET_URL: await closedPortUrl(), ACCESS_LOG: 'json' });
+    assert.equal((await request(server.port, { body: webhook('a') })).status, 502);
+    server.child.kill('SIGTERM');
+    await server.exited;
+    const entry = JSON.parse(server.stdout().trim().split('\n')[1]!);
+    assert.equal(entry.status, 502);
+    assert.equal(entry.outcome, 'upstream-unreachable');
+  });
+});

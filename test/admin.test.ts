@@ -1,0 +1,253 @@
+/**
+ * The admin listener: every endpoint's status and body, the token, readiness following Redis,
+ * upstreams and shutdown, and metrics that move by exactly the requests sent.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { parseConfig, type Env } from '../src/config';
+import { startService, type Service } from '../src/service';
+import type { PoolMember } from '../src/upstream/pool';
+import { freePort } from './helpers/haproxy';
+import { heldAnswers, request, startUpstream, webhook, type Upstream, type UpstreamHandler } from './helpers/http';
+import { parseExposition, sample } from './helpers/metrics';
+import { PrivateRedis, redisSkipReason } from './helpers/redis';
+
+interface Running {
+  service: Service;
+  upstream: Upstream;
+  port: number;
+  admin: number;
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; json(): any; body: Buffer }>;
+  close(): Promise<void>;
+}
+
+async function start(env: Env = {}, handler?: UpstreamHandler, changes?: ((m: PoolMember) => void)[]): Promise<Running> {
+  const upstream = await startUpstream(handler);
+  const adminPort = await freePort();
+  const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', TARGET_URL: upstream.url, ADMIN_PORT: String(adminPort), ...env });
+  const service = await startService(config, { admin: true, deps: { observer: { upstreamChanged: (m) => changes?.forEach((c) => c(m)) } } });
+  return {
+    service,
+    upstream,
+    port: service.address.port,
+    admin: adminPort,
+    get: (path, headers = {}) => request(adminPort, { method: 'GET', path, headers }),
+    async close() {
+      await service.close();
+      await upstream.close();
+    },
+  };
+}
+
+async function metrics(r: Running) {
+  const res = await r.get('/metrics');
+  assert.equal(res.status, 200);
+  assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return parseExposition(res.body.toString());
+}
+
+describe('admin listener', () => {
+  it('GET /healthz answers 200 while the process serves', async () => {
+    const r = await start();
+    try {
+      const res = await r.get('/healthz');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.json(), { status: 'ok' });
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('anything else is a 404 JSON answer, and /affinity is not served without ADMIN_TOKEN', async () => {
+    const r = await start();
+    try {
+      for (const path of ['/', '/nope', '/affinity/alice']) {
+        const res = await r.get(path);
+        assert.equal(res.status, 404);
+        assert.equal(res.json().status, 404);
+      }
+      assert.equal((await request(r.admin, { method: 'POST', path: '/healthz', body: '{}' })).status, 404);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('GET /readyz is 200 when ready, and 503 as soon as a graceful shutdown begins', async () => {
+    const answers = heldAnswers();
+    const r = await start({}, answers.handler);
+    try {
+      const ready = await r.get('/readyz');
+      assert.equal(ready.status, 200);
+      assert.deepEqual(ready.json(), { status: 'ready', checks: { listening: { ok: true, detail: 'accepting requests' } } });
+      const inFlight = request(r.port, { body: webhook('a') });
+      await answers.waitFor(1);
+      const closing = r.service.proxy.close();
+      const draining = await r.get('/readyz');
+      assert.equal(draining.status, 503);
+      assert.deepEqual(draining.json().checks.listening, { ok: false, detail: 'shutting down' });
+      answers.releaseAll();
+      assert.equal((await inFlight).status, 200);
+      await closing;
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('GET /readyz turns 503 when every upstream is down in hash mode, and 200 when one returns', async () => {
+    const bots = await startUpstream();
+    const changes: ((m: PoolMember) => void)[] = [];
+    const r = await start({ AFFINITY_MODE: 'hash', UPSTREAMS: bots.url, HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '50' }, undefined, changes);
+    try {
+      assert.equal((await r.get('/readyz')).status, 200);
+      const down = new Promise<void>((resolve) => changes.push((m) => !m.up && resolve()));
+      bots.server.closeAllConnections();
+      const port = bots.port;
+      await new Promise((resolve) => bots.server.close(resolve));
+      await down;
+      const res = await r.get('/readyz');
+      assert.equal(res.status, 503);
+      assert.deepEqual(res.json().checks.upstreams, { ok: false, detail: '0 of 1 upstreams available' });
+      const m = await metrics(r);
+      assert.equal(sample(m, 'webhook_affinity_upstream_up', { upstream: `http://127.0.0.1:${port}/` }), 0);
+
+      const up = new Promise<void>((resolve) => changes.push((m) => m.up && resolve()));
+      bots.server.listen(port, '127.0.0.1');
+      await up;
+      assert.equal((await r.get('/readyz')).status, 200);
+      assert.equal(sample(await metrics(r), 'webhook_affinity_upstream_up', { upstream: `http://127.0.0.1:${port}/` }), 1);
+    } finally {
+      await r.close();
+      bots.server.closeAllConnections();
+      bots.server.close();
+    }
+  });
+
+  it('GET /readyz follows Redis: 503 when it goes away, 200 when it returns', { skip: redisSkipReason() || (!PrivateRedis.available() && 'redis-server is not installed') }, async () => {
+    const redis = await new PrivateRedis().start();
+    const r = await start({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: redis.url });
+    try {
+      assert.equal((await r.get('/readyz')).status, 200);
+      assert.equal(sample(await metrics(r), 'webhook_affinity_store_up'), 1);
+      await redis.stop();
+      const down = await eventuallyStatus(r, 503);
+      assert.deepEqual(down.checks.store, { ok: false, detail: 'Redis unreachable' });
+      assert.equal(sample(await metrics(r), 'webhook_affinity_store_up'), 0);
+      await redis.start();
+      await eventuallyStatus(r, 200);
+    } finally {
+      await r.close();
+      await redis.stop();
+    }
+  });
+
+  it('GET /metrics counts every request exactly once by outcome, and times the upstream', async () => {
+    const r = await start({ WEBHOOK_SECRET: 's', MAX_BODY_BYTES: '2000' });
+    try {
+      const before = await metrics(r);
+      const signed = (body: string) => ({ body, headers: { 'x-spark-signature': createHmac('sha1', 's').update(body).digest('hex') } });
+      for (let i = 0; i < 3; i++) assert.equal((await request(r.port, signed(webhook(`a${i}`)))).status, 200);
+      for (let i = 0; i < 2; i++) assert.equal((await request(r.port, signed('{"no":"key"}'))).status, 200);
+      assert.equal((await request(r.port, { body: webhook('forged') })).status, 401);
+      assert.equal((await request(r.port, signed(webhook('big', { pad: 'x'.repeat(3000) })))).status, 413);
+      const after = await metrics(r);
+      const delta = (outcome: string) =>
+        sample(after, 'webhook_affinity_requests_total', { mode: 'header', outcome }) - sample(before, 'webhook_affinity_requests_total', { mode: 'header', outcome });
+      assert.equal(delta('affinity'), 3);
+      assert.equal(delta('no-key'), 2);
+      assert.equal(delta('signature-rejected'), 1);
+      assert.equal(delta('too-large'), 1);
+      assert.equal(delta('upstream-unreachable'), 0);
+      const total = [...after].filter(([k]) => k.startsWith('webhook_affinity_requests_total')).reduce((n, [, v]) => n + v, 0);
+      assert.equal(total, 7, 'every request counted once, nothing else');
+      const upstream = `${r.upstream.url}/`;
+      assert.equal(sample(after, 'webhook_affinity_upstream_response_seconds_count', { upstream }), 5);
+      assert.ok(sample(after, 'process_cpu_user_seconds_total') > 0, 'default process metrics are there');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('GET /metrics counts store hits and misses in cookie mode', async () => {
+    const r = await start({ AFFINITY_MODE: 'cookie' }, (_req, res) => {
+      res.setHeader('set-cookie', 'SERVERID=b1');
+      res.end();
+    });
+    try {
+      await request(r.port, { body: webhook('alice') });
+      await request(r.port, { body: webhook('alice') });
+      await request(r.port, { body: webhook('bob') });
+      const m = await metrics(r);
+      assert.equal(sample(m, 'webhook_affinity_store_lookups_total', { result: 'miss' }), 2);
+      assert.equal(sample(m, 'webhook_affinity_store_lookups_total', { result: 'hit' }), 1);
+      assert.equal(sample(m, 'webhook_affinity_learned_keys'), 2);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('/affinity/<key> needs the token, shows the learned cookies, and DELETE forgets them', async () => {
+    const r = await start({ AFFINITY_MODE: 'cookie', ADMIN_TOKEN: 'let-me-in' }, (_req, res) => {
+      res.setHeader('set-cookie', 'AWSALB=abc+/=; Max-Age=600');
+      res.end();
+    });
+    const key = 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS8x/+=';
+    const path = `/affinity/${encodeURIComponent(key)}`;
+    const auth = { authorization: 'Bearer let-me-in' };
+    try {
+      await request(r.port, { body: webhook(key) });
+      const missing = await r.get(path);
+      assert.equal(missing.status, 401);
+      assert.equal(missing.headers['www-authenticate'], 'Bearer');
+      assert.equal((await r.get(path, { authorization: 'Bearer wrong' })).status, 401);
+
+      const known = await r.get(path, auth);
+      assert.equal(known.status, 200);
+      const body = known.json();
+      assert.equal(body.key, key);
+      assert.equal(body.cookies.length, 1);
+      assert.equal(body.cookies[0].name, 'AWSALB');
+      assert.equal(body.cookies[0].value, 'abc+/=');
+      assert.ok(Date.parse(body.cookies[0].expires) > Date.now());
+
+      const forgotten = await request(r.admin, { method: 'DELETE', path, headers: auth });
+      assert.equal(forgotten.status, 204);
+      assert.deepEqual((await r.get(path, auth)).json().cookies, []);
+      const received = r.upstream.nextRequest();
+      await request(r.port, { body: webhook(key) });
+      assert.equal((await received).headers.cookie, undefined, 'the forgotten cookie is not replayed');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('/affinity/<key> in hash mode shows the key’s instance and rendezvous order', async () => {
+    const a = await startUpstream();
+    const b = await startUpstream();
+    const r = await start({ AFFINITY_MODE: 'hash', UPSTREAMS: `${a.url},${b.url}`, ADMIN_TOKEN: 't' });
+    try {
+      const res = await r.get('/affinity/alice', { authorization: 'Bearer t' });
+      assert.equal(res.status, 200);
+      const body = res.json();
+      assert.deepEqual(body.order.map((o: { upstream: string }) => o.upstream).sort(), [`${a.url}/`, `${b.url}/`].sort());
+      assert.equal(body.upstream, body.order[0].upstream);
+      assert.equal(body.order[0].available, true);
+      assert.equal((await request(r.admin, { method: 'DELETE', path: '/affinity/alice', headers: { authorization: 'Bearer t' } })).status, 409);
+    } finally {
+      await r.close();
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+/** Polls /readyz until it answers `status` (Redis reconnects on its own schedule). */
+async function eventuallyStatus(r: Running, status: number): Promise<any> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await r.get('/readyz');
+    if (res.status === status) return res.json();
+    if (Date.now() > deadline) throw new Error(`/readyz stayed ${res.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
