@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export async function runMemoryBench(): Promise<void> {
+export async function runMemoryBench(sizes: number[]): Promise<void> {
   const rows = ['| actors | heap bytes per actor |', '| ---: | ---: |'];
-  for (const actors of [100_000, 1_000_000]) {
+  for (const actors of sizes) {
     const { stdout } = await run(process.execPath, ['--expose-gc', '--max-old-space-size=4096', join(__dirname, 'memory.js'), String(actors)]);
     const { bytesPerActor } = JSON.parse(stdout) as { bytesPerActor: number };
     rows.push(`| ${actors.toLocaleString('en')} | ${Math.round(bytesPerActor)} |`);

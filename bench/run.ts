@@ -66,18 +66,25 @@ function parseArgs(argv: string[]): Options & { memory: boolean } {
 }
 
 /** A Node process printing "listening on http://host:port" once ready. */
-function startNodeProcess(script: string, env: Record<string, string>): Promise<Target> {
+async function startNodeProcess(script: string, env: Record<string, string>): Promise<Target> {
+  // The admin listener runs as it does by default, on a port of its own.
+  const adminPort = String(await freePort());
   const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: adminPort, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       out += c.toString();
       const m = /listening on (http:\/\/\S+?:\d+)/.exec(out);
-      if (m) resolve({ url: m[1]!.replace('[::]', '127.0.0.1'), pid: child.pid, stop: () => stopChild(child) });
-    });
+      if (!m) return;
+      // From here on stdout (the access log, when on) is read and dropped.
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve({ url: m[1]!.replace('[::]', '127.0.0.1'), pid: child.pid, stop: () => stopChild(child) });
+    };
+    child.stdout!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
 }
@@ -107,6 +114,7 @@ function cases(): Case[] {
         startNodeProcess(join(ROOT, 'dist', 'server.js'), { AFFINITY_MODE: 'hash', UPSTREAMS: upstream.urls.join(',') }),
     },
     affinity('header + signature', { AFFINITY_MODE: 'header', WEBHOOK_SECRET: BENCH_SECRET }),
+    affinity('header + access log', { AFFINITY_MODE: 'header', ACCESS_LOG: 'json' }),
   ];
   if (redisSkipReason() === false) {
     list.push(affinity('cookie mode, Redis store', { AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }));
@@ -176,7 +184,7 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.memory) {
-    await runMemoryBench();
+    await runMemoryBench(opts.durationS === 1 ? [10_000, 50_000] : [100_000, 1_000_000]);
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'webhook-affinity-bench-'));
