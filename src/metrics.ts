@@ -30,10 +30,11 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     labelNames: ['mode', 'outcome'],
     registers: [registry],
   });
-  // Every outcome starts at 0, so rate() and alerts work before the first occurrence.
-  for (const outcome of REQUEST_OUTCOMES) requests.labels(mode, outcome);
+  // Every outcome starts at 0, so rate() and alerts work before the first occurrence. The
+  // children are kept: labels() would hash the label values again on every request.
+  const byOutcome = new Map(REQUEST_OUTCOMES.map((outcome) => [outcome, requests.labels(mode, outcome)]));
 
-  const upstreamSeconds = new Histogram({
+  const upstreamSeconds: Histogram<'upstream'> = new Histogram({
     name: 'webhook_affinity_upstream_response_seconds',
     help: 'Time from forwarding a request to the upstream answer headers, per upstream',
     labelNames: ['upstream'],
@@ -83,11 +84,18 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     },
   });
 
+  const byUpstream = new Map<string, ReturnType<typeof upstreamSeconds.labels>>();
+  const timerOf = (upstream: string) => {
+    let child = byUpstream.get(upstream);
+    if (child === undefined) byUpstream.set(upstream, (child = upstreamSeconds.labels(upstream)));
+    return child;
+  };
+
   return {
     registry,
     observer: {
-      requestEnded: (r) => requests.labels(mode, r.outcome).inc(),
-      upstreamResponded: (upstream, seconds) => upstreamSeconds.labels(upstream).observe(seconds),
+      requestEnded: (r) => byOutcome.get(r.outcome)!.inc(),
+      upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
       storeLookup: (result) => lookups.labels(result).inc(),
       storeWriteFailed: () => writeErrors.inc(),
     },

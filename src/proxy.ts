@@ -123,10 +123,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         forward(flight, undefined);
         return;
       }
-      readBody(req, config.maxBodyBytes).then(
-        (body) => onBody(flight, body, mustVerify),
-        (err: ProxyError) => fail(flight, err),
-      );
+      readBody(req, config.maxBodyBytes, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify) : fail(flight, err)));
     } catch (err) {
       crashed(flight, err);
     }

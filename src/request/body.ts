@@ -2,7 +2,7 @@
  * Bounded request body reader: the whole body as one Buffer, exactly the bytes received.
  */
 import type { IncomingMessage } from 'node:http';
-import { bodyTooLarge, clientAborted } from '../errors';
+import { bodyTooLarge, clientAborted, type ProxyError } from '../errors';
 
 /**
  * True for the requests whose body we read to find a key: POSTs declared as JSON
@@ -17,48 +17,46 @@ export function isJsonPost(req: IncomingMessage): boolean {
   return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
 }
 
+/** Called once with the whole body, or with why there is none. */
+export type BodyCallback = (err: ProxyError | undefined, body?: Buffer) => void;
+
 /**
  * Reads the body, refusing (BODY_TOO_LARGE) a declared Content-Length over `limit` before
- * reading a byte, and a chunked body as soon as it grows past `limit`. Rejects with
- * CLIENT_ABORTED when the client goes away first.
+ * reading a byte, and a chunked body as soon as it grows past `limit`. CLIENT_ABORTED when the
+ * client goes away first. A callback, not a promise: this runs for every webhook.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, done: BodyCallback): void {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(bodyTooLarge(limit));
+  if (declared !== undefined && Number(declared) > limit) {
+    done(bodyTooLarge(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
 
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop pulling bytes off the wire; the 413 closes the connection.
-        req.pause();
-        reject(bodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onGone = (): void => {
-      cleanup();
-      reject(clientAborted());
-    };
-    function cleanup(): void {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onGone);
-      req.off('close', onGone);
+  req.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > limit) {
+      settled = true;
+      // Stop pulling bytes off the wire; the 413 closes the connection.
+      req.pause();
+      done(bodyTooLarge(limit));
+      return;
     }
-
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onGone);
-    req.on('close', onGone);
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  });
+  // 'close' comes after 'end' for a complete body; before it, the client has gone. (Node emits
+  // 'error' on an aborted request only to its listeners, so none is needed.)
+  req.on('close', () => {
+    if (settled) return;
+    settled = true;
+    done(clientAborted());
   });
 }
