@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --duration 5 --rounds 3 --connections 50 --quick --json out.json --only header,cookie]
+ * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
@@ -50,7 +50,7 @@ interface CaseResult {
 }
 
 function parseArgs(argv: string[]): Options & { memory: boolean } {
-  const opts: Options & { memory: boolean } = { durationS: 5, rounds: 3, connections: 50, memory: false };
+  const opts: Options & { memory: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'memory') opts.memory = true;

@@ -92,9 +92,13 @@ export function jarExpiry(jar: CookieJar): number {
   return latest;
 }
 
-/** Stored form: one `expiresAt name=value` line per cookie. Names and values hold no space or newline. */
+/**
+ * Stored form: one `expiresAt name=value` line per cookie, the expiry in base 36 (8 characters
+ * rather than 13: this is held once per remembered actor). Names and values hold no space or
+ * newline.
+ */
 export function encodeJar(jar: CookieJar): string {
-  return jar.map((c) => `${c.expiresAt} ${c.name}=${c.value}`).join('\n');
+  return jar.map((c) => `${c.expiresAt.toString(36)} ${c.name}=${c.value}`).join('\n');
 }
 
 /** Reads the stored form back, dropping expired or malformed lines. */
@@ -105,7 +109,7 @@ export function decodeJar(text: string | undefined, now: number): CookieJar {
     const space = line.indexOf(' ');
     const eq = line.indexOf('=', space + 1);
     if (space <= 0 || eq <= space + 1) continue;
-    const expiresAt = Number(line.slice(0, space));
+    const expiresAt = parseInt(line.slice(0, space), 36);
     if (!(expiresAt > now)) continue;
     jar.push({ name: line.slice(space + 1, eq), value: line.slice(eq + 1), expiresAt });
   }
