@@ -15,7 +15,8 @@ describe('cookie jar', () => {
   });
 
   it('drops expired and malformed stored lines', () => {
-    const text = [`${now - 1} OLD=x`, 'garbage', ` NOEXPIRY=x`, `${now + 5} =novalue`, `${now + 5} OK=1`].join('\n');
+    const at = (ms: number) => ms.toString(36);
+    const text = [`${at(now - 1)} OLD=x`, 'garbage', ` NOEXPIRY=x`, `${at(now + 5)} =novalue`, `zz!! BAD=1`, `${at(now + 5)} OK=1`].join('\n');
     assert.deepEqual(decodeJar(text, now), [{ name: 'OK', value: '1', expiresAt: now + 5 }]);
   });
 
