@@ -5,10 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../test/helpers/haproxy';
+import { freePort, untilAccepting } from '../test/helpers/net';
 
 export interface BenchUpstream {
   readonly url: string;
@@ -27,12 +25,7 @@ export async function startUpstream(work: string): Promise<BenchUpstream> {
   const port = ports[0]!;
   const nginx = spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : undefined;
   const child = nginx ? startNginx(work, ports) : startNodeUpstream(ports);
-  for (let i = 0; !(await accepts(port)); i++) {
-    if (child.exitCode !== null) throw new Error(`upstream exited with ${child.exitCode}`);
-    if (i > 250) throw new Error('upstream did not listen within 5 s');
-    await delay(20);
-  }
-  for (const p of ports) while (!(await accepts(p))) await delay(20);
+  for (const p of ports) await untilAccepting(p, `the ${nginx ?? 'node'} upstream`, () => child.exitCode !== null);
   return {
     url: `http://127.0.0.1:${port}`,
     urls: ports.map((p) => `http://127.0.0.1:${p}`),
@@ -97,15 +90,4 @@ function startNodeUpstream(ports: number[]): ChildProcess {
     for (const p of ${JSON.stringify(ports)}) s.listen(p, '127.0.0.1');
     process.on('SIGTERM', () => process.exit(0));`;
   return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { rawExchange, request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
+import { closedPortUrl, rawExchange, request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
 import type { Env } from '../src/config';
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Runs `body` against a proxy in front of an upstream with `handler`, then checks it still serves. */
 async function withProxy(handler: UpstreamHandler | undefined, env: Env, body: (ctx: { port: number; upstream: Awaited<ReturnType<typeof startUpstream>> }) => Promise<void>) {
@@ -38,7 +29,7 @@ function assertErrorShape(res: { status: number; headers: http.IncomingHttpHeade
 
 describe('upstream errors', () => {
   it('answers 502 when the upstream refuses the connection, and keeps serving', async () => {
-    const proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
+    const proxy = await startProxy(await closedPortUrl());
     try {
       for (let i = 0; i < 3; i++) assertErrorShape(await request(proxy.port, { body: webhook('a') }), 502);
     } finally {

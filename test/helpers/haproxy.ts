@@ -5,10 +5,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { untilAccepting } from './net';
+
+export { freePort } from './net';
 
 /** The haproxy binary, or undefined when it is not installed. */
 export function haproxyBinary(): string | undefined {
@@ -23,15 +24,6 @@ export function haproxySkipReason(): string | false {
   if (haproxyBinary() !== undefined) return false;
   if (process.env.REQUIRE_HAPROXY === '1') throw new Error('REQUIRE_HAPROXY=1 but haproxy is not installed (apt-get install haproxy)');
   return 'haproxy is not installed (apt-get install haproxy); set REQUIRE_HAPROXY=1 to make this a failure';
-}
-
-/** A loopback port that was free a moment ago (HAProxy needs a number in its config). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface RunningHaproxy {
@@ -50,12 +42,10 @@ export async function startHaproxy(config: string, readyPort: number): Promise<R
   let exited = false;
   child.on('exit', () => (exited = true));
 
-  // HAProxy says nothing when it is ready: wait until its frontend accepts a connection.
-  for (let attempt = 0; ; attempt++) {
-    if (exited) throw new Error(`haproxy exited:\n${stderr}`);
-    if (await accepts(readyPort)) break;
-    if (attempt > 250) throw new Error(`haproxy did not listen on ${readyPort} within 5 s:\n${stderr}`);
-    await delay(20);
+  try {
+    await untilAccepting(readyPort, 'haproxy', () => exited);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${stderr}`);
   }
   return {
     child,
@@ -67,15 +57,4 @@ export async function startHaproxy(config: string, readyPort: number): Promise<R
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

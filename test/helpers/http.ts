@@ -180,14 +180,7 @@ export function rawExchange(port: number, bytes: string | Buffer): Promise<strin
   });
 }
 
-/** A URL to a loopback port nothing listens on (bound, then released). */
-export async function closedPortUrl(scheme = 'http'): Promise<string> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `${scheme}://127.0.0.1:${port}`;
-}
+export { closedPortUrl } from './net';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures');
 

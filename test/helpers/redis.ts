@@ -6,10 +6,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import net from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort } from './haproxy';
+import { freePort, untilAccepting } from './net';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -68,10 +67,7 @@ export class PrivateRedis {
       stdio: 'ignore',
     });
     this.child = child;
-    for (let i = 0; !(await accepts(this.port)); i++) {
-      if (child.exitCode !== null || i > 250) throw new Error(`redis-server did not start on ${this.port}`);
-      await delay(20);
-    }
+    await untilAccepting(this.port, 'redis-server', () => child.exitCode !== null);
     return this;
   }
 
@@ -92,15 +88,4 @@ export class PrivateRedis {
   resume(): void {
     this.child?.kill('SIGCONT');
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
