@@ -43,9 +43,13 @@ interface Target {
   stop(): Promise<void>;
 }
 
+type Run = Measurement & { cpuSeconds: number | undefined };
+
 interface CaseResult {
   readonly name: string;
-  readonly runs: (Measurement & { cpuSeconds: number | undefined })[];
+  readonly runs: Run[];
+  /** The bare forwarder measured just before each run: the reference of that run's ratios. */
+  readonly references: Run[];
   peakRssBytes: number | undefined;
 }
 
@@ -192,33 +196,57 @@ async function main(): Promise<void> {
   const useWrk = spawnSync('wrk', ['-v']).error === undefined;
   const upstream = await startUpstream(work);
   const all = cases().filter((c) => opts.only === undefined || c.name === 'bare http-proxy' || opts.only.some((o) => c.name.includes(o)));
-  const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], peakRssBytes: undefined }));
+  const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], references: [], peakRssBytes: undefined }));
+  const bareIndex = all.findIndex((c) => c.name === 'bare http-proxy');
   console.error(
     `bench: ${all.length} cases × ${opts.rounds} round(s) × ${opts.durationS} s, ${opts.connections} connections, ` +
       `load by ${useWrk ? 'wrk' : 'the built-in Node generator'}, upstream ${upstream.kind}, ${payloads.length} actors`,
   );
 
   try {
+    const measure = (url: string, seconds: number) =>
+      useWrk
+        ? measureWithWrk(url, payloads, { seconds, connections: opts.connections, work })
+        : measureWithNode(url, payloads, { seconds, connections: opts.connections });
+    /** One measured run of `target`, with the CPU it used. */
+    const runOf = async (target: Target): Promise<Run> => {
+      const cpuBefore = cpuSeconds(target.pid);
+      const m = await measure(target.url, opts.durationS);
+      const cpuAfter = cpuSeconds(target.pid);
+      return { ...m, cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined };
+    };
     for (let round = 0; round < opts.rounds; round++) {
-      for (const [i, c] of all.entries()) {
-        const target = await c.start(upstream);
-        try {
-          const measure = (seconds: number) =>
-            useWrk
-              ? measureWithWrk(target.url, payloads, { seconds, connections: opts.connections, work })
-              : measureWithNode(target.url, payloads, { seconds, connections: opts.connections });
-          await measure(Math.min(1, opts.durationS)); // warm-up: JIT, connections, learned cookies
-          const cpuBefore = cpuSeconds(target.pid);
-          const m = await measure(opts.durationS);
-          const cpuAfter = cpuSeconds(target.pid);
-          const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
-          results[i]!.runs.push({ ...m, cpuSeconds: cpu });
-          const rss = peakRss(target.pid);
-          if (rss !== undefined) results[i]!.peakRssBytes = Math.max(results[i]!.peakRssBytes ?? 0, rss);
-          console.error(`  round ${round + 1} ${c.name}: ${Math.round(m.requestsPerSecond)} req/s, p99 ${m.p99Ms.toFixed(2)} ms, errors ${m.errors}`);
-        } finally {
-          await target.stop();
+      // The bare forwarder stays up all round and is measured again right before every case,
+      // so each ratio compares two runs seconds apart: the machine's load drifts.
+      const bare = await all[bareIndex]!.start(upstream);
+      try {
+        await measure(bare.url, Math.min(1, opts.durationS)); // warm-up
+        for (const [i, c] of all.entries()) {
+          const reference = await runOf(bare);
+          if (i === bareIndex) {
+            results[i]!.runs.push(reference);
+            results[i]!.references.push(reference);
+            continue;
+          }
+          const target = await c.start(upstream);
+          try {
+            await measure(target.url, Math.min(1, opts.durationS)); // warm-up: JIT, connections, learned cookies
+            const run = await runOf(target);
+            results[i]!.runs.push(run);
+            results[i]!.references.push(reference);
+            const rss = peakRss(target.pid);
+            if (rss !== undefined) results[i]!.peakRssBytes = Math.max(results[i]!.peakRssBytes ?? 0, rss);
+            console.error(
+              `  round ${round + 1} ${c.name}: ${Math.round(run.requestsPerSecond)} req/s (bare just before: ${Math.round(reference.requestsPerSecond)}), p99 ${run.p99Ms.toFixed(2)} ms, errors ${run.errors}`,
+            );
+          } finally {
+            await target.stop();
+          }
         }
+        const rss = peakRss(bare.pid);
+        if (rss !== undefined) results[bareIndex]!.peakRssBytes = Math.max(results[bareIndex]!.peakRssBytes ?? 0, rss);
+      } finally {
+        await bare.stop();
       }
     }
   } finally {
@@ -235,11 +263,9 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: CaseResult[], opts: Options, useWrk: boolean, upstreamKind: string): void {
-  // Ratios are taken round by round (each case against the bare forwarder measured moments
-  // before it), then their median: the machine's load drifts between rounds, and a ratio of
-  // medians would mix one round's case with another round's reference.
-  const bareRuns = results.find((r) => r.name === 'bare http-proxy')!.runs;
-  const ratioOf = (r: CaseResult, pick: (m: Measurement) => number) => median(r.runs.map((x, i) => pick(x) / pick(bareRuns[i]!)));
+  // Each run's ratio is to the bare forwarder measured just before it; the table shows their
+  // median. A ratio of medians would mix runs minutes apart, and the load drifts.
+  const ratioOf = (r: CaseResult, pick: (m: Measurement) => number) => median(r.runs.map((x, i) => pick(x) / pick(r.references[i]!)));
   const summary = results.map((r) => ({
     name: r.name,
     rpsRatio: ratioOf(r, (m) => m.requestsPerSecond),
@@ -260,7 +286,7 @@ function printTable(results: CaseResult[], opts: Options, useWrk: boolean, upstr
         `${s.rss === undefined ? '–' : (s.rss / 1048576).toFixed(0)} | ${s.rpsRatio.toFixed(2)} | ${s.p99Ratio.toFixed(2)} | ${s.errors} |`,
     ),
   ];
-  console.log(`\nMedians of ${opts.rounds} round(s) (ratios: median of each round's ratio to the bare forwarder) of ${opts.durationS} s, ${opts.connections} connections, ${useWrk ? 'wrk' : 'Node load generator'}, upstream ${upstreamKind}, ~1 KB Webex payloads.\n`);
+  console.log(`\nMedians of ${opts.rounds} round(s) (each ratio: to the bare forwarder measured just before that run; the median shown) of ${opts.durationS} s, ${opts.connections} connections, ${useWrk ? 'wrk' : 'Node load generator'}, upstream ${upstreamKind}, ~1 KB Webex payloads.\n`);
   console.log(lines.join('\n'));
   // The targets of issue 7: requests/s as a ratio to the bare forwarder, and p99 where given.
   const targets: [string, number, number | undefined][] = [
