@@ -4,26 +4,24 @@
  *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
  *   → learn from the answer → report the outcome
  */
-import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
-import { cookieAffinity } from './affinity/cookie';
-import { headerAffinity } from './affinity/header';
-import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
-import { answerClientError } from './client-error';
+import { strategiesFor } from './affinity/strategies';
+import type { KeyedExchange } from './affinity/strategy';
 import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError, signatureRejected } from './errors';
 import { log, logError, pathOnly } from './log';
 import type { ProxyObserver } from './observer';
 import type { RequestOutcome } from './outcomes';
-import { isJsonPost, readBody } from './request/body';
+import { hadBody, isEncoded, isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
+import { createListener, drain } from './listener';
 import { signatureVerifier } from './request/signature';
 import { createStore } from './store/create';
 import type { AffinityStore, Clock } from './store/store';
 import { throttled } from './throttle';
 import { createForwarder, forwardTarget, type ForwardTarget } from './upstream/forward';
-import { UpstreamPool, type PoolMember } from './upstream/pool';
+import { poolFromConfig, type PoolMember, type UpstreamPool } from './upstream/pool';
 
 export interface ProxyDeps {
   /** Where learned cookies live (default: as STORE says; none in header and hash modes). */
@@ -95,20 +93,10 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     changeOrigin: config.changeOrigin,
   });
   const target = forwardTarget(config.target);
-  const pool = config.mode === 'hash' ? createPool(config, clock, observer.upstreamChanged) : undefined;
+  const pool = config.mode === 'hash' ? poolFromConfig(config, clock, observer.upstreamChanged) : undefined;
   const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
 
-  const server = http.createServer(
-    {
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      // Node only checks the two timeouts above this often (30 s by default).
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
-    },
-    onRequest,
-  );
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.on('clientError', answerClientError);
+  const server = createListener(config, onRequest);
 
   let shuttingDown = false;
 
@@ -312,73 +300,9 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
 
   async function shutdown(): Promise<void> {
     shuttingDown = true;
-    const closed = new Promise<void>((resolve) => {
-      if (!server.listening) resolve();
-      else server.close(() => resolve());
-    });
-    // Idle keep-alive connections would hold the server open for their whole timeout.
-    server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
-      timer.unref();
-    });
-    if ((await Promise.race([closed, deadline])) === 'timeout') {
-      logError(`shutdown: requests still in flight after ${config.shutdownTimeoutMs} ms, closing their connections`);
-      server.closeAllConnections();
-      await closed;
-    }
-    clearTimeout(timer);
+    await drain(server, config.shutdownTimeoutMs);
     pool?.close();
     forwarder.close();
     await store?.close();
   }
-}
-
-function strategiesFor(config: Config, store: AffinityStore | undefined, clock: Clock, observer: ProxyObserver): AffinityStrategy[] {
-  const header = () => (config.affinityHeader === undefined ? [] : [headerAffinity(config.affinityHeader)]);
-  const cookie = () => [
-    cookieAffinity({
-      store: store!,
-      names: config.affinityCookies,
-      ttlMs: config.affinityTtlMs,
-      clock,
-      onLookup: observer.storeLookup,
-      onWriteFailed: observer.storeWriteFailed,
-    }),
-  ];
-  switch (config.mode) {
-    case 'header':
-    case 'hash': // the upstream is chosen by the pool; the header lets the bot read the key
-      return header();
-    case 'cookie':
-      return cookie();
-    case 'both':
-      return [...header(), ...cookie()];
-  }
-}
-
-function createPool(config: Config, clock: Clock, onChange: ((member: PoolMember) => void) | undefined): UpstreamPool {
-  const pool = new UpstreamPool(config.upstreams, {
-    fall: config.healthCheckFall,
-    rise: config.healthCheckRise,
-    coolDownMs: config.healthCheckIntervalMs,
-    clock,
-    onChange,
-  });
-  if (config.healthCheckPath !== undefined) {
-    pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs });
-  }
-  return pool;
-}
-
-/** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */
-function isEncoded(req: IncomingMessage): boolean {
-  const encoding = req.headers['content-encoding'];
-  return encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
-}
-
-/** Whether the request framed a body at all (a GET read for its signature usually did not). */
-function hadBody(req: IncomingMessage): boolean {
-  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
 }

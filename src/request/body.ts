@@ -60,3 +60,14 @@ export function readBody(req: IncomingMessage, limit: number, done: BodyCallback
     done(clientAborted());
   });
 }
+
+/** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */
+export function isEncoded(req: IncomingMessage): boolean {
+  const encoding = req.headers['content-encoding'];
+  return encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
+}
+
+/** Whether the request framed a body at all (a GET read for its signature usually did not). */
+export function hadBody(req: IncomingMessage): boolean {
+  return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+}

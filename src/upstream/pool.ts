@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { log } from '../log';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
+import type { Config } from '../config';
 import type { Clock } from '../store/store';
 
 export interface PoolOptions {
@@ -162,4 +163,19 @@ function probe(url: URL, timeoutMs: number, stop: AbortSignal): Promise<boolean>
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
+}
+
+/** Hash mode's pool as the configuration describes it, its probes started when configured. */
+export function poolFromConfig(config: Config, clock: Clock, onChange: ((member: PoolMember) => void) | undefined): UpstreamPool {
+  const pool = new UpstreamPool(config.upstreams, {
+    fall: config.healthCheckFall,
+    rise: config.healthCheckRise,
+    coolDownMs: config.healthCheckIntervalMs,
+    clock,
+    onChange,
+  });
+  if (config.healthCheckPath !== undefined) {
+    pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs });
+  }
+  return pool;
 }
