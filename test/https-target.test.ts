@@ -1,0 +1,56 @@
+/**
+ * An https TARGET_URL: certificates are checked unless TARGET_INSECURE=true. The test
+ * certificate is a self-signed one for 127.0.0.1 (test/fixtures/tls-*.pem, test use only).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { fixture, request, startProxy, webhook } from './helpers/http';
+
+async function httpsUpstream() {
+  const seen: { body: string; host: string | undefined; actor: string | undefined }[] = [];
+  const server = https.createServer({ key: fixture('tls-key.pem'), cert: fixture('tls-cert.pem') }, (req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ body, host: req.headers.host, actor: req.headers.actorid as string | undefined });
+      res.end('over tls');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
+}
+
+describe('https target', () => {
+  it('refuses an upstream certificate it cannot verify (502)', async () => {
+    const upstream = await httpsUpstream();
+    const proxy = await startProxy(upstream.url);
+    try {
+      const res = await request(proxy.port, { body: webhook('alice') });
+      assert.equal(res.status, 502);
+      assert.equal(upstream.seen.length, 0);
+    } finally {
+      await proxy.close();
+      upstream.server.close();
+    }
+  });
+
+  it('forwards over TLS without checking the certificate when TARGET_INSECURE=true', async () => {
+    const upstream = await httpsUpstream();
+    const proxy = await startProxy(upstream.url, { TARGET_INSECURE: 'true' });
+    try {
+      const body = webhook('alice');
+      const res = await request(proxy.port, { body });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), 'over tls');
+      assert.deepEqual(upstream.seen, [{ body, host: new URL(upstream.url).host, actor: 'alice' }]);
+    } finally {
+      await proxy.close();
+      upstream.server.closeAllConnections();
+      upstream.server.close();
+    }
+  });
+});
