@@ -7,14 +7,21 @@ import type { Config } from './config';
 import { keyTag, pathOnly } from './log';
 import type { ProxyObserver } from './observer';
 
-export function accessLog(config: Config, write: (text: string) => void = (t) => process.stdout.write(t)): ProxyObserver {
+export interface AccessLog extends ProxyObserver {
+  /** Writes the lines not yet written (at shutdown, before the process exits). */
+  flush(): void;
+}
+
+export function accessLog(config: Config, write: (text: string) => void = (t) => process.stdout.write(t)): AccessLog {
   let pending: string[] = [];
   const flush = (): void => {
+    if (pending.length === 0) return;
     const text = pending.join('');
     pending = [];
     write(text);
   };
   return {
+    flush,
     requestEnded(r) {
       const line = JSON.stringify({
         time: new Date().toISOString(),

@@ -39,7 +39,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     new AggregatorRegistry();
     AggregatorRegistry.setRegistries([metrics.registry]);
   }
-  const observer = combineObservers(metrics.observer, config.accessLog === 'json' ? accessLog(config) : undefined, options.deps?.observer);
+  const log = config.accessLog === 'json' ? accessLog(config) : undefined;
+  const observer = combineObservers(metrics.observer, log, options.deps?.observer);
   proxy = createAffinityProxy(config, { ...options.deps, observer });
   const admin = options.admin && config.adminPort !== undefined ? createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry) }) : undefined;
 
@@ -65,6 +66,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     close() {
       closing ??= (async () => {
         await running.close();
+        // The last requests' lines would otherwise wait for an event-loop turn the exit skips.
+        log?.flush();
         if (admin?.listening) {
           admin.closeAllConnections();
           await new Promise((resolve) => admin.close(resolve));

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyTag } from '../src/log';
-import { ALICE, closedPortUrl, fixture, request, startUpstream, webhook } from './helpers/http';
+import { ALICE, closedPortUrl, fixture, heldAnswers, request, startUpstream, webhook } from './helpers/http';
 import { startServerProcess } from './helpers/process';
 
 describe('ACCESS_LOG=json', () => {
@@ -37,6 +37,25 @@ describe('ACCESS_LOG=json', () => {
       const all = server.stdout() + server.stderr();
       assert.doesNotMatch(all, new RegExp(ALICE), 'the actor id never appears raw');
       assert.doesNotMatch(all, /token=secret/);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('writes the line of a request answered during a graceful shutdown before exiting', async () => {
+    const answers = heldAnswers();
+    const upstream = await startUpstream(answers.handler);
+    const server = await startServerProcess({ TARGET_URL: upstream.url, ACCESS_LOG: 'json' });
+    try {
+      const inFlight = request(server.port, { body: webhook('a') });
+      await answers.waitFor(1);
+      server.child.kill('SIGTERM');
+      answers.releaseAll();
+      assert.equal((await inFlight).status, 200);
+      assert.equal(await server.exited, 0);
+      const lines = server.stdout().trim().split('\n').slice(1);
+      assert.equal(lines.length, 1);
+      assert.equal(JSON.parse(lines[0]!).status, 200);
     } finally {
       await upstream.close();
     }
