@@ -1,13 +1,15 @@
 /**
  * The floor webhook-affinity is measured against: http-proxy with the same keep-alive agent
  * settings as src/upstream/forward.ts and nothing else (no body reading, no key, no affinity).
- * Usage: TARGET_URL=http://127.0.0.1:8080 PORT=0 node build/bench/bare-forwarder.js
+ * Usage: TARGET_URL=http://127.0.0.1:8080 PORT=0 [NO_AGENT=1] node build/bench/bare-forwarder.js
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
 
-const agent = new http.Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' });
+// NO_AGENT=1: http-proxy's default (no agent: a new upstream connection per request, closed
+// after it), to show what the keep-alive agent is worth.
+const agent = process.env.NO_AGENT === '1' ? undefined : new http.Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' });
 const proxy = httpProxy.createProxyServer({ target: process.env.TARGET_URL, agent, xfwd: true, changeOrigin: true });
 proxy.on('error', (_err, _req, res) => {
   if ('writeHead' in res && !res.headersSent) res.writeHead(502);

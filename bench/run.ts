@@ -110,6 +110,10 @@ function cases(): Case[] {
   const list: Case[] = [
     { name: 'upstream direct', start: async (upstream) => ({ url: upstream.url, pid: upstream.pid, stop: async () => {} }) },
     { name: 'bare http-proxy', start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url }) },
+    {
+      name: 'bare http-proxy, no agent',
+      start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url, NO_AGENT: '1' }),
+    },
     affinity('header mode', { AFFINITY_MODE: 'header' }),
     affinity('cookie mode', { AFFINITY_MODE: 'cookie' }),
     {

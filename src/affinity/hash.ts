@@ -56,7 +56,15 @@ export interface Scored {
 
 /** Every upstream in the key's rendezvous order: first choice first. Ties break on id. */
 export function rendezvousOrder<T extends Scored>(key: string, upstreams: readonly T[]): T[] {
-  const scored = upstreams.map((u) => ({ u, score: murmur3(key, u.seed) }));
-  scored.sort((a, b) => b.score - a.score || (a.u.id < b.u.id ? -1 : 1));
-  return scored.map((s) => s.u);
+  // Insertion sort: pools are a handful of instances, and this runs for every keyed webhook.
+  const order: T[] = [];
+  const scores: number[] = [];
+  for (const u of upstreams) {
+    const score = murmur3(key, u.seed);
+    let at = order.length;
+    while (at > 0 && (scores[at - 1]! < score || (scores[at - 1] === score && order[at - 1]!.id > u.id))) at--;
+    order.splice(at, 0, u);
+    scores.splice(at, 0, score);
+  }
+  return order;
 }
