@@ -1,18 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALICE, BOT, fixture, rawExchange, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { ALICE, BOT, fixture, rawExchange, request, startPair, startProxy, startUpstream, stopPair, webhook, type RunningProxy, type Upstream } from './helpers/http';
 
 describe('header mode', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { BOT_PERSONID: `${BOT}, other-bot` });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ BOT_PERSONID: `${BOT}, other-bot` })));
+  after(() => stopPair({ upstream, proxy }));
 
   async function forwarded(body: string | Buffer, headers: Record<string, string> = {}) {
     const received = upstream.nextRequest();
@@ -86,14 +80,8 @@ describe('header mode', () => {
 describe('AFFINITY_KEY paths', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { AFFINITY_KEY: 'data.roomId, actorId', AFFINITY_HEADER: 'X-Affinity-Key' });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ AFFINITY_KEY: 'data.roomId, actorId', AFFINITY_HEADER: 'X-Affinity-Key' })));
+  after(() => stopPair({ upstream, proxy }));
 
   it('uses the first path that holds a key, in the configured header', async () => {
     let received = upstream.nextRequest();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
-import { rawExchange, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { rawExchange, request, startPair, startProxy, startUpstream, stopPair, webhook, type RunningProxy, type Upstream } from './helpers/http';
 import { MemoryStore } from '../src/store/memory';
 import type { RequestOutcome } from '../src/outcomes';
 
@@ -15,14 +15,8 @@ describe('hostile input', () => {
   let proxy: RunningProxy;
   let outcomes: RequestOutcome[] = [];
   const lastOutcome = () => outcomes.at(-1);
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { MAX_BODY_BYTES: String(3 * 1024 * 1024) }, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ MAX_BODY_BYTES: String(3 * 1024 * 1024) }, undefined, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } })));
+  after(() => stopPair({ upstream, proxy }));
 
   /** Posts `body`; resolves with what the upstream received and the outcome reported. */
   async function forwarded(body: string | Buffer, headers: Record<string, string> = {}) {
@@ -92,14 +86,8 @@ describe('hostile input', () => {
 describe('request smuggling and broken framing', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url);
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({})));
+  after(() => stopPair({ upstream, proxy }));
 
   const head = 'POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
   const cases: [string, string][] = [
@@ -137,14 +125,8 @@ describe('request smuggling and broken framing', () => {
 describe('slow and idle clients', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600' });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ HEADERS_TIMEOUT_MS: '300', REQUEST_TIMEOUT_MS: '600' })));
+  after(() => stopPair({ upstream, proxy }));
 
   it('slow headers (slowloris) are cut with 408 while others are served', async () => {
     const socket = net.connect(proxy.port, '127.0.0.1');

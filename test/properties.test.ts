@@ -6,21 +6,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { request, startProxy, startUpstream, type RunningProxy, type Upstream } from './helpers/http';
+import { request, startPair, stopPair, type RunningProxy, type Upstream } from './helpers/http';
 
 const RUNS = 150;
 
 describe('properties', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { MAX_BODY_BYTES: '65536' });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ MAX_BODY_BYTES: '65536' })));
+  after(() => stopPair({ upstream, proxy }));
 
   async function roundTrip(body: Buffer, contentType = 'application/json') {
     const received = upstream.nextRequest();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fixture, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { fixture, request, startPair, startProxy, stopPair, webhook, type RunningProxy, type Upstream } from './helpers/http';
 import { signatureVerifier } from '../src/request/signature';
 import type { RequestOutcome } from '../src/outcomes';
 
@@ -56,14 +56,8 @@ describe('WEBHOOK_SECRET set', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
   const outcomes: RequestOutcome[] = [];
-  before(async () => {
-    upstream = await startUpstream();
-    proxy = await startProxy(upstream.url, { WEBHOOK_SECRET: 'old-secret, s3cr3t-for-tests' }, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } });
-  });
-  after(async () => {
-    await proxy.close();
-    await upstream.close();
-  });
+  before(async () => ({ upstream, proxy } = await startPair({ WEBHOOK_SECRET: 'old-secret, s3cr3t-for-tests' }, undefined, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } })));
+  after(() => stopPair({ upstream, proxy }));
 
   it('forwards a signed webhook byte-identical, signature header included', async () => {
     const v = VECTORS.find((x) => x.bodyFile === 'membership-deleted.json')!;

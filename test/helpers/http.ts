@@ -113,6 +113,18 @@ export async function startProxy(targetUrl: string, env: Env = {}, deps: ProxyDe
   return { url: `http://127.0.0.1:${port}`, port, proxy, close: () => proxy.close() };
 }
 
+/** An upstream and a proxy in front of it (for a suite's before hook). */
+export async function startPair(env: Env = {}, handler?: UpstreamHandler, deps: ProxyDeps = {}): Promise<{ upstream: Upstream; proxy: RunningProxy }> {
+  const upstream = await startUpstream(handler);
+  return { upstream, proxy: await startProxy(upstream.url, env, deps) };
+}
+
+/** Stops what startPair started (for a suite's after hook). */
+export async function stopPair(pair: { upstream?: Upstream; proxy?: RunningProxy }): Promise<void> {
+  await pair.proxy?.close();
+  await pair.upstream?.close();
+}
+
 export interface Response {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
