@@ -107,17 +107,19 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     try {
       for (const sanitize of sanitizers) sanitize(req.headers);
       const mustVerify = verifier !== undefined && (req.method === 'POST' || config.verifyAllMethods);
-      if (!mustVerify && !isJsonPost(req)) {
+      const json = isJsonPost(req);
+      if (!mustVerify && !json) {
         forward(flight, undefined);
         return;
       }
-      readBody(req, config.maxBodyBytes, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify) : fail(flight, err)));
+      readBody(req, config.maxBodyBytes, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify, json) : fail(flight, err)));
     } catch (err) {
       crashed(flight, err);
     }
   }
 
-  function onBody(flight: Flight, body: Buffer, mustVerify: boolean): void {
+  /** `json`: the body was read to find a key (not only to check its signature). */
+  function onBody(flight: Flight, body: Buffer, mustVerify: boolean, json: boolean): void {
     const { req } = flight;
     flight.bytesIn = body.length;
     try {
@@ -126,8 +128,8 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         return;
       }
       // Read for the signature only, or compressed: forwarded as received, without a key.
-      if (!isJsonPost(req) || isEncoded(req)) {
-        flight.outcome = isJsonPost(req) ? 'encoded' : 'passthrough';
+      if (!json || isEncoded(req)) {
+        flight.outcome = json ? 'encoded' : 'passthrough';
         forward(flight, hadBody(req) ? body : undefined);
         return;
       }

@@ -107,6 +107,13 @@ describe('configuration', () => {
     ['KEEP_ALIVE_TIMEOUT_MS', '-1'],
     ['SIGNATURE_SCHEME', 'github'],
     ['VERIFY_ALL_METHODS', 'sometimes'],
+    ['ADMIN_PORT', 'admin'],
+    ['ADMIN_PORT', '9090'],
+    ['ACCESS_LOG', 'text'],
+    ['STORE', 'postgres'],
+    ['REDIS_URL', 'http://redis:6379'],
+    ['STORE_TIMEOUT_MS', '0'],
+    ['WORKERS', '0'],
   ] as const) {
     it(`refuses ${variable}=${value}`, () => {
       assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
@@ -189,20 +196,6 @@ describe('configuration', () => {
       assert.doesNotMatch(err.message, /hunter2/);
     }
   });
-
-  for (const [variable, value] of [
-    ['ADMIN_PORT', 'admin'],
-    ['ADMIN_PORT', '9090'],
-    ['ACCESS_LOG', 'text'],
-    ['STORE', 'postgres'],
-    ['REDIS_URL', 'http://redis:6379'],
-    ['STORE_TIMEOUT_MS', '0'],
-    ['WORKERS', '0'],
-  ] as const) {
-    it(`refuses ${variable}=${value}`, () => {
-      assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
-    });
-  }
 
   it('refuses a headers timeout longer than the request timeout', () => {
     assert.deepEqual(problemsOf({ HEADERS_TIMEOUT_MS: '5000', REQUEST_TIMEOUT_MS: '1000' }), ['HEADERS_TIMEOUT_MS']);
