@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config';
 import type { ProxyObserver } from './observer';
-import { REQUEST_OUTCOMES } from './outcomes';
+import { REQUEST_OUTCOMES, type RequestOutcome } from './outcomes';
 import type { AffinityStore } from './store/store';
 import { MemoryStore } from './store/memory';
 import type { UpstreamPool } from './upstream/pool';
@@ -24,15 +24,22 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   collectDefaultMetrics({ register: registry });
   const mode = config.mode;
 
-  const requests = new Counter({
+  // Counted as plain numbers on the request path and handed to prom-client when it collects:
+  // a labelled inc() hashes its label values on every call.
+  const uncollected = new Map<RequestOutcome, number>(REQUEST_OUTCOMES.map((outcome) => [outcome, 0]));
+  new Counter({
     name: 'webhook_affinity_requests_total',
     help: 'Requests by how they ended (affinity, no-key, signature-rejected, too-large, upstream-timeout, ...)',
     labelNames: ['mode', 'outcome'],
     registers: [registry],
+    collect() {
+      // Every outcome is listed from 0, so rate() and alerts work before the first occurrence.
+      for (const [outcome, count] of uncollected) {
+        this.labels(mode, outcome).inc(count);
+        uncollected.set(outcome, 0);
+      }
+    },
   });
-  // Every outcome starts at 0, so rate() and alerts work before the first occurrence. The
-  // children are kept: labels() would hash the label values again on every request.
-  const byOutcome = new Map(REQUEST_OUTCOMES.map((outcome) => [outcome, requests.labels(mode, outcome)]));
 
   const upstreamSeconds: Histogram<'upstream'> = new Histogram({
     name: 'webhook_affinity_upstream_response_seconds',
@@ -94,7 +101,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   return {
     registry,
     observer: {
-      requestEnded: (r) => byOutcome.get(r.outcome)!.inc(),
+      requestEnded: (r) => uncollected.set(r.outcome, uncollected.get(r.outcome)! + 1),
       upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
       storeLookup: (result) => lookups.labels(result).inc(),
       storeWriteFailed: () => writeErrors.inc(),

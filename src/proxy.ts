@@ -4,7 +4,7 @@
  *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
  *   → learn from the answer → report the outcome
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { strategiesFor } from './affinity/strategies';
@@ -60,6 +60,11 @@ interface Flight {
   upstream?: string;
   /** Body bytes read, when the body was read. */
   bytesIn?: number;
+  /** The request sent upstream last, until the client's response closes. */
+  upstreamRequest?: ClientRequest;
+  /** When the request arrived (performance.now()), and the socket's bytes written before it. */
+  readonly started: number;
+  readonly writtenBefore: number;
 }
 
 /** How long start-up waits for a networked store before listening without it. */
@@ -86,6 +91,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const learners = strategies.filter((s) => s.learn !== undefined);
   const verifier = config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined;
   const logRejection = throttled(logError, 10_000, clock);
+  const report = observer.requestEnded;
 
   const forwarder = createForwarder({
     upstreamTimeoutMs: config.upstreamTimeoutMs,
@@ -101,8 +107,19 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   let shuttingDown = false;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const flight: Flight = { req, res, outcome: 'passthrough' };
-    if (observer.requestEnded !== undefined) record(flight, observer.requestEnded);
+    const flight: Flight = {
+      req,
+      res,
+      outcome: 'passthrough',
+      exchange: undefined,
+      upstream: undefined,
+      bytesIn: undefined,
+      upstreamRequest: undefined,
+      started: performance.now(),
+      writtenBefore: req.socket.bytesWritten,
+    };
+    // One listener per request does all the end-of-request work (each listener costs).
+    res.on('close', () => closed(flight));
     if (shuttingDown) res.once('finish', () => server.closeIdleConnections());
     try {
       for (const sanitize of sanitizers) sanitize(req.headers);
@@ -172,6 +189,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       flight.upstream = target.url.href;
       const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, target, {
+        onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
         onResponse: (proxyRes) => {
           observer.upstreamResponded?.(target.url.href, (performance.now() - started) / 1000);
           learn(flight, proxyRes);
@@ -196,6 +214,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       flight.upstream = member.id;
       const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, poolTargets.get(member)!, {
+        onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
         onResponse: (proxyRes) => {
           observer.upstreamResponded?.(member.id, (performance.now() - started) / 1000);
           pool.reportSuccess(member);
@@ -244,25 +263,23 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     sendError(flight.res, internalError(), true);
   }
 
-  /** Reports the request once its response is done (or the client gone). */
-  function record(flight: Flight, report: NonNullable<ProxyObserver['requestEnded']>): void {
+  /** The response is done, or the client has gone: stops the upstream request then, and reports. */
+  function closed(flight: Flight): void {
     const { req, res } = flight;
-    const started = performance.now();
-    const writtenBefore = req.socket.bytesWritten;
-    res.once('close', () => {
-      const finished = res.writableFinished;
-      const declared = Number(req.headers['content-length']);
-      report({
-        outcome: finished ? flight.outcome : 'client-aborted',
-        method: req.method ?? '',
-        url: req.url ?? '',
-        status: finished ? res.statusCode : 499,
-        durationMs: performance.now() - started,
-        bytesIn: flight.bytesIn ?? (Number.isFinite(declared) ? declared : 0),
-        bytesOut: req.socket.bytesWritten - writtenBefore,
-        upstream: flight.upstream,
-        key: flight.exchange?.key,
-      });
+    const finished = res.writableFinished;
+    if (!finished && flight.upstreamRequest !== undefined) forwarder.abandon(flight.upstreamRequest);
+    if (report === undefined) return;
+    const declared = Number(req.headers['content-length']);
+    report({
+      outcome: finished ? flight.outcome : 'client-aborted',
+      method: req.method ?? '',
+      url: req.url ?? '',
+      status: finished ? res.statusCode : 499,
+      durationMs: performance.now() - flight.started,
+      bytesIn: flight.bytesIn ?? (Number.isFinite(declared) ? declared : 0),
+      bytesOut: req.socket.bytesWritten - flight.writtenBefore,
+      upstream: flight.upstream,
+      key: flight.exchange?.key,
     });
   }
 

@@ -66,6 +66,44 @@ describe('upstream errors', () => {
     });
   });
 
+  it('cuts the client connection when the upstream stalls mid-answer past UPSTREAM_TIMEOUT_MS', async () => {
+    const stalls: UpstreamHandler = (req, res) => {
+      if (req.url === '/ok') return void res.end('fine');
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('partial'); // and nothing more, with the connection left open
+    };
+    await withProxy(stalls, { UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
+      const started = performance.now();
+      await assert.rejects(request(port, { body: webhook('a') }), (err: NodeJS.ErrnoException) => {
+        assert.ok(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code ?? '') || /aborted/.test(err.message), String(err));
+        return true;
+      });
+      assert.ok(performance.now() - started >= 150, 'not before the timeout');
+      assert.equal((await request(port, { path: '/ok', body: webhook('a') })).status, 200);
+    });
+  });
+
+  it('lets a slow upstream that keeps sending finish: UPSTREAM_TIMEOUT_MS is a time without progress', async () => {
+    // 8 bytes, one every 50 ms: 400 ms in all, never 150 ms without a byte.
+    const drips: UpstreamHandler = (_req, res) => {
+      res.writeHead(200, { 'content-length': '8' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write('x');
+        if (++sent === 8) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 50);
+      res.on('close', () => clearInterval(timer));
+    };
+    await withProxy(drips, { UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
+      const reply = await request(port, { body: webhook('a') });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body.toString(), 'xxxxxxxx');
+    });
+  });
+
   it('cuts the client connection when the upstream dies mid-response, rather than hang', async () => {
     const dies: UpstreamHandler = (req, res) => {
       res.writeHead(200, { 'content-length': '1000' });

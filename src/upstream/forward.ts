@@ -4,11 +4,12 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
-import { fromUpstreamError, upstreamTimeout, type ProxyError } from '../errors';
+import { fromUpstreamError, type ProxyError } from '../errors';
+import { watchForStalls } from './stall-watch';
 
 export interface ForwarderOptions {
   readonly upstreamTimeoutMs: number;
@@ -24,6 +25,8 @@ export interface ForwardTarget {
 }
 
 export interface ForwardCallbacks {
+  /** The upstream request has its connection: `abandon` it if the client leaves. */
+  readonly onSent: (upstreamRequest: ClientRequest) => void;
   /** The upstream answered; called before the answer is relayed (cookie learning, health). */
   readonly onResponse?: (proxyRes: IncomingMessage) => void;
   /** Nothing (or only part of an answer) came back. */
@@ -35,7 +38,18 @@ export interface Forwarder {
    * Sends the request to `target` and relays the answer. `body` is the already-read body, sent
    * as is with its Content-Length; without it the request streams through untouched.
    */
-  forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, target: ForwardTarget, callbacks: ForwardCallbacks): void;
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer | undefined,
+    target: ForwardTarget,
+    callbacks: ForwardCallbacks,
+  ): void;
+  /**
+   * The client has left before its answer was relayed: stops the upstream request, which would
+   * otherwise hold an upstream connection for nobody.
+   */
+  abandon(upstreamRequest: ClientRequest): void;
   /** Drops the agents' idle upstream connections. */
   close(): void;
 }
@@ -79,23 +93,25 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     secure: !options.targetInsecure,
   });
 
-  proxy.on('proxyReq', (proxyReq, _req, res) => {
-    proxyReq.setTimeout(options.upstreamTimeoutMs, () => proxyReq.destroy(upstreamTimeout(options.upstreamTimeoutMs)));
-    // The client left before the answer: stop the upstream request rather than let it finish
-    // into a dead socket (and hold an upstream connection meanwhile).
-    const onClientClose = (): void => {
+  const stalls = watchForStalls([httpAgent, httpsAgent], options.upstreamTimeoutMs);
+  // Emitted once the upstream request has a connection (a tick after proxy.web()).
+  proxy.on('proxyReq', (proxyReq, req, res) => {
+    // The client left while the request waited for its connection.
+    if (res.closed) {
       if (!res.writableFinished) proxyReq.destroy();
-    };
-    if (res.closed) onClientClose();
-    else res.once('close', onClientClose);
+      return;
+    }
+    pending.get(req)?.onSent(proxyReq);
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
-    // Our connection with the client is ours to manage: http-proxy sets it from the request.
-    delete proxyRes.headers.connection;
-    delete proxyRes.headers['keep-alive'];
+    // Our connection with the client is ours to manage: without this, http-proxy would relay the
+    // upstream's Connection header. (Assigned rather than deleted: deleting a property turns the
+    // headers object into a slow dictionary for everything that reads it next.)
+    proxyRes.headers.connection = req.headers.connection || 'keep-alive';
+    if (proxyRes.headers['keep-alive'] !== undefined) delete proxyRes.headers['keep-alive'];
     // An upstream that dies mid-body must not leave the client waiting for the rest.
-    proxyRes.once('close', () => {
+    proxyRes.on('close', () => {
       if (!proxyRes.complete) res.destroy();
     });
     const callbacks = pending.get(req);
@@ -112,16 +128,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   return {
     forward(req, res, body, target, callbacks) {
       const headers = req.headers;
-      const connection = headers.connection;
-      for (const name of connectionListed(connection)) delete headers[name];
-      delete headers.connection;
-      for (const name of HOP_BY_HOP) delete headers[name];
+      const connection = removeHopByHop(headers);
       const web: httpProxy.ServerOptions = {
         target: target.proxyTarget,
         agent: target.url.protocol === 'https:' ? httpsAgent : httpAgent,
       };
       if (body !== undefined) {
-        delete headers['transfer-encoding'];
+        if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
         headers['content-length'] = String(body.length);
         web.buffer = bufferSource(body);
       }
@@ -136,7 +149,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       // header is put back because it decides the client connection's keep-alive.
       if (connection !== undefined) headers.connection = connection;
     },
+    abandon(upstreamRequest) {
+      if (!upstreamRequest.destroyed) upstreamRequest.destroy();
+    },
     close() {
+      stalls.close();
       httpAgent.destroy();
       httpsAgent.destroy();
       proxy.close();
@@ -144,15 +161,23 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   };
 }
 
-/** Names listed in a Connection header (RFC 9110 §7.6.1), lower-cased, without keep-alive/close. */
-function connectionListed(connection: string | undefined): string[] {
-  if (connection === undefined) return [];
-  const names: string[] = [];
-  for (const token of connection.split(',')) {
-    const name = token.trim().toLowerCase();
-    if (name !== '' && name !== 'close' && name !== 'keep-alive') names.push(name);
+/**
+ * Removes connection-specific fields (RFC 9110 §7.6.1) from the request headers, which
+ * http-proxy copies for the upstream request, and returns the Connection header removed. Only
+ * fields present are deleted: a delete turns the object into a slower dictionary.
+ */
+function removeHopByHop(headers: IncomingHttpHeaders): string | undefined {
+  const connection = headers.connection;
+  if (connection !== undefined) {
+    // The names a Connection header lists are connection-specific too.
+    for (const token of connection.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && name !== 'close' && name !== 'keep-alive') delete headers[name];
+    }
+    delete headers.connection;
   }
-  return names;
+  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
+  return connection;
 }
 
 /**
