@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config';
 import type { ProxyObserver } from './observer';
-import { REQUEST_OUTCOMES, type RequestOutcome } from './outcomes';
+import { REQUEST_OUTCOMES } from './outcomes';
 import type { AffinityStore } from './store/store';
 import { MemoryStore } from './store/memory';
 import type { UpstreamPool } from './upstream/pool';
@@ -24,21 +24,13 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   collectDefaultMetrics({ register: registry });
   const mode = config.mode;
 
-  // Counted as plain numbers on the request path and handed to prom-client when it collects:
-  // a labelled inc() hashes its label values on every call.
-  const uncollected = new Map<RequestOutcome, number>(REQUEST_OUTCOMES.map((outcome) => [outcome, 0]));
-  new Counter({
+  const countOutcome = batchedCounter(registry, {
     name: 'webhook_affinity_requests_total',
     help: 'Requests by how they ended (affinity, no-key, signature-rejected, too-large, upstream-timeout, ...)',
-    labelNames: ['mode', 'outcome'],
-    registers: [registry],
-    collect() {
-      // Every outcome is listed from 0, so rate() and alerts work before the first occurrence.
-      for (const [outcome, count] of uncollected) {
-        this.labels(mode, outcome).inc(count);
-        uncollected.set(outcome, 0);
-      }
-    },
+    labels: { mode },
+    label: 'outcome',
+    // Every outcome is listed from 0, so rate() and alerts work before the first occurrence.
+    values: REQUEST_OUTCOMES,
   });
 
   const upstreamSeconds: Histogram<'upstream'> = new Histogram({
@@ -49,18 +41,17 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     registers: [registry],
   });
 
-  const lookups = new Counter({
+  const countLookup = batchedCounter(registry, {
     name: 'webhook_affinity_store_lookups_total',
     help: 'Cookie mode: store lookups by result (hit: cookies replayed, miss: none known, error: store failed or too slow)',
-    labelNames: ['result'],
-    registers: [registry],
+    label: 'result',
+    values: mode === 'cookie' || mode === 'both' ? (['hit', 'miss', 'error'] as const) : [],
   });
   const writeErrors = new Counter({
     name: 'webhook_affinity_store_write_errors_total',
     help: 'Cookie mode: learned cookies not stored because the store failed or was too slow',
     registers: [registry],
   });
-  if (mode === 'cookie' || mode === 'both') for (const r of ['hit', 'miss', 'error']) lookups.labels(r);
 
   new Gauge({
     name: 'webhook_affinity_learned_keys',
@@ -101,10 +92,44 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   return {
     registry,
     observer: {
-      requestEnded: (r) => uncollected.set(r.outcome, uncollected.get(r.outcome)! + 1),
+      requestEnded: (r) => countOutcome(r.outcome),
       upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
-      storeLookup: (result) => lookups.labels(result).inc(),
+      storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),
     },
   };
+}
+
+interface BatchedCounterOptions<T extends string> {
+  readonly name: string;
+  readonly help: string;
+  /** Labels with one value for the whole process. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The label counted by. */
+  readonly label: string;
+  /** Values exported from 0 before their first occurrence. */
+  readonly values: readonly T[];
+}
+
+/**
+ * A counter by one label, counted as plain numbers on the request path and handed to
+ * prom-client when it collects: a labelled inc() hashes its label values on every call.
+ * Returns the function that counts one occurrence.
+ */
+function batchedCounter<T extends string>(registry: Registry, options: BatchedCounterOptions<T>): (value: T) => void {
+  const fixed = options.labels ?? {};
+  const uncollected = new Map<T, number>(options.values.map((value) => [value, 0]));
+  new Counter({
+    name: options.name,
+    help: options.help,
+    labelNames: [...Object.keys(fixed), options.label],
+    registers: [registry],
+    collect() {
+      for (const [value, count] of uncollected) {
+        this.labels({ ...fixed, [options.label]: value }).inc(count);
+        uncollected.set(value, 0);
+      }
+    },
+  });
+  return (value) => uncollected.set(value, (uncollected.get(value) ?? 0) + 1);
 }

@@ -32,24 +32,32 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
     report(`affinity store ${operation} failed (${(err as Error)?.message ?? String(err)}): forwarded without the learned cookie`);
   };
 
+  /** Puts the key's learned cookies (from `stored`) into the request's Cookie header. */
+  const replay = (exchange: KeyedExchange, stored: string | undefined, failed: boolean): void => {
+    const jar = decodeJar(stored, clock());
+    if (!failed) options.onLookup?.(jar.length > 0 ? 'hit' : 'miss');
+    exchange.jar = jar;
+    // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
+    const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
+    if (cookie === undefined) {
+      if (exchange.req.headers.cookie !== undefined) delete exchange.req.headers.cookie;
+    } else exchange.req.headers.cookie = cookie;
+    if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
+  };
+
   return {
-    async apply(exchange) {
-      let stored: string | undefined;
-      let failed = false;
-      try {
-        stored = await store.get(exchange.key);
-      } catch (err) {
-        failed = true;
-        storeTrouble('read', err);
+    apply(exchange) {
+      if (store.getSync !== undefined) {
+        replay(exchange, store.getSync(exchange.key), false);
+        return;
       }
-      const jar = decodeJar(stored, clock());
-      if (!failed) options.onLookup?.(jar.length > 0 ? 'hit' : 'miss');
-      exchange.jar = jar;
-      // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
-      const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
-      if (cookie === undefined) delete exchange.req.headers.cookie;
-      else exchange.req.headers.cookie = cookie;
-      if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
+      return store.get(exchange.key).then(
+        (stored) => replay(exchange, stored, false),
+        (err: unknown) => {
+          storeTrouble('read', err);
+          replay(exchange, undefined, true);
+        },
+      );
     },
 
     learn(exchange: KeyedExchange, proxyRes) {

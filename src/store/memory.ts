@@ -23,6 +23,9 @@ export class MemoryStore implements AffinityStore {
       max: options.maxEntries,
       // Per-entry TTLs, checked lazily on read against the injected clock: no timers.
       ttlAutopurge: false,
+      // lru-cache would otherwise cache the time for 1 ms behind a setTimeout per refresh: a
+      // timer every other webhook, where reading the clock costs less.
+      ttlResolution: 0,
       perf: { now: clock },
     });
   }
@@ -33,6 +36,10 @@ export class MemoryStore implements AffinityStore {
   }
 
   async get(key: string): Promise<string | undefined> {
+    return this.cache.get(key);
+  }
+
+  getSync(key: string): string | undefined {
     return this.cache.get(key);
   }
 

@@ -5,6 +5,11 @@
 export interface AffinityStore {
   /** The value stored for `key`, or undefined when none or expired. */
   get(key: string): Promise<string | undefined>;
+  /**
+   * In-process stores: `get` without a promise. Cookie mode then forwards in the same tick as
+   * the lookup (a promise and its microtask per webhook are a measurable cost).
+   */
+  getSync?(key: string): string | undefined;
   /** Stores `value` for `key` for `ttlMs` milliseconds (> 0), replacing any previous value. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Forgets `key`; forgetting an unknown key is not an error. */
