@@ -41,6 +41,8 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
   const each = <K extends keyof ProxyObserver>(name: K) => {
     const fns = present.map((o) => o[name]?.bind(o)).filter((f) => f !== undefined) as NonNullable<ProxyObserver[K]>[];
     if (fns.length === 0) return undefined;
+    // The usual case (metrics alone) is called directly, without collecting arguments.
+    if (fns.length === 1) return fns[0];
     return ((...args: unknown[]) => {
       for (const fn of fns) (fn as (...a: unknown[]) => void)(...args);
     }) as ProxyObserver[K];

@@ -4,7 +4,7 @@
  *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
  *   → learn from the answer → report the outcome
  */
-import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { strategiesFor } from './affinity/strategies';
@@ -65,6 +65,17 @@ interface Flight {
   /** When the request arrived (performance.now()), and the socket's bytes written before it. */
   readonly started: number;
   readonly writtenBefore: number;
+}
+
+/** The headers http-proxy's xfwd option writes into the request on every attempt. */
+const X_FORWARDED = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
+
+function restoreForwarded(headers: IncomingHttpHeaders, asSent: readonly (string | string[] | undefined)[]): void {
+  X_FORWARDED.forEach((name, i) => {
+    const value = asSent[i];
+    if (value === undefined) delete headers[name];
+    else headers[name] = value as string;
+  });
 }
 
 /** How long start-up waits for a networked store before listening without it. */
@@ -203,14 +214,15 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       fail(flight, noUpstream(pool.retryAfterSeconds()));
       return;
     }
-    // Only a request whose bytes we hold can be sent again; http-proxy adds X-Forwarded-* to
-    // req.headers on each attempt, so every retry starts again from the headers as they were.
+    // Only a request whose bytes we hold can be sent again; http-proxy appends to X-Forwarded-*
+    // in req.headers on each attempt, so a retry puts back the values the client sent. (The
+    // forwarder's own header changes give the same result when made twice.)
     const replayable = body !== undefined || !hadBody(flight.req);
-    const headers = replayable ? { ...flight.req.headers } : undefined;
+    const forwardedAsSent = replayable ? X_FORWARDED.map((name) => flight.req.headers[name]) : undefined;
     const attempts = Math.min(config.retries + 1, candidates.length);
     const attempt = (i: number): void => {
       const member = candidates[i]!;
-      if (i > 0) flight.req.headers = { ...headers };
+      if (i > 0) restoreForwarded(flight.req.headers, forwardedAsSent!);
       flight.upstream = member.id;
       const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, poolTargets.get(member)!, {

@@ -13,7 +13,7 @@ import type { PoolMember } from '../src/upstream/pool';
 class Bot {
   server: http.Server | undefined;
   port = 0;
-  readonly seen: { actor: string | undefined; body: string }[] = [];
+  readonly seen: { actor: string | undefined; body: string; headers: http.IncomingHttpHeaders }[] = [];
   constructor(readonly name: string) {}
 
   async start(): Promise<this> {
@@ -21,7 +21,7 @@ class Bot {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        if (req.url !== '/health') this.seen.push({ actor: req.headers.actorid as string | undefined, body: Buffer.concat(chunks).toString() });
+        if (req.url !== '/health') this.seen.push({ actor: req.headers.actorid as string | undefined, body: Buffer.concat(chunks).toString(), headers: req.headers });
         res.end(this.name);
       });
     });
@@ -130,6 +130,30 @@ describe('hash mode', () => {
       await victim.start();
       await back;
       assert.deepEqual(await deliverAll(proxy.port), before);
+    } finally {
+      await proxy.close();
+      for (const b of fleet) if (b.server) await b.stop();
+    }
+  });
+
+  it('retries on the next instance with the headers the client sent, X-Forwarded-* appended once', async () => {
+    const fleet = await bots(2);
+    const proxy = await startProxy('', { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_FALL: '5' });
+    try {
+      const first = (await request(proxy.port, { body: webhook('actor-retry') })).body.toString();
+      const [down, other] = first === fleet[0]!.name ? [fleet[0]!, fleet[1]!] : [fleet[1]!, fleet[0]!];
+      await down.stop();
+      const body = webhook('actor-retry');
+      const res = await request(proxy.port, { body, headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.toString(), other.name, 'retried on the other instance');
+      const got = other.seen.at(-1)!;
+      assert.equal(got.body, body);
+      assert.equal(got.actor, 'actor-retry');
+      assert.equal(got.headers['x-forwarded-for'], '203.0.113.7,127.0.0.1');
+      assert.equal(got.headers['x-forwarded-proto'], 'https,http');
+      assert.equal(got.headers['x-forwarded-port'], String(proxy.port));
+      assert.equal(got.headers['x-forwarded-host'], `127.0.0.1:${proxy.port}`);
     } finally {
       await proxy.close();
       for (const b of fleet) if (b.server) await b.stop();
