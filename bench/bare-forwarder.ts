@@ -1,11 +1,12 @@
 /**
  * The floor webhook-affinity is measured against: http-proxy with the same keep-alive agent
  * settings as src/upstream/forward.ts and nothing else (no body reading, no key, no affinity).
- * Usage: TARGET_URL=http://127.0.0.1:8080 PORT=0 [NO_AGENT=1] node build/bench/bare-forwarder.js
+ * Usage: TARGET_URL=http://127.0.0.1:8080 PORT=0 [NO_AGENT=1] [AT_ONCE=1] node build/bench/bare-forwarder.js
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import httpProxy from 'http-proxy';
+import { inCheckPhase } from '../src/check-phase';
 
 // NO_AGENT=1: http-proxy's default (no agent: a new upstream connection per request, closed
 // after it), to show what the keep-alive agent is worth.
@@ -15,7 +16,11 @@ proxy.on('error', (_err, _req, res) => {
   if ('writeHead' in res && !res.headersSent) res.writeHead(502);
   res.end();
 });
-const server = http.createServer((req, res) => proxy.web(req, res));
+// It forwards when webhook-affinity does, after the event loop's poll phase (src/check-phase.ts):
+// the floor gets the same scheduling. AT_ONCE=1 forwards in the request handler, as usual, to
+// show what that scheduling is worth.
+const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => void proxy.web(req, res);
+const server = http.createServer(process.env.AT_ONCE === '1' ? forward : inCheckPhase(forward));
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);

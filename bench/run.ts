@@ -111,6 +111,10 @@ function cases(): Case[] {
     { name: 'upstream direct', start: async (upstream) => ({ url: upstream.url, pid: upstream.pid, stop: async () => {} }) },
     { name: 'bare http-proxy', start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url }) },
     {
+      name: 'bare http-proxy, forwarded at once',
+      start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url, AT_ONCE: '1' }),
+    },
+    {
       name: 'bare http-proxy, no agent',
       start: (upstream) => startNodeProcess(join(ROOT, 'build', 'bench', 'bare-forwarder.js'), { TARGET_URL: upstream.url, NO_AGENT: '1' }),
     },

@@ -15,6 +15,7 @@ import type { ProxyObserver } from './observer';
 import type { RequestOutcome } from './outcomes';
 import { hadBody, isEncoded, isJsonPost, readBody } from './request/body';
 import { keyFromBody } from './request/key';
+import { inCheckPhase } from './check-phase';
 import { createListener, drain } from './listener';
 import { signatureVerifier } from './request/signature';
 import { createStore } from './store/create';
@@ -137,7 +138,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       const mustVerify = verifier !== undefined && (req.method === 'POST' || config.verifyAllMethods);
       const json = isJsonPost(req);
       if (!mustVerify && !json) {
-        forward(flight, undefined);
+        forwardSoon(flight, undefined);
         return;
       }
       readBody(req, config.maxBodyBytes, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify, json) : fail(flight, err)));
@@ -158,14 +159,14 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       // Read for the signature only, or compressed: forwarded as received, without a key.
       if (!json || isEncoded(req)) {
         flight.outcome = json ? 'encoded' : 'passthrough';
-        forward(flight, hadBody(req) ? body : undefined);
+        forwardSoon(flight, hadBody(req) ? body : undefined);
         return;
       }
       const { outcome, key } = keyFromBody(body, config);
       if (key === undefined) {
         flight.outcome = outcome as RequestOutcome;
         log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, outcome);
-        forward(flight, body);
+        forwardSoon(flight, body);
         return;
       }
       flight.outcome = 'affinity';
@@ -173,8 +174,8 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       const exchange: KeyedExchange = { req, key };
       flight.exchange = exchange;
       const pending = applyAll(exchange);
-      if (pending === undefined) forward(flight, body);
-      else pending.then(() => forward(flight, body)).catch((err: unknown) => crashed(flight, err));
+      if (pending === undefined) forwardSoon(flight, body);
+      else pending.then(() => forwardSoon(flight, body)).catch((err: unknown) => crashed(flight, err));
     } catch (err) {
       crashed(flight, err);
     }
@@ -193,8 +194,17 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     return chain;
   }
 
+  /** Forwards once the requests read in this pass of the event loop are all read (check-phase.ts). */
+  const forwardSoon = inCheckPhase((flight: Flight, body: Buffer | undefined) => {
+    try {
+      forward(flight, body);
+    } catch (err) {
+      crashed(flight, err);
+    }
+  });
+
   function forward(flight: Flight, body: Buffer | undefined): void {
-    // The client may have left while we read the store.
+    // The client may have left while we read the store or waited for our turn.
     if (flight.req.socket.destroyed) return;
     if (pool === undefined) {
       flight.upstream = target.url.href;
