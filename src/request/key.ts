@@ -1,7 +1,6 @@
 /**
  * The affinity key, taken from a webhook's JSON body by configured dotted paths.
  */
-import { compilePaths, NOT_JSON, UNSUPPORTED, valuesAt, type PathSet } from './json-paths';
 
 /** Why a request has, or has not, got a key: a closed set, reported in logs and metrics. */
 export type KeyOutcome =
@@ -26,14 +25,17 @@ export interface KeyRules {
 // unchanged (RFC 9110 §5.5 strips surrounding whitespace; CR/LF would split the header).
 const VALID_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
-/** Reads the body and applies the key rules. Never throws. */
+/** Parses the body and applies the key rules. Never throws. */
 export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
-  let compiled = COMPILED.get(rules.keyPaths);
-  if (compiled === undefined) COMPILED.set(rules.keyPaths, (compiled = compilePaths(rules.keyPaths)));
-  let values: readonly unknown[] | typeof NOT_JSON | typeof UNSUPPORTED = valuesAt(body, compiled);
-  if (values === UNSUPPORTED) values = parsedValuesAt(body, rules.keyPaths);
-  if (values === NOT_JSON) return { outcome: 'not-json' };
-  for (const value of values) {
+  let doc: unknown;
+  try {
+    // Duplicate names: JSON.parse keeps the last one, so the last `actorId` wins.
+    doc = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { outcome: 'not-json' };
+  }
+  for (const path of rules.keyPaths) {
+    const value = valueAt(doc, path);
     let key: string | undefined;
     if (typeof value === 'string' && value !== '') key = value;
     else if (typeof value === 'number' && Number.isFinite(value)) key = String(value);
@@ -43,23 +45,6 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
     return { outcome: 'key', key };
   }
   return { outcome: 'no-key' };
-}
-
-/** The paths compiled once per configuration. */
-const COMPILED = new WeakMap<KeyRules['keyPaths'], PathSet>();
-
-/**
- * The reference reading, with JSON.parse (duplicate names: the last wins): used where a path
- * runs into an array, and by the tests as what valuesAt must agree with.
- */
-export function parsedValuesAt(body: Buffer, paths: KeyRules['keyPaths']): unknown[] | typeof NOT_JSON {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    return NOT_JSON;
-  }
-  return paths.map((path) => valueAt(doc, path));
 }
 
 /**
