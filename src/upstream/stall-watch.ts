@@ -22,23 +22,21 @@ interface Progress {
 }
 
 export interface StallWatch {
-  /** Looks at every connection now (the timer does this every sweepIntervalMs). */
-  sweep(): void;
   close(): void;
 }
 
 /** How often the sweep runs for a given timeout. */
-export function sweepIntervalMs(timeoutMs: number): number {
+function sweepIntervalMs(timeoutMs: number): number {
   return Math.max(5, Math.min(1000, Math.floor(timeoutMs / 4)));
 }
 
-export function watchForStalls(agents: readonly Agent[], timeoutMs: number, now: () => number = () => performance.now()): StallWatch {
+export function watchForStalls(agents: readonly Agent[], timeoutMs: number): StallWatch {
   // Only connections in use are kept: one that went back to the pool is forgotten, and its next
   // request starts a fresh count.
   let seen = new Map<Socket, Progress>();
 
   const sweep = (): void => {
-    const t = now();
+    const t = performance.now();
     const next = new Map<Socket, Progress>();
     for (const agent of agents) {
       for (const sockets of Object.values(agent.sockets)) {
@@ -57,7 +55,6 @@ export function watchForStalls(agents: readonly Agent[], timeoutMs: number, now:
   timer.unref();
 
   return {
-    sweep,
     close() {
       clearInterval(timer);
       seen.clear();
