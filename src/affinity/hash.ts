@@ -6,20 +6,26 @@
  */
 
 /**
- * MurmurHash3 x86 32-bit (Austin Appleby, public domain) over the UTF-16 code units' low bytes.
- * Keys are printable ASCII (see request/key.ts), so each code unit is one byte. Fast, tiny and
- * well distributed; not cryptographic, which rendezvous hashing does not need.
+ * MurmurHash3 x86 32-bit (Austin Appleby, public domain) over the string's Latin-1 bytes (the
+ * low byte of each UTF-16 code unit). Keys are printable ASCII (see request/key.ts), so that is
+ * each character. Fast, tiny and well distributed; not cryptographic, which rendezvous hashing
+ * does not need.
  */
 export function murmur3(text: string, seed: number): number {
+  return murmur3Bytes(Buffer.from(text, 'latin1'), seed);
+}
+
+/**
+ * The same over bytes. Hashing bytes rather than charCodeAt() matters: a key from JSON.parse is
+ * a slice of the body's string, and charCodeAt on those went through V8's slow path here, about
+ * 9x the instructions (callgrind).
+ */
+function murmur3Bytes(bytes: Uint8Array, seed: number): number {
   let h = seed >>> 0;
-  const length = text.length;
+  const length = bytes.length;
   const blocks = length & ~3;
   for (let i = 0; i < blocks; i += 4) {
-    let k =
-      (text.charCodeAt(i) & 0xff) |
-      ((text.charCodeAt(i + 1) & 0xff) << 8) |
-      ((text.charCodeAt(i + 2) & 0xff) << 16) |
-      ((text.charCodeAt(i + 3) & 0xff) << 24);
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
@@ -30,9 +36,9 @@ export function murmur3(text: string, seed: number): number {
   const rest = length & 3;
   if (rest > 0) {
     let k = 0;
-    if (rest === 3) k ^= (text.charCodeAt(blocks + 2) & 0xff) << 16;
-    if (rest >= 2) k ^= (text.charCodeAt(blocks + 1) & 0xff) << 8;
-    k ^= text.charCodeAt(blocks) & 0xff;
+    if (rest === 3) k ^= bytes[blocks + 2]! << 16;
+    if (rest >= 2) k ^= bytes[blocks + 1]! << 8;
+    k ^= bytes[blocks]!;
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, 0x1b873593);
@@ -59,8 +65,9 @@ export function rendezvousOrder<T extends Scored>(key: string, upstreams: readon
   // Insertion sort: pools are a handful of instances, and this runs for every keyed webhook.
   const order: T[] = [];
   const scores: number[] = [];
+  const bytes = Buffer.from(key, 'latin1');
   for (const u of upstreams) {
-    const score = murmur3(key, u.seed);
+    const score = murmur3Bytes(bytes, u.seed);
     let at = order.length;
     while (at > 0 && (scores[at - 1]! < score || (scores[at - 1] === score && order[at - 1]!.id > u.id))) at--;
     order.splice(at, 0, u);
