@@ -209,7 +209,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     if (pool === undefined) {
       flight.upstream = target.url.href;
       const started = performance.now();
-      forwarder.forward(flight.req, flight.res, body, target, {
+      forwarder.forward(flight.req, flight.res, body, flight.exchange?.upstreamHeaders, target, {
         onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
         onResponse: (proxyRes) => {
           observer.upstreamResponded?.(target.url.href, (performance.now() - started) / 1000);
@@ -235,7 +235,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       if (i > 0) restoreForwarded(flight.req.headers, forwardedAsSent!);
       flight.upstream = member.id;
       const started = performance.now();
-      forwarder.forward(flight.req, flight.res, body, poolTargets.get(member)!, {
+      forwarder.forward(flight.req, flight.res, body, flight.exchange?.upstreamHeaders, poolTargets.get(member)!, {
         onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
         onResponse: (proxyRes) => {
           observer.upstreamResponded?.(member.id, (performance.now() - started) / 1000);

@@ -39,9 +39,8 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
     exchange.jar = jar;
     // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
     const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
-    if (cookie === undefined) {
-      if (exchange.req.headers.cookie !== undefined) delete exchange.req.headers.cookie;
-    } else exchange.req.headers.cookie = cookie;
+    if (cookie !== undefined) (exchange.upstreamHeaders ??= {}).cookie = cookie;
+    else if (exchange.req.headers.cookie !== undefined) delete exchange.req.headers.cookie;
     if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
   };
 

@@ -9,10 +9,10 @@ export function headerAffinity(headerName: string): AffinityStrategy {
   return {
     sanitize(headers) {
       // Node joins repeated headers into one entry, so one delete removes every copy.
-      delete headers[headerName];
+      if (headers[headerName] !== undefined) delete headers[headerName];
     },
     apply(exchange) {
-      exchange.req.headers[headerName] = exchange.key;
+      (exchange.upstreamHeaders ??= {})[headerName] = exchange.key;
     },
   };
 }

@@ -36,12 +36,14 @@ export interface ForwardCallbacks {
 export interface Forwarder {
   /**
    * Sends the request to `target` and relays the answer. `body` is the already-read body, sent
-   * as is with its Content-Length; without it the request streams through untouched.
+   * as is with its Content-Length; without it the request streams through untouched. `headers`
+   * are set on the upstream request over the client's.
    */
   forward(
     req: IncomingMessage,
     res: ServerResponse,
     body: Buffer | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
     target: ForwardTarget,
     callbacks: ForwardCallbacks,
   ): void;
@@ -126,12 +128,14 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   proxy.on('econnreset', () => {});
 
   return {
-    forward(req, res, body, target, callbacks) {
+    forward(req, res, body, extraHeaders, target, callbacks) {
       const headers = req.headers;
       const connection = removeHopByHop(headers);
       const web: httpProxy.ServerOptions = {
         target: target.proxyTarget,
         agent: target.url.protocol === 'https:' ? httpsAgent : httpAgent,
+        // http-proxy copies them onto its copy of the request headers.
+        headers: extraHeaders,
       };
       if (body !== undefined) {
         if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
