@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import { answerClientError } from './client-error';
 import type { Config } from './config';
 import { decodeJar } from './affinity/cookie-jar';
 import { rendezvousOrder } from './affinity/hash';
@@ -15,6 +16,21 @@ import type { AffinityStore, Clock } from './store/store';
 export interface Check {
   readonly ok: boolean;
   readonly detail: string;
+  /** Working, but without something optional (Redis down: webhooks flow without learned cookies). */
+  readonly degraded?: boolean;
+}
+
+/**
+ * Readiness of a networked store. Webhooks keep flowing while it is down (fail open: lookups
+ * miss, writes are dropped), so by default it only marks the replica degraded: a readiness
+ * probe must not pull every replica out of its load balancer during a Redis outage.
+ * READY_REQUIRES_STORE=true makes it part of readiness.
+ */
+export function storeCheck(store: AffinityStore, required: boolean): Check {
+  if (store.ready !== false) return { ok: true, detail: 'Redis connected' };
+  return required
+    ? { ok: false, detail: 'Redis unreachable (READY_REQUIRES_STORE=true)' }
+    : { ok: true, degraded: true, detail: 'Redis unreachable: webhooks are forwarded without learned cookies until it is back' };
 }
 
 /** What the admin endpoints read: one proxy's, or (WORKERS > 1) the primary's view of all. */
@@ -33,10 +49,12 @@ export interface AdminOptions {
   readonly config: Config;
   readonly backend: AdminBackend;
   readonly clock?: Clock;
+  /** Time a client has to send its request headers, ms (default 5000). */
+  readonly headersTimeoutMs?: number;
 }
 
 /** The backend of a single process: its proxy and its registry. */
-export function proxyBackend(proxy: AffinityProxy, registry: Registry): AdminBackend {
+export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequiresStore: boolean): AdminBackend {
   const pool = proxy.pool;
   return {
     store: proxy.store,
@@ -44,9 +62,7 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry): AdminBac
       const checks: Record<string, Check> = {
         listening: proxy.accepting && proxy.server.listening ? { ok: true, detail: 'accepting requests' } : { ok: false, detail: 'shutting down' },
       };
-      if (proxy.store?.ready !== undefined) {
-        checks.store = proxy.store.ready ? { ok: true, detail: 'Redis connected' } : { ok: false, detail: 'Redis unreachable' };
-      }
+      if (proxy.store?.ready !== undefined) checks.store = storeCheck(proxy.store, readyRequiresStore);
       if (pool !== undefined) {
         const available = pool.members.filter((m) => pool.isAvailable(m)).length;
         checks.upstreams = { ok: available > 0, detail: `${available} of ${pool.members.length} upstreams available` };
@@ -66,11 +82,21 @@ export function createAdminServer(options: AdminOptions): Server {
   const clock = options.clock ?? Date.now;
   const token = config.adminToken === undefined ? undefined : digest(config.adminToken);
 
-  const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => json(res, 500, { status: 500, error: 'Internal Server Error', message: (err as Error).message }));
-  });
-  server.headersTimeout = 5000;
-  server.requestTimeout = 10_000;
+  const headersTimeout = options.headersTimeoutMs ?? 5000;
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, 10_000),
+      // Node checks the two timeouts only this often (30 s by default): a stalled client would
+      // hold its connection for that long whatever the timeouts say.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    (req, res) => {
+      handle(req, res).catch((err: unknown) => json(res, 500, { status: 500, error: 'Internal Server Error', message: (err as Error).message }));
+    },
+  );
+  // The proxy listener's JSON answers for malformed or slow requests (408 and the like).
+  server.on('clientError', answerClientError);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -89,7 +115,8 @@ export function createAdminServer(options: AdminOptions): Server {
   function readyz(res: ServerResponse): void {
     const checks = backend.readiness();
     const ready = Object.values(checks).every((c) => c.ok);
-    json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    const degraded = Object.keys(checks).filter((name) => checks[name]!.degraded === true);
+    json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...(degraded.length > 0 ? { degraded } : {}), checks });
   }
 
   async function affinity(req: IncomingMessage, res: ServerResponse, encodedKey: string): Promise<void> {

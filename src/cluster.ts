@@ -5,7 +5,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
-import { createAdminServer, type AdminBackend, type Check } from './admin';
+import { createAdminServer, storeCheck, type AdminBackend, type Check } from './admin';
 import { rendezvousOrder } from './affinity/hash';
 import type { Config } from './config';
 import { log, logError } from './log';
@@ -110,7 +110,7 @@ function primaryBackend(config: Config, listeningWorkers: () => number, stopping
       const checks: Record<string, Check> = {
         listening: !stopping() && n > 0 ? { ok: true, detail: `${n} of ${config.workers} workers listening` } : { ok: false, detail: stopping() ? 'shutting down' : 'no worker listening' },
       };
-      if (store?.ready !== undefined) checks.store = store.ready ? { ok: true, detail: 'Redis connected' } : { ok: false, detail: 'Redis unreachable' };
+      if (store?.ready !== undefined) checks.store = storeCheck(store, config.readyRequiresStore);
       return checks;
     },
     async metrics() {

@@ -51,10 +51,16 @@ export interface Config {
   readonly affinityMaxEntries: number;
   /** Keys that never get affinity: the bot's own events (BOT_PERSONID). */
   readonly botPersonIds: ReadonlySet<string>;
-  /** Largest request body read, bytes (MAX_BODY_BYTES, default 1 MiB); larger → 413. */
+  /** Largest request body read, bytes (MAX_BODY_BYTES, default 256 KiB); larger → 413. */
   readonly maxBodyBytes: number;
+  /** Body bytes held in memory across all requests in flight (MAX_BUFFERED_BYTES, default 64 MiB); over it → 503. */
+  readonly maxBufferedBytes: number;
+  /** Client connections open at once (MAX_CONNECTIONS, default 10000); more are refused. */
+  readonly maxConnections: number;
   /** Upstream silence before 504, ms (UPSTREAM_TIMEOUT_MS, default 30000). */
   readonly upstreamTimeoutMs: number;
+  /** How long an idle upstream connection is kept for reuse, ms (UPSTREAM_KEEP_ALIVE_MS, default 4000). */
+  readonly upstreamKeepAliveMs: number;
   /** Skip TLS certificate checks towards an https target (TARGET_INSECURE, default false). */
   readonly targetInsecure: boolean;
   /** Rewrite Host to the target's (CHANGE_ORIGIN, default true). */
@@ -95,6 +101,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** A store call slower than this is a miss or a dropped write, ms (STORE_TIMEOUT_MS, default 100). */
   readonly storeTimeoutMs: number;
+  /** Readiness fails while the networked store is unreachable (READY_REQUIRES_STORE, default false). */
+  readonly readyRequiresStore: boolean;
   /** Worker processes sharing the port (WORKERS, default 1). */
   readonly workers: number;
   /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
@@ -136,6 +144,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Reads and validates every variable; throws ConfigError listing every problem found. */
 export function parseConfig(env: Env): Config {
   const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
   const read = new EnvReader(env, problems);
 
   const port = read.integer('PORT', 9090, 0, 65535);
@@ -145,8 +154,8 @@ export function parseConfig(env: Env): Config {
   // In hash mode AFFINITY_HEADER set empty means: inject no header at all.
   const noHeader = mode === 'hash' && env.AFFINITY_HEADER !== undefined && env.AFFINITY_HEADER.trim() === '';
   const affinityHeader = read.string('AFFINITY_HEADER', 'Actorid');
-  if (!TOKEN.test(affinityHeader)) {
-    problems.push({ variable: 'AFFINITY_HEADER', value: affinityHeader, expected: 'an HTTP header name (letters, digits, - and _)' });
+  if (!TOKEN.test(affinityHeader) || isReservedHeader(affinityHeader)) {
+    problems.push({ variable: 'AFFINITY_HEADER', value: affinityHeader, expected: 'an HTTP header name (letters, digits, - and _) that is not a framing, hop-by-hop or Host header' });
   }
   const keyPaths = read.list('AFFINITY_KEY', 'actorId').map((p) => p.split('.'));
   if (keyPaths.length === 0 || keyPaths.some((segments) => segments.some((s) => s === ''))) {
@@ -161,16 +170,21 @@ export function parseConfig(env: Env): Config {
   const affinityTtlSeconds = read.integer('AFFINITY_TTL', 86400, 1, 10 * 365 * 86400);
   const affinityMaxEntries = read.integer('AFFINITY_MAX_ENTRIES', 100_000, 1, 100_000_000);
   const botPersonIds = new Set(read.list('BOT_PERSONID', ''));
-  const maxBodyBytes = read.integer('MAX_BODY_BYTES', 1_048_576, 1, 1024 * 1024 * 1024);
+  const maxBodyBytes = read.integer('MAX_BODY_BYTES', 262_144, 1, 1024 * 1024 * 1024);
+  const maxBufferedBytes = read.integer('MAX_BUFFERED_BYTES', 67_108_864, 1, 64 * 1024 * 1024 * 1024);
+  if (maxBufferedBytes < maxBodyBytes) {
+    problems.push({ variable: 'MAX_BUFFERED_BYTES', value: String(maxBufferedBytes), expected: `at least MAX_BODY_BYTES (${maxBodyBytes}), or no body of the largest allowed size could ever be read` });
+  }
+  const maxConnections = read.integer('MAX_CONNECTIONS', 10_000, 1, 10_000_000);
   const upstreamTimeoutMs = read.integer('UPSTREAM_TIMEOUT_MS', 30_000, 1, 3_600_000);
+  const upstreamKeepAliveMs = read.integer('UPSTREAM_KEEP_ALIVE_MS', 4000, 1, 3_600_000);
   const targetInsecure = read.boolean('TARGET_INSECURE', false);
   const changeOrigin = read.boolean('CHANGE_ORIGIN', true);
   const shutdownTimeoutMs = read.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000);
   const headersTimeoutMs = read.integer('HEADERS_TIMEOUT_MS', 10_000, 1, 3_600_000);
   const requestTimeoutMs = read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000);
   const keepAliveTimeoutMs = read.integer('KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3_600_000);
-  // Secrets are split on commas and trimmed, so one cannot contain a comma or surrounding spaces.
-  const webhookSecrets = read.list('WEBHOOK_SECRET', '');
+  const webhookSecrets = readSecrets(env.WEBHOOK_SECRET, problems, warnings);
   const signatureScheme = read.oneOf('SIGNATURE_SCHEME', 'webex', SIGNATURE_SCHEME_NAMES);
   const verifyAllMethods = read.boolean('VERIFY_ALL_METHODS', false);
   const upstreams = read.urlList('UPSTREAMS');
@@ -190,6 +204,7 @@ export function parseConfig(env: Env): Config {
   }
   const redisPrefix = read.string('REDIS_PREFIX', 'webhook-affinity:');
   const storeTimeoutMs = read.integer('STORE_TIMEOUT_MS', 100, 1, 60_000);
+  const readyRequiresStore = read.boolean('READY_REQUIRES_STORE', false);
   const workers = read.integer('WORKERS', 1, 1, 256);
   const learnsCookies = mode === 'cookie' || mode === 'both';
   if (workers > 1 && learnsCookies && store === 'memory') {
@@ -201,7 +216,6 @@ export function parseConfig(env: Env): Config {
   const adminHost = read.string('ADMIN_HOST', '127.0.0.1');
   const adminToken = read.string('ADMIN_TOKEN', '');
   const accessLog = read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const);
-  const warnings: string[] = [];
   if (adminPort !== undefined && adminPort === port) {
     problems.push({ variable: 'ADMIN_PORT', value: String(adminPort), expected: 'a port other than PORT (or off)' });
   }
@@ -234,7 +248,10 @@ export function parseConfig(env: Env): Config {
     affinityMaxEntries,
     botPersonIds,
     maxBodyBytes,
+    maxBufferedBytes,
+    maxConnections,
     upstreamTimeoutMs,
+    upstreamKeepAliveMs,
     targetInsecure,
     changeOrigin,
     shutdownTimeoutMs,
@@ -255,6 +272,7 @@ export function parseConfig(env: Env): Config {
     redisUrl,
     redisPrefix,
     storeTimeoutMs,
+    readyRequiresStore,
     workers,
     adminPort,
     adminHost,
@@ -262,6 +280,33 @@ export function parseConfig(env: Env): Config {
     accessLog,
     warnings,
   });
+}
+
+// Names whose value frames the message or belongs to one connection (RFC 9110 §7.6.1, §6.4),
+// or routes it: a body-controlled value there would let a webhook rewrite the upstream request.
+const RESERVED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'host']);
+
+function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-');
+}
+
+/**
+ * WEBHOOK_SECRET: comma-separated, each trimmed (so a secret cannot hold a comma or surrounding
+ * spaces). Unset or empty turns checking off; a value that names no usable secret (",", " , ")
+ * is refused rather than silently turning checking off; blank entries beside real ones are
+ * dropped with a warning.
+ */
+function readSecrets(raw: string | undefined, problems: ConfigProblem[], warnings: string[]): string[] {
+  if (raw === undefined || raw === '') return [];
+  const entries = raw.split(',').map((s) => s.trim());
+  const secrets = entries.filter((s) => s !== '');
+  if (secrets.length === 0) {
+    problems.push({ variable: 'WEBHOOK_SECRET', value: raw, expected: 'at least one non-blank secret (no usable secret was given; leave it empty to turn checking off)' });
+  } else if (secrets.length < entries.length) {
+    warnings.push(`WEBHOOK_SECRET has ${entries.length - secrets.length} blank entr${entries.length - secrets.length === 1 ? 'y' : 'ies'}: ignored, ${secrets.length} secret(s) used`);
+  }
+  return secrets;
 }
 
 /** A URL with its password replaced by ***, fit for messages and logs. */

@@ -13,6 +13,7 @@ export type ProxyErrorCode =
   | 'UPSTREAM_FAILED'
   | 'SIGNATURE_REJECTED'
   | 'NO_UPSTREAM'
+  | 'BUFFERS_FULL'
   | 'INTERNAL';
 
 export class ProxyError extends Error {
@@ -42,6 +43,12 @@ export const signatureRejected = (header: string) =>
 
 export const noUpstream = (retryAfterSeconds: number) =>
   new ProxyError('NO_UPSTREAM', 503, 'no upstream is available', { headers: { 'retry-after': String(retryAfterSeconds) } });
+
+export const tooManyBufferedBytes = () =>
+  new ProxyError('BUFFERS_FULL', 503, 'too many request bodies are being received at once; retry shortly', { headers: { 'retry-after': '1' } });
+
+export const unexpectedInterim = (status: number) =>
+  new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' instead of a final answer');
 
 export const internalError = () => new ProxyError('INTERNAL', 500, 'internal proxy error');
 
@@ -87,7 +94,11 @@ export function sendError(res: ServerResponse, err: ProxyError, closeConnection 
     return;
   }
   const body = JSON.stringify({ status: err.status, error: STATUS_CODES[err.status] ?? 'Error', message: err.message });
+  // An upstream answer whose head was taken in but not yet sent (it broke right after) left its
+  // status text and headers (Set-Cookie, ...) on the response: none of them belong to this one.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
   res.statusCode = err.status;
+  res.statusMessage = STATUS_CODES[err.status] ?? 'Error';
   for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));

@@ -19,6 +19,8 @@ export function createListener(config: Config, onRequest: (req: IncomingMessage,
     onRequest,
   );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // Past this, Node closes a new connection at once (each open one costs memory and a descriptor).
+  server.maxConnections = config.maxConnections;
   server.on('clientError', answerClientError);
   return server;
 }

@@ -3,7 +3,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from './config';
-import type { ProxyObserver } from './observer';
+import { UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
 import { REQUEST_OUTCOMES } from './outcomes';
 import type { AffinityStore } from './store/store';
 import { MemoryStore } from './store/memory';
@@ -39,6 +39,13 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     labelNames: ['upstream'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
+  });
+
+  const countRetry = batchedCounter(registry, {
+    name: 'webhook_affinity_upstream_retries_total',
+    help: 'Requests sent again: stale-connection (a kept-alive upstream connection was closed before it read the request; resent on a new one), failover (hash mode: the next instance after a refused connection)',
+    label: 'reason',
+    values: UPSTREAM_RETRY_REASONS,
   });
 
   const countLookup = batchedCounter(registry, {
@@ -94,6 +101,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     observer: {
       requestEnded: (r) => countOutcome(r.outcome),
       upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
+      upstreamRetried: (_upstream, reason) => countRetry(reason),
       storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),
     },

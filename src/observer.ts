@@ -22,6 +22,9 @@ export interface RequestRecord {
   readonly key: string | undefined;
 }
 
+export type UpstreamRetryReason = 'stale-connection' | 'failover';
+export const UPSTREAM_RETRY_REASONS: readonly UpstreamRetryReason[] = ['stale-connection', 'failover'];
+
 export interface ProxyObserver {
   /** Every request, exactly once, when its response is done or the client has gone. */
   requestEnded?(record: RequestRecord): void;
@@ -31,6 +34,12 @@ export interface ProxyObserver {
   storeLookup?(result: 'hit' | 'miss' | 'error'): void;
   /** Cookie mode: a store write failed (dropped). */
   storeWriteFailed?(): void;
+  /**
+   * A request is sent again: `stale-connection`, its kept-alive connection had been closed by the
+   * upstream before it read the request (same upstream, new connection); `failover`, hash mode,
+   * `upstream` could not be connected to (the next instance is tried).
+   */
+  upstreamRetried?(upstream: string, reason: UpstreamRetryReason): void;
   /** Hash mode: an upstream went down or came back. */
   upstreamChanged?(member: PoolMember): void;
 }
@@ -52,6 +61,7 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     upstreamResponded: each('upstreamResponded'),
     storeLookup: each('storeLookup'),
     storeWriteFailed: each('storeWriteFailed'),
+    upstreamRetried: each('upstreamRetried'),
     upstreamChanged: each('upstreamChanged'),
   };
 }

@@ -17,6 +17,7 @@ export type RequestOutcome =
   | 'upstream-timeout' // 504
   | 'upstream-failed' // 502: any other upstream failure
   | 'no-upstream' // 503: hash mode, every upstream is down
+  | 'overloaded' // 503: the body would push the bytes buffered over MAX_BUFFERED_BYTES
   | 'internal-error'; // 500: a bug
 
 export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
@@ -34,6 +35,7 @@ export const REQUEST_OUTCOMES: readonly RequestOutcome[] = [
   'upstream-timeout',
   'upstream-failed',
   'no-upstream',
+  'overloaded',
   'internal-error',
 ];
 

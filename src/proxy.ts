@@ -4,7 +4,7 @@
  *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
  *   → learn from the answer → report the outcome
  */
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config';
 import { strategiesFor } from './affinity/strategies';
@@ -14,6 +14,7 @@ import { log, logError, pathOnly } from './log';
 import type { ProxyObserver } from './observer';
 import type { RequestOutcome } from './outcomes';
 import { hadBody, isEncoded, isJsonPost, readBody } from './request/body';
+import { BodyBudget } from './request/body-budget';
 import { keyFromBody } from './request/key';
 import { inCheckPhase } from './check-phase';
 import { createListener, drain } from './listener';
@@ -66,17 +67,8 @@ interface Flight {
   /** When the request arrived (performance.now()), and the socket's bytes written before it. */
   readonly started: number;
   readonly writtenBefore: number;
-}
-
-/** The headers http-proxy's xfwd option writes into the request on every attempt. */
-const X_FORWARDED = ['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-forwarded-host'] as const;
-
-function restoreForwarded(headers: IncomingHttpHeaders, asSent: readonly (string | string[] | undefined)[]): void {
-  X_FORWARDED.forEach((name, i) => {
-    const value = asSent[i];
-    if (value === undefined) delete headers[name];
-    else headers[name] = value as string;
-  });
+  /** Body bytes charged to the buffer budget, given back when the response is done. */
+  charged: number;
 }
 
 /** How long start-up waits for a networked store before listening without it. */
@@ -90,6 +82,7 @@ const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
   UPSTREAM_FAILED: 'upstream-failed',
   SIGNATURE_REJECTED: 'signature-rejected',
   NO_UPSTREAM: 'no-upstream',
+  BUFFERS_FULL: 'overloaded',
   INTERNAL: 'internal-error',
 };
 
@@ -107,6 +100,8 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
 
   const forwarder = createForwarder({
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    keepAliveMs: config.upstreamKeepAliveMs,
+    onStaleConnection: observer.upstreamRetried === undefined ? undefined : (url) => observer.upstreamRetried!(url.href, 'stale-connection'),
     targetInsecure: config.targetInsecure,
     changeOrigin: config.changeOrigin,
   });
@@ -115,6 +110,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
 
   const server = createListener(config, onRequest);
+  const budget = new BodyBudget(config.maxBufferedBytes);
 
   let shuttingDown = false;
 
@@ -129,6 +125,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       upstreamRequest: undefined,
       started: performance.now(),
       writtenBefore: req.socket.bytesWritten,
+      charged: 0,
     };
     // One listener per request does all the end-of-request work (each listener costs).
     res.on('close', () => closed(flight));
@@ -141,7 +138,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         forwardSoon(flight, undefined);
         return;
       }
-      readBody(req, config.maxBodyBytes, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify, json) : fail(flight, err)));
+      readBody(req, config.maxBodyBytes, budget, flight, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify, json) : fail(flight, err)));
     } catch (err) {
       crashed(flight, err);
     }
@@ -224,15 +221,12 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
       fail(flight, noUpstream(pool.retryAfterSeconds()));
       return;
     }
-    // Only a request whose bytes we hold can be sent again; http-proxy appends to X-Forwarded-*
-    // in req.headers on each attempt, so a retry puts back the values the client sent. (The
-    // forwarder's own header changes give the same result when made twice.)
+    // Only a request whose bytes we hold can be sent again. (The forwarder's header changes give
+    // the same result when made twice.)
     const replayable = body !== undefined || !hadBody(flight.req);
-    const forwardedAsSent = replayable ? X_FORWARDED.map((name) => flight.req.headers[name]) : undefined;
     const attempts = Math.min(config.retries + 1, candidates.length);
     const attempt = (i: number): void => {
       const member = candidates[i]!;
-      if (i > 0) restoreForwarded(flight.req.headers, forwardedAsSent!);
       flight.upstream = member.id;
       const started = performance.now();
       forwarder.forward(flight.req, flight.res, body, flight.exchange?.upstreamHeaders, poolTargets.get(member)!, {
@@ -248,11 +242,12 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
           const unseen = neverReachedUpstream(err);
           if (unseen) pool.reportFailure(member, err.message);
           if (unseen && replayable && i + 1 < attempts && !flight.req.socket.destroyed) {
+            observer.upstreamRetried?.(member.id, 'failover');
             log.pool('%s %p: %s, trying %s', flight.req.method, flight.req.url, err.message, candidates[i + 1]!.id);
             attempt(i + 1);
           } else fail(flight, err);
         },
-      });
+      }, i > 0);
     };
     attempt(0);
   }
@@ -275,8 +270,9 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     const line = `${req.method} ${pathOnly(req.url)}: ${err.status} ${err.message}`;
     if (err.code === 'SIGNATURE_REJECTED') logRejection(line);
     else logError(line);
-    // After a 413 the rest of the body is unread: the connection cannot carry another request.
-    sendError(res, err, err.code === 'BODY_TOO_LARGE');
+    // After a 413 or 503 for the body the rest of it is unread: the connection cannot carry
+    // another request.
+    sendError(res, err, err.code === 'BODY_TOO_LARGE' || err.code === 'BUFFERS_FULL');
   }
 
   function crashed(flight: Flight, err: unknown): void {
@@ -289,6 +285,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   function closed(flight: Flight): void {
     const { req, res } = flight;
     const finished = res.writableFinished;
+    if (flight.charged > 0) budget.release(flight.charged);
     if (!finished && flight.upstreamRequest !== undefined) forwarder.abandon(flight.upstreamRequest);
     if (report === undefined) return;
     const declared = Number(req.headers['content-length']);

@@ -42,7 +42,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const log = config.accessLog === 'json' ? accessLog(config) : undefined;
   const observer = combineObservers(metrics.observer, log, options.deps?.observer);
   proxy = createAffinityProxy(config, { ...options.deps, observer });
-  const admin = options.admin && config.adminPort !== undefined ? createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry) }) : undefined;
+  const admin = options.admin && config.adminPort !== undefined ? createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry, config.readyRequiresStore) }) : undefined;
 
   const address = await proxy.listen();
   let adminAddress: AddressInfo | undefined;

@@ -27,8 +27,12 @@ describe('configuration', () => {
     assert.equal(c.affinityTtlMs, 86_400_000);
     assert.equal(c.affinityMaxEntries, 100_000);
     assert.equal(c.botPersonIds.size, 0);
-    assert.equal(c.maxBodyBytes, 1_048_576);
+    assert.equal(c.maxBodyBytes, 262_144);
+    assert.equal(c.maxBufferedBytes, 67_108_864);
+    assert.equal(c.maxConnections, 10_000);
     assert.equal(c.upstreamTimeoutMs, 30_000);
+    assert.equal(c.upstreamKeepAliveMs, 4000);
+    assert.equal(c.readyRequiresStore, false);
     assert.equal(c.targetInsecure, false);
     assert.equal(c.changeOrigin, true);
     assert.equal(c.shutdownTimeoutMs, 10_000);
@@ -114,6 +118,11 @@ describe('configuration', () => {
     ['REDIS_URL', 'http://redis:6379'],
     ['STORE_TIMEOUT_MS', '0'],
     ['WORKERS', '0'],
+    ['MAX_BUFFERED_BYTES', '0'],
+    ['MAX_BUFFERED_BYTES', '1000'],
+    ['MAX_CONNECTIONS', '0'],
+    ['UPSTREAM_KEEP_ALIVE_MS', 'long'],
+    ['READY_REQUIRES_STORE', 'perhaps'],
   ] as const) {
     it(`refuses ${variable}=${value}`, () => {
       assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
@@ -195,6 +204,40 @@ describe('configuration', () => {
       assert.ok(err instanceof ConfigError);
       assert.doesNotMatch(err.message, /hunter2/);
     }
+  });
+
+  it('reads the limits added for hostile traffic', () => {
+    const c = parseConfig({ MAX_BODY_BYTES: '1000', MAX_BUFFERED_BYTES: '5000', MAX_CONNECTIONS: '7', UPSTREAM_KEEP_ALIVE_MS: '900', READY_REQUIRES_STORE: 'true' });
+    assert.deepEqual([c.maxBodyBytes, c.maxBufferedBytes, c.maxConnections, c.upstreamKeepAliveMs, c.readyRequiresStore], [1000, 5000, 7, 900, true]);
+  });
+
+  // Each of these would let a webhook body set the upstream request's framing, its connection
+  // handling or its routing.
+  for (const name of ['Content-Length', 'transfer-encoding', 'Connection', 'Keep-Alive', 'Upgrade', 'TE', 'Trailer', 'Host', 'Proxy-Authorization', 'proxy-connection', 'Actor:Id', 'Actor Id', 'Ac\u00e9']) {
+    it(`refuses AFFINITY_HEADER=${name}`, () => {
+      assert.deepEqual(problemsOf({ AFFINITY_HEADER: name }), ['AFFINITY_HEADER']);
+    });
+  }
+
+  for (const value of [',', ' , ', ',,,', '  ']) {
+    it(`refuses WEBHOOK_SECRET=${JSON.stringify(value)}: no usable secret, never checking silently off`, () => {
+      assert.deepEqual(problemsOf({ WEBHOOK_SECRET: value }), ['WEBHOOK_SECRET']);
+      assert.throws(() => parseConfig({ WEBHOOK_SECRET: value }), /WEBHOOK_SECRET=.*no usable secret was given/);
+    });
+  }
+
+  it('uses the non-blank WEBHOOK_SECRET entries and warns about the blank ones; empty turns checking off', () => {
+    const c = parseConfig({ WEBHOOK_SECRET: 'one, ,two,' });
+    assert.deepEqual(c.webhookSecrets, ['one', 'two']);
+    assert.ok(c.warnings.some((w) => /WEBHOOK_SECRET has 2 blank entries/.test(w)), c.warnings.join('\n'));
+    assert.deepEqual(parseConfig({ WEBHOOK_SECRET: '' }).webhookSecrets, []);
+  });
+
+  it('a blank WEBHOOK_SECRET list makes the process exit 2 with one line saying so', async () => {
+    const { code, stdout, stderr } = await runServerProcess({ WEBHOOK_SECRET: ' , ' });
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /WEBHOOK_SECRET=" , " is not valid: expected at least one non-blank secret \(no usable secret was given/);
   });
 
   it('refuses a headers timeout longer than the request timeout', () => {

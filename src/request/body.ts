@@ -2,7 +2,8 @@
  * Bounded request body reader: the whole body as one Buffer, exactly the bytes received.
  */
 import type { IncomingMessage } from 'node:http';
-import { bodyTooLarge, clientAborted, type ProxyError } from '../errors';
+import { bodyTooLarge, clientAborted, tooManyBufferedBytes, type ProxyError } from '../errors';
+import type { BodyBudget, BudgetHolder } from './body-budget';
 
 /**
  * True for the requests whose body we read to find a key: POSTs declared as JSON
@@ -22,14 +23,24 @@ export type BodyCallback = (err: ProxyError | undefined, body?: Buffer) => void;
 
 /**
  * Reads the body, refusing (BODY_TOO_LARGE) a declared Content-Length over `limit` before
- * reading a byte, and a chunked body as soon as it grows past `limit`. CLIENT_ABORTED when the
- * client goes away first. A callback, not a promise: this runs for every webhook.
+ * reading a byte, and a chunked body as soon as it grows past `limit`. Every byte held is charged
+ * to `budget` on `holder` (the caller gives `holder.charged` back when the request is done);
+ * a body that does not fit is refused (BUFFERS_FULL) before a byte of it is read when declared,
+ * at the chunk that does not fit when chunked. CLIENT_ABORTED when the client goes away first.
+ * A callback, not a promise: this runs for every webhook.
  */
-export function readBody(req: IncomingMessage, limit: number, done: BodyCallback): void {
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, holder: BudgetHolder, done: BodyCallback): void {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    done(bodyTooLarge(limit));
-    return;
+  if (declared !== undefined) {
+    const length = Number(declared);
+    if (length > limit) {
+      done(bodyTooLarge(limit));
+      return;
+    }
+    if (!charge(budget, holder, length)) {
+      done(tooManyBufferedBytes());
+      return;
+    }
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -38,11 +49,12 @@ export function readBody(req: IncomingMessage, limit: number, done: BodyCallback
   req.on('data', (chunk: Buffer) => {
     if (settled) return;
     size += chunk.length;
-    if (size > limit) {
+    const overLimit = size > limit;
+    if (overLimit || !charge(budget, holder, size)) {
       settled = true;
-      // Stop pulling bytes off the wire; the 413 closes the connection.
+      // Stop pulling bytes off the wire; the error answer closes the connection.
       req.pause();
-      done(bodyTooLarge(limit));
+      done(overLimit ? bodyTooLarge(limit) : tooManyBufferedBytes());
       return;
     }
     chunks.push(chunk);
@@ -59,6 +71,15 @@ export function readBody(req: IncomingMessage, limit: number, done: BodyCallback
     settled = true;
     done(clientAborted());
   });
+}
+
+/** Charges what `total` bytes need beyond what `holder` was already charged; false when they do not fit. */
+function charge(budget: BodyBudget, holder: BudgetHolder, total: number): boolean {
+  const more = total - holder.charged;
+  if (more <= 0) return true;
+  if (!budget.tryCharge(more)) return false;
+  holder.charged = total;
+  return true;
 }
 
 /** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */

@@ -4,17 +4,22 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, InformationEvent, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
-import { fromUpstreamError, type ProxyError } from '../errors';
+import { fromUpstreamError, unexpectedInterim, type ProxyError } from '../errors';
+import { hadBody } from '../request/body';
 import { watchForStalls } from './stall-watch';
 
 export interface ForwarderOptions {
   readonly upstreamTimeoutMs: number;
+  /** How long an idle upstream connection is kept for reuse (UPSTREAM_KEEP_ALIVE_MS). */
+  readonly keepAliveMs: number;
   readonly targetInsecure: boolean;
   readonly changeOrigin: boolean;
+  /** Told each time a request is sent again because its kept-alive connection had died unused. */
+  readonly onStaleConnection?: (target: URL) => void;
 }
 
 /** Where one request goes, prepared once per upstream. */
@@ -37,7 +42,12 @@ export interface Forwarder {
   /**
    * Sends the request to `target` and relays the answer. `body` is the already-read body, sent
    * as is with its Content-Length; without it the request streams through untouched. `headers`
-   * are set on the upstream request over the client's.
+   * are set on the upstream request over the client's. `again`: this request was sent before
+   * (to another upstream), so its X-Forwarded-* values are already in place.
+   *
+   * A request that can be replayed (its body is held, or it has none) and that fails on a
+   * kept-alive connection before a byte of answer came back is sent once more, on a new
+   * connection: the upstream closed that connection without reading the request.
    */
   forward(
     req: IncomingMessage,
@@ -46,6 +56,7 @@ export interface Forwarder {
     headers: Readonly<Record<string, string>> | undefined,
     target: ForwardTarget,
     callbacks: ForwardCallbacks,
+    again?: boolean,
   ): void;
   /**
    * The client has left before its answer was relayed: stops the upstream request, which would
@@ -59,6 +70,33 @@ export interface Forwarder {
 // RFC 9110 §7.6.1: connection-specific fields are not forwarded by a proxy. `expect` goes too:
 // the client already got its 100 Continue from us.
 const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
+
+/** One send of a request, as the forwarder's event handlers find it again. */
+interface Attempt {
+  readonly callbacks: ForwardCallbacks;
+  /** Set once the upstream request has its connection. */
+  upstreamRequest: ClientRequest | undefined;
+  /** That connection's bytes read before this request: more by the failure means an answer began. */
+  readBefore: number;
+  /** The upstream's answer head arrived. */
+  answered: boolean;
+}
+
+/** The errors of a connection the peer closed: what writing onto a kept-alive socket it just closed gives. */
+const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * True when `attempt` failed on a reused connection that the upstream had closed before reading
+ * it: reset or closed, and not a byte of answer back. A timeout (ours) or an answer begun is
+ * never taken for that.
+ */
+function diedUnread(attempt: Attempt, err: unknown): boolean {
+  const upstreamRequest = attempt.upstreamRequest;
+  if (upstreamRequest === undefined || !upstreamRequest.reusedSocket || attempt.answered) return false;
+  if (!CLOSED_BY_PEER.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')) return false;
+  const socket = upstreamRequest.socket;
+  return socket !== null && socket !== undefined && socket.bytesRead === attempt.readBefore;
+}
 
 export function forwardTarget(url: URL): ForwardTarget {
   return {
@@ -86,8 +124,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: !options.targetInsecure });
-  // Per-request callbacks, found again from http-proxy's events (which only pass req/res).
-  const pending = new WeakMap<IncomingMessage, ForwardCallbacks>();
+  // For the one resend after a kept-alive connection died: always a new connection, closed after.
+  const freshHttpAgent = new http.Agent({ keepAlive: false });
+  const freshHttpsAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: !options.targetInsecure });
+  // Per-request state, found again from http-proxy's events (which only pass req/res).
+  const pending = new WeakMap<IncomingMessage, Attempt>();
 
   const proxy = httpProxy.createProxyServer({
     xfwd: true,
@@ -95,7 +136,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     secure: !options.targetInsecure,
   });
 
-  const stalls = watchForStalls([httpAgent, httpsAgent], options.upstreamTimeoutMs);
+  const stalls = watchForStalls([httpAgent, httpsAgent, freshHttpAgent, freshHttpsAgent], options.upstreamTimeoutMs);
   // Emitted once the upstream request has a connection (a tick after proxy.web()).
   proxy.on('proxyReq', (proxyReq, req, res) => {
     // The client left while the request waited for its connection.
@@ -103,7 +144,13 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (!res.writableFinished) proxyReq.destroy();
       return;
     }
-    pending.get(req)?.onSent(proxyReq);
+    const attempt = pending.get(req);
+    if (attempt === undefined) return;
+    attempt.upstreamRequest = proxyReq;
+    attempt.readBefore = proxyReq.socket?.bytesRead ?? 0;
+    proxyReq.on('upgrade', refuseUpgrade);
+    proxyReq.on('information', refuseInterim);
+    attempt.callbacks.onSent(proxyReq);
   });
 
   proxy.on('proxyRes', (proxyRes, req, res) => {
@@ -116,9 +163,11 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     proxyRes.on('close', () => {
       if (!proxyRes.complete) res.destroy();
     });
-    const callbacks = pending.get(req);
+    const attempt = pending.get(req);
+    if (attempt === undefined) return;
+    attempt.answered = true;
     pending.delete(req);
-    callbacks?.onResponse?.(proxyRes);
+    attempt.callbacks.onResponse?.(proxyRes);
   });
 
   // http-proxy only emits these when no per-call callback is given, or when the client's
@@ -127,42 +176,81 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   proxy.on('error', () => {});
   proxy.on('econnreset', () => {});
 
+  /** One send of `req` through http-proxy; `onError` gets what it failed with. */
+  function send(req: IncomingMessage, res: ServerResponse, web: httpProxy.ServerOptions, attempt: Attempt, onError: (err: Error) => void): void {
+    const headers = req.headers;
+    const connection = removeHopByHop(headers);
+    pending.set(req, attempt);
+    proxy.web(req, res, web, (err) => {
+      pending.delete(req);
+      onError(err);
+    });
+    // http-proxy has copied the headers by now (synchronously); the client's own Connection
+    // header is put back because it decides the client connection's keep-alive.
+    if (connection !== undefined) headers.connection = connection;
+  }
+
   return {
-    forward(req, res, body, extraHeaders, target, callbacks) {
-      const headers = req.headers;
-      const connection = removeHopByHop(headers);
+    forward(req, res, body, extraHeaders, target, callbacks, again = false) {
+      const secure = target.url.protocol === 'https:';
       const web: httpProxy.ServerOptions = {
         target: target.proxyTarget,
-        agent: target.url.protocol === 'https:' ? httpsAgent : httpAgent,
+        agent: secure ? httpsAgent : httpAgent,
         // http-proxy copies them onto its copy of the request headers.
         headers: extraHeaders,
       };
+      // http-proxy appends to X-Forwarded-* in req.headers on every send: once is enough.
+      if (again) web.xfwd = false;
       if (body !== undefined) {
+        const headers = req.headers;
         if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
         headers['content-length'] = String(body.length);
         web.buffer = bufferSource(body);
       }
-      pending.set(req, callbacks);
-
-      proxy.web(req, res, web, (err) => {
-        pending.delete(req);
+      const replayable = body !== undefined || !hadBody(req);
+      const attempt: Attempt = { callbacks, upstreamRequest: undefined, readBefore: 0, answered: false };
+      send(req, res, web, attempt, (err) => {
+        if (replayable && diedUnread(attempt, err) && !req.socket.destroyed) {
+          options.onStaleConnection?.(target.url);
+          const fresh: Attempt = { callbacks, upstreamRequest: undefined, readBefore: 0, answered: false };
+          const retry = { ...web, agent: secure ? freshHttpsAgent : freshHttpAgent, xfwd: false };
+          send(req, res, retry, fresh, (retryErr) => callbacks.onFailure(fromUpstreamError(retryErr)));
+          return;
+        }
         callbacks.onFailure(fromUpstreamError(err));
       });
-
-      // http-proxy has copied the headers by now (synchronously); the client's own Connection
-      // header is put back because it decides the client connection's keep-alive.
-      if (connection !== undefined) headers.connection = connection;
     },
     abandon(upstreamRequest) {
       if (!upstreamRequest.destroyed) upstreamRequest.destroy();
     },
     close() {
       stalls.close();
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      for (const agent of [httpAgent, httpsAgent, freshHttpAgent, freshHttpsAgent]) agent.destroy();
       proxy.close();
     },
   };
+}
+
+
+/**
+ * An upstream's `101 Switching Protocols` to a request that asked for no upgrade (we forward none:
+ * Upgrade is hop-by-hop and removed). Without a listener Node drops the socket and the request
+ * never ends, neither answered nor failed: the client would wait for ever. The socket is
+ * closed and the request fails (502).
+ */
+function refuseUpgrade(this: ClientRequest, _res: IncomingMessage, socket: Duplex): void {
+  socket.destroy();
+  this.emit('error', unexpectedInterim(101));
+}
+
+/**
+ * Interim answers other than 100 Continue and 103 Early Hints are not part of a webhook
+ * exchange; they are not relayed, and the request fails (502) rather than waiting on an
+ * upstream that is speaking another protocol.
+ */
+function refuseInterim(this: ClientRequest, info: InformationEvent): void {
+  if (info.statusCode === 100 || info.statusCode === 103) return;
+  this.destroy(unexpectedInterim(info.statusCode));
 }
 
 /**

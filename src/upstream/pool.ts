@@ -37,6 +37,8 @@ export class PoolMember implements Scored {
   streak = 0;
   /** When a passively downed member may be tried again (no active checks). */
   retryAt = 0;
+  /** A health probe is on its way: the next one waits for it rather than piling up sockets. */
+  probing = false;
 
   constructor(readonly url: URL) {
     this.id = url.href;
@@ -124,7 +126,10 @@ export class UpstreamPool {
   }
 
   private async probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
+    if (member.probing) return;
+    member.probing = true;
     const healthy = await probe(new URL(check.path, member.url), check.timeoutMs, this.stop.signal);
+    member.probing = false;
     if (this.stop.signal.aborted) return;
     if (healthy === member.up) {
       member.streak = 0;
@@ -151,17 +156,35 @@ export class UpstreamPool {
   }
 }
 
-/** One GET; resolves true for a 2xx/3xx answer within `timeoutMs`, false otherwise. Never rejects. */
+/**
+ * One GET; resolves true for a 2xx/3xx answer received whole within `timeoutMs` of the start
+ * (connect to last byte: an upstream that trickles its answer is as unwell as a silent one),
+ * false otherwise. Never rejects.
+ */
 function probe(url: URL, timeoutMs: number, stop: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
+    let settled = false;
+    const settle = (healthy: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      req.destroy();
+      resolve(healthy);
+    };
     const get = url.protocol === 'https:' ? https.get : http.get;
-    const req = get(url, { agent: false, timeout: timeoutMs, signal: stop, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
-      res.resume();
+    let answered = false;
+    const req = get(url, { agent: false, signal: stop, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
+      answered = true;
       const status = res.statusCode ?? 0;
-      resolve(status >= 200 && status < 400);
+      res.on('end', () => settle(status >= 200 && status < 400));
+      // After 'end' this changes nothing; before it, the answer was cut.
+      res.on('close', () => settle(false));
+      res.resume();
     });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
+    const deadline = setTimeout(() => settle(false), timeoutMs);
+    deadline.unref();
+    req.on('error', () => settle(false));
+    req.on('close', () => answered || settle(false));
   });
 }
 
