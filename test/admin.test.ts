@@ -123,18 +123,41 @@ describe('admin listener', () => {
     }
   });
 
-  it('GET /readyz follows Redis: 503 when it goes away, 200 when it returns', { skip: redisSkipReason() || (!PrivateRedis.available() && 'redis-server is not installed') }, async () => {
+  const redisSkip = redisSkipReason() || (!PrivateRedis.available() && 'redis-server is not installed');
+
+  it('GET /readyz stays 200 while Redis is away, says the store is degraded, and webhooks keep flowing', { skip: redisSkip }, async () => {
     const redis = await new PrivateRedis().start();
     const r = await start({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: redis.url });
     try {
-      assert.equal((await r.get('/readyz')).status, 200);
-      assert.equal(sample(await metrics(r), 'webhook_affinity_store_up'), 1);
+      assert.deepEqual((await r.get('/readyz')).json(), { status: 'ready', checks: { listening: { ok: true, detail: 'accepting requests' }, store: { ok: true, detail: 'Redis connected' } } });
       await redis.stop();
-      const down = await eventuallyStatus(r, 503);
-      assert.deepEqual(down.checks.store, { ok: false, detail: 'Redis unreachable' });
+      const down = await eventuallyReadiness(r, (body) => body.checks.store.degraded === true);
+      assert.equal(down.status, 200);
+      assert.deepEqual(down.body.degraded, ['store']);
+      assert.equal(down.body.status, 'ready');
+      assert.match(down.body.checks.store.detail, /Redis unreachable/);
       assert.equal(sample(await metrics(r), 'webhook_affinity_store_up'), 0);
+      assert.equal((await request(r.port, { body: webhook('alice') })).status, 200, 'webhooks flow without Redis');
       await redis.start();
-      await eventuallyStatus(r, 200);
+      const back = await eventuallyReadiness(r, (body) => body.checks.store.detail === 'Redis connected');
+      assert.equal(back.body.degraded, undefined);
+    } finally {
+      await r.close();
+      await redis.stop();
+    }
+  });
+
+  it('GET /readyz with READY_REQUIRES_STORE=true: 503 when Redis goes away, 200 when it returns', { skip: redisSkip }, async () => {
+    const redis = await new PrivateRedis().start();
+    const r = await start({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: redis.url, READY_REQUIRES_STORE: 'true' });
+    try {
+      assert.equal((await r.get('/readyz')).status, 200);
+      await redis.stop();
+      const down = await eventuallyReadiness(r, (body) => body.checks.store.ok === false);
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.body.checks.store, { ok: false, detail: 'Redis unreachable (READY_REQUIRES_STORE=true)' });
+      await redis.start();
+      assert.equal((await eventuallyReadiness(r, (body) => body.checks.store.ok === true)).status, 200);
     } finally {
       await r.close();
       await redis.stop();
@@ -241,13 +264,14 @@ describe('admin listener', () => {
   });
 });
 
-/** Polls /readyz until it answers `status` (Redis reconnects on its own schedule). */
-async function eventuallyStatus(r: Running, status: number): Promise<any> {
+/** Polls /readyz until its body satisfies `done` (Redis reconnects on its own schedule). */
+async function eventuallyReadiness(r: Running, done: (body: any) => boolean): Promise<{ status: number; body: any }> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const res = await r.get('/readyz');
-    if (res.status === status) return res.json();
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${res.status}`);
+    const body = res.json();
+    if (done(body)) return { status: res.status, body };
+    if (Date.now() > deadline) throw new Error(`/readyz stayed ${res.status} ${JSON.stringify(body)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
