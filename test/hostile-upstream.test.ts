@@ -1,0 +1,105 @@
+/**
+ * Upstream answers that no webhook exchange should see: an upgrade or other interim answer to a
+ * plain POST, and a head followed by bytes that break the framing. Each ends with a clean 502
+ * JSON (or a cut connection when the client's answer had begun), and the proxy keeps serving.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { closeServer, request, startProxy, webhook, type RunningProxy } from './helpers/http';
+
+/** A raw upstream that answers each request with `answers[path]`, written as is. */
+interface RawUpstream {
+  readonly url: string;
+  /** Upstream-side sockets closed so far. */
+  closed: number;
+  close(): Promise<void>;
+}
+
+async function rawUpstream(answers: Record<string, string>): Promise<RawUpstream> {
+  const state = { closed: 0 };
+  const server = net.createServer((socket) => {
+    socket.on('close', () => state.closed++);
+    socket.on('error', () => {});
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const path = head.split(' ')[1] ?? '/';
+      const length = Number(/content-length: *(\d+)/i.exec(head.slice(0, end))?.[1] ?? 0);
+      if (head.length - end - 4 < length) return;
+      head = '';
+      socket.write(answers[path] ?? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get closed() {
+      return state.closed;
+    },
+    close: () => closeServer(server),
+  };
+}
+
+describe('hostile upstream answers (framing and protocol)', () => {
+  let upstream: RawUpstream;
+  let proxy: RunningProxy;
+  before(async () => {
+    upstream = await rawUpstream({
+      '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      '/processing': 'HTTP/1.1 102 Processing\r\n\r\n',
+      '/early-hints': 'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal',
+      '/no-content-with-body': 'HTTP/1.1 204 No Content\r\nSet-Cookie: AWSALB=leaked\r\nX-Upstream: leaked\r\n\r\nthis body must not be here',
+    });
+    // A long upstream timeout: the answers below must come from the proxy's checks, not from it.
+    proxy = await startProxy(upstream.url, { UPSTREAM_TIMEOUT_MS: '60000' });
+  });
+  after(async () => {
+    await proxy.close();
+    await upstream.close();
+  });
+
+  for (const [path, status] of [
+    ['/upgrade', 101],
+    ['/processing', 102],
+  ] as const) {
+    it(`an upstream ${status} to a webhook: 502 JSON at once, and the upstream connection closed`, async () => {
+      const closedBefore = upstream.closed;
+      const res = await request(proxy.port, { path, body: webhook('alice') });
+      assert.equal(res.status, 502);
+      assert.equal(res.json().message, `upstream answered ${status} ${status === 101 ? 'Switching Protocols' : 'Processing'} instead of a final answer`);
+      await until(() => upstream.closed > closedBefore);
+      assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
+    });
+  }
+
+  it('an upstream 103 Early Hints is skipped, and the final answer relayed', async () => {
+    const res = await request(proxy.port, { path: '/early-hints', body: webhook('alice') });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.toString(), 'final');
+  });
+
+  it('a 204 followed by body bytes: a clean 502 JSON with none of the upstream headers', async () => {
+    const res = await request(proxy.port, { path: '/no-content-with-body', body: webhook('alice') });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['set-cookie'], undefined);
+    assert.equal(res.headers['x-upstream'], undefined);
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(res.json().status, 502);
+    assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
+  });
+});
+
+/** Polls `done` on each turn of the event loop for up to 5 s (the upstream's close is seen a tick after the proxy's). */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
