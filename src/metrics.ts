@@ -17,6 +17,8 @@ export interface Metrics {
 export interface MetricsSources {
   readonly store: AffinityStore | undefined;
   readonly pool: UpstreamPool | undefined;
+  /** Request body bytes held now. */
+  readonly bufferedBytes: number;
 }
 
 export function createMetrics(config: Config, sources: () => MetricsSources): Metrics {
@@ -60,6 +62,14 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     registers: [registry],
   });
 
+  new Gauge({
+    name: 'webhook_affinity_buffered_body_bytes',
+    help: 'Request body bytes held in memory now, across every request in flight (MAX_BUFFERED_BYTES bounds it)',
+    registers: [registry],
+    collect() {
+      this.set(sources().bufferedBytes);
+    },
+  });
   new Gauge({
     name: 'webhook_affinity_learned_keys',
     help: 'Cookie mode with STORE=memory: keys whose cookies this process remembers',

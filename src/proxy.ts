@@ -42,6 +42,8 @@ export interface AffinityProxy {
   readonly pool: UpstreamPool | undefined;
   /** False once close() has begun: readiness turns 503 before the listener closes. */
   readonly accepting: boolean;
+  /** Request body bytes held in memory now, across every request (bounded by MAX_BUFFERED_BYTES). */
+  readonly bufferedBytes: number;
   /** Listens on config.port/config.host; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
@@ -319,6 +321,9 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     pool,
     get accepting() {
       return !shuttingDown;
+    },
+    get bufferedBytes() {
+      return budget.inUse;
     },
     async listen() {
       await storeConnected();

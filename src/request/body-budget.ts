@@ -3,9 +3,10 @@
  * flight. MAX_BODY_BYTES bounds one request; without this, N clients that each send a body of
  * almost that size and hold the last byte make the proxy hold N of them until REQUEST_TIMEOUT_MS.
  *
- * Bytes are charged as they are read (a declared Content-Length is charged up front, so a body
- * that cannot fit is refused before a byte of it is read) and given back when the request's
- * response is done: the bytes stay held while they are forwarded and may be sent again.
+ * Bytes are charged as they are read, what memory really holds (a declared Content-Length that
+ * cannot fit in what is left is refused before a byte of it is read), and given back when the
+ * request's response is done: the bytes stay held while they are forwarded and may be resent.
+ * When the budget is nearly full, small webhooks still fit where large bodies no longer do.
  */
 export class BodyBudget {
   private used = 0;
@@ -17,9 +18,14 @@ export class BodyBudget {
     return this.used;
   }
 
+  /** Whether `bytes` more would fit now. */
+  fits(bytes: number): boolean {
+    return this.used + bytes <= this.limit;
+  }
+
   /** Charges `bytes` when they fit; false (nothing charged) when they would push the sum over the limit. */
   tryCharge(bytes: number): boolean {
-    if (this.used + bytes > this.limit) return false;
+    if (!this.fits(bytes)) return false;
     this.used += bytes;
     return true;
   }

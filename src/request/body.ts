@@ -23,11 +23,11 @@ export type BodyCallback = (err: ProxyError | undefined, body?: Buffer) => void;
 
 /**
  * Reads the body, refusing (BODY_TOO_LARGE) a declared Content-Length over `limit` before
- * reading a byte, and a chunked body as soon as it grows past `limit`. Every byte held is charged
- * to `budget` on `holder` (the caller gives `holder.charged` back when the request is done);
- * a body that does not fit is refused (BUFFERS_FULL) before a byte of it is read when declared,
- * at the chunk that does not fit when chunked. CLIENT_ABORTED when the client goes away first.
- * A callback, not a promise: this runs for every webhook.
+ * reading a byte, and a chunked body as soon as it grows past `limit`. Every byte read is charged
+ * to `budget` and counted on `holder` (the caller gives `holder.charged` back when the request
+ * is done): a declared body that cannot fit in what is left is refused (BUFFERS_FULL) before a
+ * byte of it is read, any other at the chunk that does not fit. CLIENT_ABORTED when the client
+ * goes away first. A callback, not a promise: this runs for every webhook.
  */
 export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, holder: BudgetHolder, done: BodyCallback): void {
   const declared = req.headers['content-length'];
@@ -37,7 +37,7 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       done(bodyTooLarge(limit));
       return;
     }
-    if (!charge(budget, holder, length)) {
+    if (!budget.fits(length)) {
       done(tooManyBufferedBytes());
       return;
     }
@@ -50,13 +50,14 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     if (settled) return;
     size += chunk.length;
     const overLimit = size > limit;
-    if (overLimit || !charge(budget, holder, size)) {
+    if (overLimit || !budget.tryCharge(chunk.length)) {
       settled = true;
       // Stop pulling bytes off the wire; the error answer closes the connection.
       req.pause();
       done(overLimit ? bodyTooLarge(limit) : tooManyBufferedBytes());
       return;
     }
+    holder.charged += chunk.length;
     chunks.push(chunk);
   });
   req.on('end', () => {
@@ -71,15 +72,6 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     settled = true;
     done(clientAborted());
   });
-}
-
-/** Charges what `total` bytes need beyond what `holder` was already charged; false when they do not fit. */
-function charge(budget: BodyBudget, holder: BudgetHolder, total: number): boolean {
-  const more = total - holder.charged;
-  if (more <= 0) return true;
-  if (!budget.tryCharge(more)) return false;
-  holder.charged = total;
-  return true;
 }
 
 /** A compressed body is not decompressed to find a key: that would be a zip-bomb door. */
