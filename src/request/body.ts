@@ -33,12 +33,13 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const length = Number(declared);
-    if (length > limit) {
-      done(bodyTooLarge(limit));
-      return;
-    }
-    if (!budget.fits(length)) {
-      done(tooManyBufferedBytes());
+    const refusal = length > limit ? bodyTooLarge(limit) : budget.fits(length) ? undefined : tooManyBufferedBytes();
+    if (refusal !== undefined) {
+      // Read and drop what the client is still sending until the answer has closed the
+      // connection: closing with unread bytes makes the kernel reset the connection, and a client
+      // that is still writing may never read the answer.
+      req.resume();
+      done(refusal);
       return;
     }
   }
@@ -52,8 +53,7 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     const overLimit = size > limit;
     if (overLimit || !budget.tryCharge(chunk.length)) {
       settled = true;
-      // Stop pulling bytes off the wire; the error answer closes the connection.
-      req.pause();
+      // The rest is read and dropped (not held) until the error answer has closed the connection.
       done(overLimit ? bodyTooLarge(limit) : tooManyBufferedBytes());
       return;
     }
