@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
-import { freePort, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
+import { freePort, haproxyPreamble, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
 
 const skip = haproxySkipReason();
 const ACTORS = ['alice', 'bob', 'carol', 'dave'];
@@ -32,14 +32,7 @@ describe('end to end through HAProxy', { skip }, () => {
     const servers = (cookie: boolean) =>
       bots.map((b, i) => `  server bot${i + 1} 127.0.0.1:${b.port}${cookie ? ` cookie bot${i + 1}` : ''}`).join('\n');
     haproxy = await startHaproxy(
-      `global
-  maxconn 256
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-frontend by_header
+      `${haproxyPreamble()}frontend by_header
   bind 127.0.0.1:${byHeaderPort}
   default_backend bots_by_header
 frontend by_cookie

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
 import type { Env } from '../src/config';
 import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
-import { freePort, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
+import { freePort, haproxyPreamble, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
 
 const WEBHOOKS = 300;
 const IDLE_MS = 40;
@@ -90,15 +90,7 @@ describe('stale keep-alive connections to a real HAProxy', { skip: haproxySkipRe
     bot = await startUpstream();
     port = await freePort();
     haproxy = await startHaproxy(
-      `global
-  maxconn 256
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-  timeout http-keep-alive ${IDLE_MS}ms
-frontend bots
+      `${haproxyPreamble([`timeout http-keep-alive ${IDLE_MS}ms`])}frontend bots
   bind 127.0.0.1:${port}
   default_backend bots
 backend bots

@@ -26,6 +26,11 @@ export function haproxySkipReason(): string | false {
   return 'haproxy is not installed (apt-get install haproxy); set REQUIRE_HAPROXY=1 to make this a failure';
 }
 
+/** The `global` and `defaults` sections every test config starts with (HTTP mode, short timeouts), plus `extraDefaults` lines. */
+export function haproxyPreamble(extraDefaults: string[] = []): string {
+  return ['global', '  maxconn 256', 'defaults', '  mode http', '  timeout connect 2s', '  timeout client 10s', '  timeout server 10s', ...extraDefaults.map((l) => `  ${l}`), ''].join('\n');
+}
+
 export interface RunningHaproxy {
   readonly child: ChildProcess;
   stop(): Promise<void>;
