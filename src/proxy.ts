@@ -13,7 +13,7 @@ import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError,
 import { log, logError, pathOnly } from './log';
 import type { ProxyObserver } from './observer';
 import type { RequestOutcome } from './outcomes';
-import { hadBody, isEncoded, isJsonPost, readBody } from './request/body';
+import { hadBody, isEncoded, isJsonPost, isReplayable, readBody } from './request/body';
 import { BodyBudget } from './request/body-budget';
 import { keyFromBody } from './request/key';
 import { inCheckPhase } from './check-phase';
@@ -225,7 +225,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     }
     // Only a request whose bytes we hold can be sent again. (The forwarder's header changes give
     // the same result when made twice.)
-    const replayable = body !== undefined || !hadBody(flight.req);
+    const replayable = isReplayable(flight.req, body);
     const attempts = Math.min(config.retries + 1, candidates.length);
     const attempt = (i: number): void => {
       const member = candidates[i]!;

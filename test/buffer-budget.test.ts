@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request, startPair, startUpstream, stopPair, webhook } from './helpers/http';
-import { freePort } from './helpers/net';
+import { freePort, until } from './helpers/net';
 import { parseExposition, sample } from './helpers/metrics';
 import { startServerProcess } from './helpers/process';
 
@@ -37,15 +37,6 @@ async function holdBody(port: number, length: number): Promise<HeldBody> {
   socket.write(`${HEAD}Content-Length: ${length}\r\n\r\n`);
   socket.write(body.subarray(0, length - 1));
   return { socket, reply: () => reply, closed, finish: () => socket.write(body.subarray(length - 1)) };
-}
-
-/** Waits, a turn of the event loop at a time, until `done` holds (at most 5 s). */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within 5 s`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 function assertRefused(reply: string): void {
@@ -127,8 +118,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       // Without the budget the process would hold 400 × 256 KiB = 100 MiB of bodies.
       assert.ok(peak - before < BUDGET / 1048576 + 40, `RSS rose by ${Math.round(peak - before)} MiB for a ${BUDGET / 1048576} MiB budget`);
       for (const c of clients) c.socket.destroy();
-      const deadline = Date.now() + 5000;
-      while ((await buffered()) !== 0) assert.ok(Date.now() < deadline, 'bytes given back'); // each look is a request to the admin listener
+      await until(async () => (await buffered()) === 0, 'bytes given back');
       assert.equal(upstream.requests.length, 0);
     } finally {
       server.child.kill('SIGTERM');
@@ -148,17 +138,10 @@ describe('MAX_CONNECTIONS', () => {
         return s;
       }));
       const connections = () => new Promise<number>((resolve, reject) => proxy.proxy.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-      const untilConnections = async (n: number) => {
-        const deadline = Date.now() + 5000;
-        while ((await connections()) !== n) {
-          assert.ok(Date.now() < deadline, `${n} connection(s) counted`);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      };
-      await untilConnections(2);
+      await until(async () => (await connections()) === 2, 'two connections counted');
       await assert.rejects(request(proxy.port, { body: webhook('alice') }), /ECONNRESET|socket hang up/);
       open[0]!.destroy();
-      await untilConnections(1);
+      await until(async () => (await connections()) === 1, 'one connection closed');
       assert.equal((await request(proxy.port, { body: webhook('alice') })).status, 200);
       open[1]!.destroy();
     } finally {

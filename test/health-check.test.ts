@@ -7,29 +7,18 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { closeServer, startProxy } from './helpers/http';
+import { closeServer, dripAnswer, startProxy } from './helpers/http';
 import type { PoolMember } from '../src/upstream/pool';
 
 describe('health checks', () => {
   it('an upstream that trickles its health answer (a byte every 400 ms, timeout 500 ms) is marked down, with one probe at a time', async () => {
     let probing = 0;
     let mostAtOnce = 0;
-    const trickles: NodeJS.Timeout[] = [];
     const bot = http.createServer((_req, res) => {
       probing++;
       mostAtOnce = Math.max(mostAtOnce, probing);
       res.on('close', () => probing--);
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '20' });
-      let sent = 0;
-      const timer = setInterval(() => {
-        res.write('.');
-        if (++sent === 20) {
-          clearInterval(timer);
-          res.end();
-        }
-      }, 400);
-      trickles.push(timer);
-      res.on('close', () => clearInterval(timer));
+      dripAnswer(res, 20, 400);
     });
     bot.listen(0, '127.0.0.1');
     await once(bot, 'listening');
@@ -51,7 +40,6 @@ describe('health checks', () => {
       assert.equal(mostAtOnce, 1, 'probes to one upstream never overlap (a probe every 50 ms would otherwise pile up)');
     } finally {
       await proxy.close();
-      for (const t of trickles) clearInterval(t);
       await closeServer(bot);
     }
   });

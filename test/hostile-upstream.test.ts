@@ -9,6 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { closeServer, request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { until } from './helpers/net';
 
 /** A raw upstream that answers each request with `answers[path]`, written as is. */
 interface RawUpstream {
@@ -73,7 +74,7 @@ describe('hostile upstream answers (framing and protocol)', () => {
       const res = await request(proxy.port, { path, body: webhook('alice') });
       assert.equal(res.status, 502);
       assert.equal(res.json().message, `upstream answered ${status} ${status === 101 ? 'Switching Protocols' : 'Processing'} instead of a final answer`);
-      await until(() => upstream.closed > closedBefore);
+      await until(() => upstream.closed > closedBefore, 'the upstream connection closed');
       assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
     });
   }
@@ -94,12 +95,3 @@ describe('hostile upstream answers (framing and protocol)', () => {
     assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
   });
 });
-
-/** Polls `done` on each turn of the event loop for up to 5 s (the upstream's close is seen a tick after the proxy's). */
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

@@ -80,6 +80,11 @@ export function isEncoded(req: IncomingMessage): boolean {
   return encoding !== undefined && encoding.trim().toLowerCase() !== 'identity';
 }
 
+/** Whether the request can be sent again: its body is held (`body`), or it framed none. */
+export function isReplayable(req: IncomingMessage, body: Buffer | undefined): boolean {
+  return body !== undefined || !hadBody(req);
+}
+
 /** Whether the request framed a body at all (a GET read for its signature usually did not). */
 export function hadBody(req: IncomingMessage): boolean {
   return req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;

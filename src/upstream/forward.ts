@@ -9,7 +9,7 @@ import type { Duplex, Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
 import { fromUpstreamError, unexpectedInterim, type ProxyError } from '../errors';
-import { hadBody } from '../request/body';
+import { isReplayable } from '../request/body';
 import { watchForStalls } from './stall-watch';
 
 export interface ForwarderOptions {
@@ -78,8 +78,10 @@ interface Attempt {
   upstreamRequest: ClientRequest | undefined;
   /** That connection's bytes read before this request: more by the failure means an answer began. */
   readBefore: number;
-  /** The upstream's answer head arrived. */
-  answered: boolean;
+}
+
+function newAttempt(callbacks: ForwardCallbacks): Attempt {
+  return { callbacks, upstreamRequest: undefined, readBefore: 0 };
 }
 
 /** The errors of a connection the peer closed: what writing onto a kept-alive socket it just closed gives. */
@@ -92,7 +94,7 @@ const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
  */
 function diedUnread(attempt: Attempt, err: unknown): boolean {
   const upstreamRequest = attempt.upstreamRequest;
-  if (upstreamRequest === undefined || !upstreamRequest.reusedSocket || attempt.answered) return false;
+  if (upstreamRequest === undefined || !upstreamRequest.reusedSocket) return false;
   if (!CLOSED_BY_PEER.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')) return false;
   const socket = upstreamRequest.socket;
   return socket !== null && socket !== undefined && socket.bytesRead === attempt.readBefore;
@@ -164,10 +166,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (!proxyRes.complete) res.destroy();
     });
     const attempt = pending.get(req);
-    if (attempt === undefined) return;
-    attempt.answered = true;
     pending.delete(req);
-    attempt.callbacks.onResponse?.(proxyRes);
+    attempt?.callbacks.onResponse?.(proxyRes);
   });
 
   // http-proxy only emits these when no per-call callback is given, or when the client's
@@ -207,14 +207,12 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         headers['content-length'] = String(body.length);
         web.buffer = bufferSource(body);
       }
-      const replayable = body !== undefined || !hadBody(req);
-      const attempt: Attempt = { callbacks, upstreamRequest: undefined, readBefore: 0, answered: false };
+      const attempt = newAttempt(callbacks);
       send(req, res, web, attempt, (err) => {
-        if (replayable && diedUnread(attempt, err) && !req.socket.destroyed) {
+        if (diedUnread(attempt, err) && isReplayable(req, body) && !req.socket.destroyed) {
           options.onStaleConnection?.(target.url);
-          const fresh: Attempt = { callbacks, upstreamRequest: undefined, readBefore: 0, answered: false };
           const retry = { ...web, agent: secure ? freshHttpsAgent : freshHttpAgent, xfwd: false };
-          send(req, res, retry, fresh, (retryErr) => callbacks.onFailure(fromUpstreamError(retryErr)));
+          send(req, res, retry, newAttempt(callbacks), (retryErr) => callbacks.onFailure(fromUpstreamError(retryErr)));
           return;
         }
         callbacks.onFailure(fromUpstreamError(err));
@@ -230,7 +228,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     },
   };
 }
-
 
 /**
  * An upstream's `101 Switching Protocols` to a request that asked for no upgrade (we forward none:

@@ -92,6 +92,20 @@ export function heldAnswers() {
   };
 }
 
+/** Answers 200 with `bytes` bytes, one every `everyMs` (a slow upstream that keeps sending). */
+export function dripAnswer(res: http.ServerResponse, bytes: number, everyMs: number): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(bytes) });
+  let sent = 0;
+  const timer = setInterval(() => {
+    res.write('.');
+    if (++sent === bytes) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
+}
+
 export async function closeServer(server: net.Server | http.Server): Promise<void> {
   if ('closeAllConnections' in server) server.closeAllConnections();
   if (!server.listening) return;

@@ -42,3 +42,15 @@ export async function untilAccepting(port: number, what: string, exited: () => b
     await delay(20);
   }
 }
+
+/**
+ * Resolves once `done()` holds, checking again after each turn of the event loop (so sockets
+ * and timers in this process make progress meanwhile); fails after `ms` naming `what`.
+ */
+export async function until(done: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
