@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   gc();
   const after = process.memoryUsage().heapUsed;
-  if (store.size !== actors) throw new Error(`store holds ${store.size}, expected ${actors}`);
+  if (store.size() !== actors) throw new Error(`store holds ${store.size()}, expected ${actors}`);
   process.stdout.write(JSON.stringify({ actors, bytesPerActor: (after - before) / actors }));
 }
 

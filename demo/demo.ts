@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig } from '../src/config';
+import { parseConfig } from '../src/config/config';
 import { createAffinityProxy, type AffinityProxy } from '../src/proxy';
 import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
 

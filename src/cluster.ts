@@ -4,13 +4,12 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
-import { AggregatorRegistry } from 'prom-client';
-import { createAdminServer, storeCheck, type AdminBackend, type Check } from './admin';
-import { rendezvousOrder } from './affinity/hash';
-import type { Config } from './config';
+import { primaryBackend } from './admin/backend';
+import { createAdminServer } from './admin/server';
+import type { Config } from './config/config';
+import { messageOf } from './errors';
+import { listen } from './listener/listener';
 import { log, logError } from './log';
-import { createStore } from './store/create';
-import { PoolMember } from './upstream/pool';
 
 /** More deaths than this within DEATH_WINDOW_MS: something is wrong with every worker; give up. */
 const MAX_DEATHS = 5;
@@ -46,7 +45,7 @@ export function runPrimary(config: Config, startLine: (port: number, address: st
       }
       const now = Date.now();
       deaths.push(now);
-      while (deaths.length > 0 && deaths[0]! < now - DEATH_WINDOW_MS) deaths.shift();
+      while ((deaths[0] ?? now) < now - DEATH_WINDOW_MS) deaths.shift();
       if (deaths.length > MAX_DEATHS) {
         logError(`${deaths.length} workers died within ${DEATH_WINDOW_MS / 1000} s: giving up`);
         stop(1);
@@ -73,16 +72,18 @@ export function runPrimary(config: Config, startLine: (port: number, address: st
   const forkAll = (): void => {
     for (let i = 0; i < config.workers; i++) fork();
   };
-  if (admin === undefined) forkAll();
+  if (admin === undefined || config.adminPort === undefined) forkAll();
   else {
-    admin.once('error', (err) => {
-      logError(`cannot listen for admin on ${config.adminHost}:${config.adminPort}: ${err.message}`);
-      process.exit(1);
-    });
-    admin.listen(config.adminPort, config.adminHost, () => {
-      adminAddress = admin.address() as AddressInfo;
-      forkAll();
-    });
+    listen(admin, config.adminPort, config.adminHost).then(
+      (address) => {
+        adminAddress = address;
+        forkAll();
+      },
+      (err: unknown) => {
+        logError(`cannot listen for admin on ${config.adminHost}:${config.adminPort}: ${messageOf(err)}`);
+        process.exit(1);
+      },
+    );
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -91,31 +92,4 @@ export function runPrimary(config: Config, startLine: (port: number, address: st
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-}
-
-/**
- * The admin view from the primary: metrics aggregated from every worker, readiness from the
- * workers listening, learned cookies from the shared store (Redis: the only store allowed with
- * workers in cookie modes), and hash mode's order (availability is each worker's own).
- */
-function primaryBackend(config: Config, listeningWorkers: () => number, stopping: () => boolean): AdminBackend {
-  const aggregator = new AggregatorRegistry();
-  const learnsCookies = config.mode === 'cookie' || config.mode === 'both';
-  const store = learnsCookies ? createStore(config, Date.now) : undefined;
-  const members = config.upstreams.map((u) => new PoolMember(u));
-  return {
-    store,
-    readiness() {
-      const n = listeningWorkers();
-      const checks: Record<string, Check> = {
-        listening: !stopping() && n > 0 ? { ok: true, detail: `${n} of ${config.workers} workers listening` } : { ok: false, detail: stopping() ? 'shutting down' : 'no worker listening' },
-      };
-      if (store?.ready !== undefined) checks.store = storeCheck(store, config.readyRequiresStore);
-      return checks;
-    },
-    async metrics() {
-      return { contentType: aggregator.contentType, text: await aggregator.clusterMetrics() };
-    },
-    upstreamOrder: config.mode === 'hash' ? (key) => rendezvousOrder(key, members).map((m) => ({ upstream: m.id })) : undefined,
-  };
 }

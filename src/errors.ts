@@ -1,9 +1,7 @@
 /**
- * Errors that end a request, each with a stable code and the status it answers.
- * Every error response is the same small JSON shape: {"status", "error", "message"}.
+ * Errors with a stable code: the ProxyErrors that end a request (each with the status it
+ * answers), the StartupErrors that stop the process, and the upstream failures mapped onto them.
  */
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 
 export type ProxyErrorCode =
@@ -74,60 +72,45 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTU
 
 /** True when the upstream cannot have received the request: safe to try another one. */
 export function neverReachedUpstream(err: ProxyError): boolean {
-  return err.code === 'UPSTREAM_UNREACHABLE' && NOT_CONNECTED.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
+  return err.code === 'UPSTREAM_UNREACHABLE' && NOT_CONNECTED.has(errnoOf(err.cause));
 }
 
 /** Maps whatever the upstream request failed with onto a ProxyError. */
 export function fromUpstreamError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN';
+  const code = errnoOf(err) || 'UNKNOWN';
   if (UNREACHABLE.has(code)) {
     return new ProxyError('UPSTREAM_UNREACHABLE', 502, `upstream unreachable (${code})`, { cause: err });
   }
   return new ProxyError('UPSTREAM_FAILED', 502, `upstream request failed (${code})`, { cause: err });
 }
 
-/** How long a connection closed after an error answer goes on reading (and dropping) the request. */
-const LINGER_MS = 2000;
+/** What start-up failed at: the process exits 1 with the message (server.ts). */
+export type StartupErrorCode = 'PROXY_LISTEN' | 'ADMIN_LISTEN';
 
-/**
- * A lingering close (as Apache and nginx do): once the answer is written, Node would close the
- * socket at once, and closing with request bytes still arriving makes the kernel reset the
- * connection, which can discard the answer before the client reads it (seen for ~1 in 10
- * refused clients of 3 000 sending bodies at once). Instead: send FIN, keep reading and dropping
- * what the client sends, and close when it does or after LINGER_MS.
- */
-function closeLingering(socket: Socket): void {
-  socket.destroySoon = function lingeringClose(this: Socket): void {
-    this.end();
-    const timer = setTimeout(() => this.destroy(), LINGER_MS);
-    timer.unref();
-    this.once('end', () => this.destroy());
-    this.once('close', () => clearTimeout(timer));
-  };
+export class StartupError extends Error {
+  constructor(
+    readonly code: StartupErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
 }
 
-/** Writes the JSON error body; closes the connection when the request body was not read. */
-export function sendError(res: ServerResponse, err: ProxyError, closeConnection = false): void {
-  if (res.headersSent || res.destroyed) {
-    // Half an answer is worse than none: cut it so the client sees a failure.
-    res.destroy();
-    return;
-  }
-  const body = JSON.stringify({ status: err.status, error: STATUS_CODES[err.status] ?? 'Error', message: err.message });
-  // An upstream answer whose head was taken in but not yet sent (it broke right after) left its
-  // status text and headers (Set-Cookie, ...) on the response: none of them belong to this one.
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
-  res.statusCode = err.status;
-  res.statusMessage = STATUS_CODES[err.status] ?? 'Error';
-  for (const [name, value] of Object.entries(err.headers ?? {})) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  if (closeConnection) {
-    // Unread request bytes may follow on this socket: do not parse them as a next request.
-    res.setHeader('connection', 'close');
-    res.shouldKeepAlive = false;
-    if (res.socket !== null) closeLingering(res.socket);
-  }
-  res.end(body);
+/** The message of anything thrown, for a log line. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The stack of anything thrown (its message when it has none), for an internal-error line. */
+export function stackOf(err: unknown): string {
+  return (err instanceof Error ? err.stack : undefined) ?? messageOf(err);
+}
+
+/** A system error's code (ECONNRESET, ...), or '' when it has none. */
+export function errnoOf(err: unknown): string {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return '';
+  return typeof err.code === 'string' ? err.code : '';
 }

@@ -1,34 +1,39 @@
 /**
- * createAffinityProxy(config, deps): the request pipeline and the server that runs it.
+ * createAffinityProxy(config, deps): the request pipeline, top to bottom, and the listener that
+ * runs it. Each step is a function of pipeline/steps.ts; this file only puts them in order.
  *
- *   sanitize → read body (bounded) → verify signature → find the key → add affinity → forward
- *   → learn from the answer → report the outcome
+ *   sanitize → read body → verify → key → affinity → route → forward → learn → report
  */
-import type { ClientRequest, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config';
-import { strategiesFor } from './affinity/strategies';
-import type { KeyedExchange } from './affinity/strategy';
-import { internalError, neverReachedUpstream, noUpstream, ProxyError, sendError, signatureRejected } from './errors';
-import { log, logError, pathOnly } from './log';
-import type { ProxyObserver } from './observer';
-import type { RequestOutcome } from './outcomes';
-import { hadBody, isEncoded, isJsonPost, isReplayable, readBody } from './request/body';
-import { BodyBudget } from './request/body-budget';
-import { keyFromBody } from './request/key';
+import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
 import { inCheckPhase } from './check-phase';
-import { createListener, drain } from './listener';
-import { signatureVerifier } from './request/signature';
-import { createStore } from './store/create';
+import type { Config } from './config/config';
+import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
+import { sendError } from './json-answer';
+import { createListener, drain, listen } from './listener/listener';
+import { log, logError, pathOnly } from './log';
+import { modeOf } from './modes';
+import type { ProxyObserver } from './observe/observer';
+import { newFlight, type Flight } from './pipeline/flight';
+import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify, type BodyPlan } from './pipeline/steps';
+import { hadBody, readBody } from './request/body';
+import { BodyBudget } from './request/body-budget';
+import type { Route } from './route/route';
+import { ROUTES } from './route/routes';
+import type { Verdict } from './signature/scheme';
+import { signatureVerifier } from './signature/verifier';
+import { openStore, waitBriefly } from './store/backends';
 import type { AffinityStore, Clock } from './store/store';
 import { throttled } from './throttle';
-import { createForwarder, forwardTarget, type ForwardTarget } from './upstream/forward';
-import { poolFromConfig, type PoolMember, type UpstreamPool } from './upstream/pool';
+import { dispatch } from './upstream/dispatch';
+import { createForwarder } from './upstream/forward';
+import type { UpstreamPool } from './upstream/pool';
 
 export interface ProxyDeps {
-  /** Where learned cookies live (default: as STORE says; none in header and hash modes). */
+  /** Where learned cookies live (default: as STORE says; none in modes that learn nothing). */
   readonly store?: AffinityStore;
-  /** Time source for cookie expiry (default Date.now). */
+  /** Time source for cookie expiry and signature timestamps (default Date.now). */
   readonly clock?: Clock;
   /** Told how requests end, how upstreams and the store behave (metrics, access log, tests). */
   readonly observer?: ProxyObserver;
@@ -36,7 +41,7 @@ export interface ProxyDeps {
 
 export interface AffinityProxy {
   readonly server: Server;
-  /** Cookie and both modes: where learned cookies live. */
+  /** Modes that learn: where learned cookies live. */
   readonly store: AffinityStore | undefined;
   /** Hash mode: the upstreams and their health. */
   readonly pool: UpstreamPool | undefined;
@@ -44,7 +49,7 @@ export interface AffinityProxy {
   readonly accepting: boolean;
   /** Request body bytes held in memory now, across every request (bounded by MAX_BUFFERED_BYTES). */
   readonly bufferedBytes: number;
-  /** Listens on config.port/config.host; resolves with the bound address. */
+  /** Listens on config.port/config.host (after giving a networked store a moment to connect). */
   listen(): Promise<AddressInfo>;
   /**
    * Graceful stop: refuse new connections, let in-flight requests finish for up to
@@ -53,299 +58,209 @@ export interface AffinityProxy {
   close(): Promise<void>;
 }
 
-/** One request in the pipeline. */
-interface Flight {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  outcome: RequestOutcome;
-  /** Set when the request has a key. */
-  exchange?: KeyedExchange;
-  /** The upstream chosen last (for the record). */
-  upstream?: string;
-  /** Body bytes read, when the body was read. */
-  bytesIn?: number;
-  /** The request sent upstream last, until the client's response closes. */
-  upstreamRequest?: ClientRequest;
-  /** When the request arrived (performance.now()), and the socket's bytes written before it. */
-  readonly started: number;
-  readonly writtenBefore: number;
-  /** Body bytes charged to the buffer budget, given back when the response is done. */
-  charged: number;
-}
-
-/** How long start-up waits for a networked store before listening without it. */
-const STORE_CONNECT_PATIENCE_MS = 2000;
-
-const OUTCOME_OF_ERROR: Record<ProxyError['code'], RequestOutcome> = {
-  BODY_TOO_LARGE: 'too-large',
-  CLIENT_ABORTED: 'client-aborted',
-  UPSTREAM_UNREACHABLE: 'upstream-unreachable',
-  UPSTREAM_TIMEOUT: 'upstream-timeout',
-  UPSTREAM_FAILED: 'upstream-failed',
-  SIGNATURE_REJECTED: 'signature-rejected',
-  NO_UPSTREAM: 'no-upstream',
-  BUFFERS_FULL: 'overloaded',
-  INTERNAL: 'internal-error',
-};
-
 export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): AffinityProxy {
   const clock = deps.clock ?? Date.now;
   const observer = deps.observer ?? {};
-  const learnsCookies = config.mode === 'cookie' || config.mode === 'both';
-  const store = deps.store ?? (learnsCookies ? createStore(config, clock) : undefined);
-  const strategies = strategiesFor(config, store, clock, observer);
-  const sanitizers = strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : []));
-  const learners = strategies.filter((s) => s.learn !== undefined);
-  const verifier = config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined;
-  const logRejection = throttled(logError, 10_000, clock);
-  const report = observer.requestEnded;
-
-  const forwarder = createForwarder({
-    upstreamTimeoutMs: config.upstreamTimeoutMs,
-    keepAliveMs: config.upstreamKeepAliveMs,
-    onStaleConnection: observer.upstreamRetried === undefined ? undefined : (url) => observer.upstreamRetried!(url.href, 'stale-connection'),
-    targetInsecure: config.targetInsecure,
-    changeOrigin: config.changeOrigin,
-  });
-  const target = forwardTarget(config.target);
-  const pool = config.mode === 'hash' ? poolFromConfig(config, clock, observer.upstreamChanged) : undefined;
-  const poolTargets = new Map<PoolMember, ForwardTarget>(pool?.members.map((m) => [m, forwardTarget(m.url)]));
-
-  const server = createListener(config, onRequest);
-  const budget = new BodyBudget(config.maxBufferedBytes);
-
-  let shuttingDown = false;
-
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const flight: Flight = {
-      req,
-      res,
-      outcome: 'passthrough',
-      exchange: undefined,
-      upstream: undefined,
-      bytesIn: undefined,
-      upstreamRequest: undefined,
-      started: performance.now(),
-      writtenBefore: req.socket.bytesWritten,
-      charged: 0,
-    };
-    // One listener per request does all the end-of-request work (each listener costs).
-    res.on('close', () => closed(flight));
-    if (shuttingDown) res.once('finish', () => server.closeIdleConnections());
-    try {
-      for (const sanitize of sanitizers) sanitize(req.headers);
-      const mustVerify = verifier !== undefined && (req.method === 'POST' || config.verifyAllMethods);
-      const json = isJsonPost(req);
-      if (!mustVerify && !json) {
-        forwardSoon(flight, undefined);
-        return;
-      }
-      readBody(req, config.maxBodyBytes, budget, flight, (err, body) => (err === undefined ? onBody(flight, body!, mustVerify, json) : fail(flight, err)));
-    } catch (err) {
-      crashed(flight, err);
-    }
-  }
-
-  /** `json`: the body was read to find a key (not only to check its signature). */
-  function onBody(flight: Flight, body: Buffer, mustVerify: boolean, json: boolean): void {
-    const { req } = flight;
-    flight.bytesIn = body.length;
-    try {
-      if (mustVerify && !verifier!.verify(body, req.headers)) {
-        fail(flight, signatureRejected(verifier!.header));
-        return;
-      }
-      // Read for the signature only, or compressed: forwarded as received, without a key.
-      if (!json || isEncoded(req)) {
-        flight.outcome = json ? 'encoded' : 'passthrough';
-        forwardSoon(flight, hadBody(req) ? body : undefined);
-        return;
-      }
-      const { outcome, key } = keyFromBody(body, config);
-      if (key === undefined) {
-        flight.outcome = outcome as RequestOutcome;
-        log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, outcome);
-        forwardSoon(flight, body);
-        return;
-      }
-      flight.outcome = 'affinity';
-      log.proxy('%s %p: key %k', req.method, req.url, key);
-      const exchange: KeyedExchange = { req, key };
-      flight.exchange = exchange;
-      const pending = applyAll(exchange);
-      if (pending === undefined) forwardSoon(flight, body);
-      else pending.then(() => forwardSoon(flight, body)).catch((err: unknown) => crashed(flight, err));
-    } catch (err) {
-      crashed(flight, err);
-    }
-  }
-
-  /** Runs every strategy's apply; returns a promise only when one of them is asynchronous. */
-  function applyAll(exchange: KeyedExchange): Promise<void> | undefined {
-    let chain: Promise<void> | undefined;
-    for (const strategy of strategies) {
-      if (chain !== undefined) chain = chain.then(() => strategy.apply(exchange));
-      else {
-        const result = strategy.apply(exchange);
-        if (result !== undefined) chain = result;
-      }
-    }
-    return chain;
-  }
-
-  /** Forwards once the requests read in this pass of the event loop are all read (check-phase.ts). */
-  const forwardSoon = inCheckPhase((flight: Flight, body: Buffer | undefined) => {
-    try {
-      forward(flight, body);
-    } catch (err) {
-      crashed(flight, err);
-    }
-  });
-
-  function forward(flight: Flight, body: Buffer | undefined): void {
-    // The client may have left while we read the store or waited for our turn.
-    if (flight.req.socket.destroyed) return;
-    if (pool === undefined) {
-      flight.upstream = target.url.href;
-      const started = performance.now();
-      forwarder.forward(flight.req, flight.res, body, flight.exchange?.upstreamHeaders, target, {
-        onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
-        onResponse: (proxyRes) => {
-          observer.upstreamResponded?.(target.url.href, (performance.now() - started) / 1000);
-          learn(flight, proxyRes);
-        },
-        onFailure: (err) => fail(flight, err),
-      });
-      return;
-    }
-    const candidates = pool.candidates(flight.exchange?.key);
-    if (candidates.length === 0) {
-      fail(flight, noUpstream(pool.retryAfterSeconds()));
-      return;
-    }
-    // Only a request whose bytes we hold can be sent again. (The forwarder's header changes give
-    // the same result when made twice.)
-    const replayable = isReplayable(flight.req, body);
-    const attempts = Math.min(config.retries + 1, candidates.length);
-    const attempt = (i: number): void => {
-      const member = candidates[i]!;
-      flight.upstream = member.id;
-      const started = performance.now();
-      forwarder.forward(flight.req, flight.res, body, flight.exchange?.upstreamHeaders, poolTargets.get(member)!, {
-        onSent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
-        onResponse: (proxyRes) => {
-          observer.upstreamResponded?.(member.id, (performance.now() - started) / 1000);
-          pool.reportSuccess(member);
-          learn(flight, proxyRes);
-        },
-        onFailure: (err) => {
-          // Only a connection never made says the upstream is unwell, and only then is the
-          // request certainly unseen: a request that reached an upstream is never replayed.
-          const unseen = neverReachedUpstream(err);
-          if (unseen) pool.reportFailure(member, err.message);
-          if (unseen && replayable && i + 1 < attempts && !flight.req.socket.destroyed) {
-            observer.upstreamRetried?.(member.id, 'failover');
-            log.pool('%s %p: %s, trying %s', flight.req.method, flight.req.url, err.message, candidates[i + 1]!.id);
-            attempt(i + 1);
-          } else fail(flight, err);
-        },
-      }, i > 0);
-    };
-    attempt(0);
-  }
-
-  function learn(flight: Flight, proxyRes: IncomingMessage): void {
-    const exchange = flight.exchange;
-    if (exchange === undefined || learners.length === 0) return;
-    for (const strategy of learners) strategy.learn!(exchange, proxyRes);
-  }
-
-  /** Ends a request that cannot be forwarded: answers with the error, or drops a client already gone. */
-  function fail(flight: Flight, err: ProxyError): void {
-    const { req, res } = flight;
-    flight.outcome = OUTCOME_OF_ERROR[err.code];
-    if (err.code === 'CLIENT_ABORTED' || res.destroyed || req.socket.destroyed) {
-      flight.outcome = 'client-aborted';
-      log.proxy('%s %p: 499 client gone (%s)', req.method, req.url, err.message);
-      return;
-    }
-    const line = `${req.method} ${pathOnly(req.url)}: ${err.status} ${err.message}`;
-    if (err.code === 'SIGNATURE_REJECTED') logRejection(line);
-    else logError(line);
-    // After a 413 or 503 for the body the rest of it is unread: the connection cannot carry
-    // another request.
-    sendError(res, err, err.code === 'BODY_TOO_LARGE' || err.code === 'BUFFERS_FULL');
-  }
-
-  function crashed(flight: Flight, err: unknown): void {
-    logError(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-    flight.outcome = 'internal-error';
-    sendError(flight.res, internalError(), true);
-  }
-
-  /** The response is done, or the client has gone: stops the upstream request then, and reports. */
-  function closed(flight: Flight): void {
-    const { req, res } = flight;
-    const finished = res.writableFinished;
-    if (flight.charged > 0) budget.release(flight.charged);
-    if (!finished && flight.upstreamRequest !== undefined) forwarder.abandon(flight.upstreamRequest);
-    if (report === undefined) return;
-    const declared = Number(req.headers['content-length']);
-    report({
-      outcome: finished ? flight.outcome : 'client-aborted',
-      method: req.method ?? '',
-      url: req.url ?? '',
-      status: finished ? res.statusCode : 499,
-      durationMs: performance.now() - flight.started,
-      bytesIn: flight.bytesIn ?? (Number.isFinite(declared) ? declared : 0),
-      bytesOut: req.socket.bytesWritten - flight.writtenBefore,
-      upstream: flight.upstream,
-      key: flight.exchange?.key,
-    });
-  }
-
-  /** Gives a networked store a moment to connect; an unreachable one is reported, not waited for. */
-  async function storeConnected(): Promise<void> {
-    if (store?.waitUntilReady === undefined) return;
-    let timer: NodeJS.Timeout | undefined;
-    const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, STORE_CONNECT_PATIENCE_MS)));
-    await Promise.race([store.waitUntilReady().catch(() => {}), patience]);
-    clearTimeout(timer);
-  }
-
+  const mode = modeOf(config.mode);
+  const store = deps.store ?? (mode.learns ? openStore(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }) : undefined);
+  const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
+  const parts: Parts = {
+    config,
+    clock,
+    observer,
+    strategies,
+    sanitizers: strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : [])),
+    learners: strategies.filter((s) => s.learn !== undefined),
+    verifier: config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined,
+    route: ROUTES[mode.route]({ config, clock, observer }),
+    forwarder: createForwarder({
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      keepAliveMs: config.upstreamKeepAliveMs,
+      onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
+      targetInsecure: config.targetInsecure,
+      changeOrigin: config.changeOrigin,
+    }),
+    budget: new BodyBudget(config.maxBufferedBytes),
+    logRejection: throttled(logError, 10_000, clock),
+    shuttingDown: false,
+  };
+  const server = createListener(config, (req, res) => onRequest(parts, server, req, res));
   let closing: Promise<void> | undefined;
 
   return {
     server,
     store,
-    pool,
+    pool: parts.route.pool,
     get accepting() {
-      return !shuttingDown;
+      return !parts.shuttingDown;
     },
     get bufferedBytes() {
-      return budget.inUse;
+      return parts.budget.inUse;
     },
     async listen() {
-      await storeConnected();
-      return new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
+      if (store !== undefined) await waitBriefly(store);
+      return listen(server, config.port, config.host);
     },
     close() {
-      closing ??= shutdown();
+      closing ??= (async () => {
+        parts.shuttingDown = true;
+        await drain(server, config.shutdownTimeoutMs);
+        parts.route.close();
+        parts.forwarder.close();
+        await store?.close();
+      })();
       return closing;
     },
   };
+}
 
-  async function shutdown(): Promise<void> {
-    shuttingDown = true;
-    await drain(server, config.shutdownTimeoutMs);
-    pool?.close();
-    forwarder.close();
-    await store?.close();
+/** What the steps are run with: built once per proxy. */
+interface Parts {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly observer: ProxyObserver;
+  readonly strategies: readonly AffinityStrategy[];
+  readonly sanitizers: readonly NonNullable<AffinityStrategy['sanitize']>[];
+  readonly learners: readonly AffinityStrategy[];
+  readonly verifier: ReturnType<typeof signatureVerifier> | undefined;
+  readonly route: Route;
+  readonly forwarder: ReturnType<typeof createForwarder>;
+  readonly budget: BodyBudget;
+  readonly logRejection: (line: string) => void;
+  shuttingDown: boolean;
+}
+
+/** Sanitize, then read the body when a later step needs it; otherwise forward it unread. */
+function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: ServerResponse): void {
+  const flight = newFlight(req, res);
+  // One listener per request does all the end-of-request work (each listener costs).
+  res.on('close', () => closed(parts, flight));
+  if (parts.shuttingDown) res.once('finish', () => server.closeIdleConnections());
+  try {
+    sanitize(req.headers, parts.sanitizers);
+    const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods);
+    if (!plan.verify && !plan.findKey) {
+      forwardSoon(parts, flight);
+      return;
+    }
+    readBody(req, parts.config.maxBodyBytes, parts.budget, flight, (err, body) => {
+      if (err !== undefined) fail(parts, flight, err);
+      else onBody(parts, flight, plan, body);
+    });
+  } catch (err) {
+    crashed(flight, err);
   }
+}
+
+/** Verify the signature (when the plan says so), then find the key. */
+function onBody(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): void {
+  flight.body = body;
+  try {
+    if (!plan.verify || parts.verifier === undefined) {
+      onVerified(parts, flight, plan, body);
+      return;
+    }
+    const verdict = verify(parts.verifier, flight.req.headers, body, parts.clock());
+    if (!(verdict instanceof Promise)) afterVerdict(parts, flight, plan, body, verdict);
+    else verdict.then((v) => afterVerdict(parts, flight, plan, body, v)).catch((err: unknown) => crashed(flight, err));
+  } catch (err) {
+    crashed(flight, err);
+  }
+}
+
+function afterVerdict(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer, verdict: Verdict): void {
+  if (verdict.ok) onVerified(parts, flight, plan, body);
+  else {
+    log.proxy('%s %p: signature %s', flight.req.method, flight.req.url, verdict.reason);
+    fail(parts, flight, signatureRejected(parts.verifier?.header ?? 'signature'));
+  }
+}
+
+/** Find the key, then add affinity; forward without affinity when there is no key. */
+function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): void {
+  const { req } = flight;
+  const found = findKey(req, body, plan, parts.config);
+  if (!found.found) {
+    flight.outcome = found.outcome;
+    // Forwarded as received: a body read only for its signature goes as framed.
+    if (found.outcome === 'passthrough' || found.outcome === 'encoded') flight.body = hadBody(req) ? body : undefined;
+    else log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, found.outcome);
+    forwardSoon(parts, flight);
+    return;
+  }
+  flight.outcome = 'affinity';
+  log.proxy('%s %p: key %k', req.method, req.url, found.key);
+  const exchange: KeyedExchange = { req, key: found.key };
+  flight.exchange = exchange;
+  const pending = addAffinity(parts.strategies, exchange);
+  if (pending === undefined) forwardSoon(parts, flight);
+  else pending.then(() => forwardSoon(parts, flight)).catch((err: unknown) => crashed(flight, err));
+}
+
+/** Forwards once the requests read in this pass of the event loop are all read (check-phase.ts). */
+const forwardSoon = inCheckPhase((parts: Parts, flight: Flight) => {
+  try {
+    forward(parts, flight);
+  } catch (err) {
+    crashed(flight, err);
+  }
+});
+
+/** Route, then forward along it; learn from the answer. */
+function forward(parts: Parts, flight: Flight): void {
+  // The client may have left while we read the store or waited for our turn.
+  if (flight.req.socket.destroyed) return;
+  const candidates = parts.route.candidates(flight.exchange?.key);
+  if (candidates.length === 0) {
+    fail(parts, flight, noUpstream(parts.route.retryAfterSeconds()));
+    return;
+  }
+  dispatch(
+    parts.forwarder,
+    parts.route,
+    candidates,
+    {
+      req: flight.req,
+      res: flight.res,
+      body: flight.body,
+      headers: flight.exchange?.upstreamHeaders,
+      tried: (candidate) => (flight.upstream = candidate.id),
+      sent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
+      answered: (proxyRes) => {
+        if (flight.exchange !== undefined && parts.learners.length > 0) learn(parts.learners, flight.exchange, proxyRes);
+      },
+      failed: (err) => fail(parts, flight, err),
+    },
+    parts.observer,
+  );
+}
+
+/** Ends a request that cannot be forwarded: answers with the error, or drops a client already gone. */
+function fail(parts: Parts, flight: Flight, err: ProxyError): void {
+  const { req, res } = flight;
+  flight.outcome = outcomeOfError(err);
+  if (err.code === 'CLIENT_ABORTED' || res.destroyed || req.socket.destroyed) {
+    flight.outcome = 'client-aborted';
+    log.proxy('%s %p: 499 client gone (%s)', req.method, req.url, err.message);
+    return;
+  }
+  const line = `${req.method} ${pathOnly(req.url)}: ${err.status} ${err.message}`;
+  if (err.code === 'SIGNATURE_REJECTED') parts.logRejection(line);
+  else logError(line);
+  // After a 413 or 503 for the body the rest of it is unread: the connection cannot carry
+  // another request.
+  sendError(res, err, err.code === 'BODY_TOO_LARGE' || err.code === 'BUFFERS_FULL');
+}
+
+function crashed(flight: Flight, err: unknown): void {
+  logError(`internal error: ${stackOf(err)}`);
+  flight.outcome = 'internal-error';
+  sendError(flight.res, internalError(), true);
+}
+
+/** Report: the response is done, or the client has gone; stops the upstream request then. */
+function closed(parts: Parts, flight: Flight): void {
+  if (flight.charged > 0) parts.budget.release(flight.charged);
+  if (!flight.res.writableFinished && flight.upstreamRequest !== undefined) parts.forwarder.abandon(flight.upstreamRequest);
+  parts.observer.requestEnded?.(recordOf(flight));
 }

@@ -5,8 +5,11 @@
  * cannot be bound.
  */
 import cluster from 'node:cluster';
-import { ConfigError, parseConfig, redactUrl, type Config } from './config';
 import { runPrimary } from './cluster';
+import { ConfigError, parseConfig, type Config } from './config/config';
+import { redactUrl } from './config/redact';
+import { messageOf, StartupError, stackOf } from './errors';
+import { modeOf } from './modes';
 import { log, logError } from './log';
 import { startService, type Service } from './service';
 
@@ -31,7 +34,7 @@ async function runServer(config: Config): Promise<void> {
     // With workers, the primary serves the admin listener for all of them.
     service = await startService(config, { admin: cluster.isPrimary });
   } catch (err) {
-    logError((err as Error).message.startsWith('cannot listen') ? (err as Error).message : `cannot listen on ${config.host ?? '*'}:${config.port}: ${(err as Error).message}`);
+    logError(err instanceof StartupError ? err.message : `fatal: ${stackOf(err)}`);
     process.exit(1);
   }
   // With workers, the primary prints the one start line.
@@ -50,7 +53,7 @@ async function runServer(config: Config): Promise<void> {
     service.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        logError(`shutdown failed: ${(err as Error).message}`);
+        logError(`shutdown failed: ${messageOf(err)}`);
         process.exit(1);
       },
     );
@@ -66,17 +69,18 @@ function adminLine(service: Service): string {
 
 function startLine(config: Config, port: number, address: string): string {
   const where = address.includes(':') ? `[${address}]` : address || '0.0.0.0';
+  const mode = modeOf(config.mode);
   const destination =
-    config.mode === 'hash'
+    mode.route === 'pool'
       ? `${config.upstreams.length} upstream(s) ${config.upstreams.map((u) => redactUrl(u.href)).join(', ')}`
       : redactUrl(config.target.href);
-  const store = config.mode === 'cookie' || config.mode === 'both' ? `, ${config.store} store` : '';
+  const store = mode.learns ? `, ${config.store} store` : '';
   return `webhook-affinity listening on http://${where}:${port}, forwarding to ${destination} in ${config.mode} mode${store}`;
 }
 
 try {
   main();
 } catch (err) {
-  logError(`fatal: ${(err as Error)?.stack ?? String(err)}`);
+  logError(`fatal: ${stackOf(err)}`);
   process.exit(1);
 }

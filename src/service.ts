@@ -6,11 +6,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { accessLog } from './access-log';
-import { createAdminServer, proxyBackend } from './admin';
-import type { Config } from './config';
-import { createMetrics } from './metrics';
-import { combineObservers } from './observer';
+import { proxyBackend } from './admin/backend';
+import { createAdminServer } from './admin/server';
+import type { Config } from './config/config';
+import { messageOf, StartupError } from './errors';
+import { listen } from './listener/listener';
+import { accessLog } from './observe/access-log';
+import { createMetrics } from './observe/metrics';
+import { combineObservers } from './observe/observer';
 import { createAffinityProxy, type AffinityProxy, type ProxyDeps } from './proxy';
 
 export interface Service {
@@ -42,16 +45,22 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const log = config.accessLog === 'json' ? accessLog(config) : undefined;
   const observer = combineObservers(metrics.observer, log, options.deps?.observer);
   proxy = createAffinityProxy(config, { ...options.deps, observer });
-  const admin = options.admin && config.adminPort !== undefined ? createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry, config.readyRequiresStore) }) : undefined;
+  const adminPort = options.admin ? config.adminPort : undefined;
+  const admin = adminPort === undefined ? undefined : createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry, config.readyRequiresStore) });
 
-  const address = await proxy.listen();
+  let address: AddressInfo;
+  try {
+    address = await proxy.listen();
+  } catch (err) {
+    throw new StartupError('PROXY_LISTEN', `cannot listen on ${config.host ?? '*'}:${config.port}: ${messageOf(err)}`, { cause: err });
+  }
   let adminAddress: AddressInfo | undefined;
-  if (admin !== undefined) {
+  if (admin !== undefined && adminPort !== undefined) {
     try {
-      adminAddress = await listen(admin, config.adminPort!, config.adminHost);
+      adminAddress = await listen(admin, adminPort, config.adminHost);
     } catch (err) {
       await proxy.close();
-      throw new Error(`cannot listen for admin on ${config.adminHost}:${config.adminPort}: ${(err as Error).message}`);
+      throw new StartupError('ADMIN_LISTEN', `cannot listen for admin on ${config.adminHost}:${adminPort}: ${messageOf(err)}`, { cause: err });
     }
   }
 
@@ -76,14 +85,4 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       return closing;
     },
   };
-}
-
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { parseConfig, type Env } from '../src/config';
+import { parseConfig, type Env } from '../src/config/config';
 import { startService, type Service } from '../src/service';
 import type { PoolMember } from '../src/upstream/pool';
 import { freePort } from './helpers/haproxy';

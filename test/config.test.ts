@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, DEFAULT_AFFINITY_COOKIES, parseConfig, type Env } from '../src/config';
+import { ConfigError, DEFAULT_AFFINITY_COOKIES, parseConfig, type Env } from '../src/config/config';
 import { runServerProcess } from './helpers/process';
 
 function problemsOf(env: Env): string[] {
@@ -25,7 +25,7 @@ describe('configuration', () => {
     assert.equal(c.keyMaxLength, 256);
     assert.deepEqual([...(c.affinityCookies as Set<string>)], [...DEFAULT_AFFINITY_COOKIES]);
     assert.equal(c.affinityTtlMs, 86_400_000);
-    assert.equal(c.affinityMaxEntries, 100_000);
+    assert.equal(c.storeOptions.memory.maxEntries, 100_000);
     assert.equal(c.botPersonIds.size, 0);
     assert.equal(c.maxBodyBytes, 262_144);
     assert.equal(c.maxBufferedBytes, 67_108_864);
@@ -71,7 +71,7 @@ describe('configuration', () => {
     assert.deepEqual(c.keyPaths, [['data', 'roomId'], ['actorId']]);
     assert.equal(c.affinityCookies, '*');
     assert.equal(c.affinityTtlMs, 60_000);
-    assert.equal(c.affinityMaxEntries, 5);
+    assert.equal(c.storeOptions.memory.maxEntries, 5);
     assert.deepEqual([...c.botPersonIds], ['bot1', 'bot2']);
     assert.equal(c.maxBodyBytes, 2048);
     assert.equal(c.upstreamTimeoutMs, 100);
@@ -190,9 +190,9 @@ describe('configuration', () => {
 
   it('reads the store and worker settings', () => {
     const d = parseConfig({});
-    assert.deepEqual([d.store, d.redisUrl, d.redisPrefix, d.storeTimeoutMs, d.workers], ['memory', 'redis://127.0.0.1:6379', 'webhook-affinity:', 100, 1]);
+    assert.deepEqual([d.store, d.storeOptions.redis.url, d.storeOptions.redis.prefix, d.storeTimeoutMs, d.workers], ['memory', 'redis://127.0.0.1:6379', 'webhook-affinity:', 100, 1]);
     const c = parseConfig({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: 'rediss://u:p@r:6380/2', REDIS_PREFIX: 'x:', STORE_TIMEOUT_MS: '50', WORKERS: '4' });
-    assert.deepEqual([c.store, c.redisUrl, c.redisPrefix, c.storeTimeoutMs, c.workers], ['redis', 'rediss://u:p@r:6380/2', 'x:', 50, 4]);
+    assert.deepEqual([c.store, c.storeOptions.redis.url, c.storeOptions.redis.prefix, c.storeTimeoutMs, c.workers], ['redis', 'rediss://u:p@r:6380/2', 'x:', 50, 4]);
     assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is only used in cookie and both modes/);
   });
 

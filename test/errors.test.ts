@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { closedPortUrl, dripAnswer, rawExchange, request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
-import type { Env } from '../src/config';
+import type { Env } from '../src/config/config';
 
 /** Runs `body` against a proxy in front of an upstream with `handler`, then checks it still serves. */
 async function withProxy(handler: UpstreamHandler | undefined, env: Env, body: (ctx: { port: number; upstream: Awaited<ReturnType<typeof startUpstream>> }) => Promise<void>) {

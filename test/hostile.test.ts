@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { rawExchange, request, startPair, startProxy, startUpstream, stopPair, webhook, type RunningProxy, type Upstream } from './helpers/http';
 import { MemoryStore } from '../src/store/memory';
-import type { RequestOutcome } from '../src/outcomes';
+import type { RequestOutcome } from '../src/observe/outcomes';
 
 describe('hostile input', () => {
   let upstream: Upstream;
@@ -75,7 +75,7 @@ describe('hostile input', () => {
     const flooded = await startProxy(cookies.url, { AFFINITY_MODE: 'cookie' }, { store });
     try {
       for (let i = 0; i < 500; i++) assert.equal((await request(flooded.port, { body: webhook(`actor-${i}`) })).status, 200);
-      assert.equal(store.size, 50);
+      assert.equal(store.size(), 50);
     } finally {
       await flooded.close();
       await cookies.close();

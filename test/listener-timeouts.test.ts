@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createAdminServer } from '../src/admin';
-import { parseConfig } from '../src/config';
+import { createAdminServer } from '../src/admin/server';
+import { parseConfig } from '../src/config/config';
 import { Registry } from 'prom-client';
 import { closeServer, startPair, stopPair } from './helpers/http';
 

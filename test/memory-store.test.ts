@@ -16,7 +16,7 @@ describe('MemoryStore', () => {
     await store.set('b', '2', 60_000);
     await store.get('a'); // a is now more recent than b
     await store.set('c', '3', 60_000);
-    assert.equal(store.size, 2);
+    assert.equal(store.size(), 2);
     assert.equal(await store.get('b'), undefined);
     assert.equal(await store.get('a'), '1');
     assert.equal(await store.get('c'), '3');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
-import type { Env } from '../src/config';
+import type { Env } from '../src/config/config';
 import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
 import { freePort, haproxyPreamble, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
 

@@ -2,11 +2,12 @@
  * Cookie mode: learn the sticky cookie the load balancer sets in its answer for a key
  * (AWSALB, SERVERID, ...) and send it back with that key's next webhooks.
  */
-import type { AffinityStore, Clock } from '../store/store';
+import { messageOf } from '../errors';
 import { log, logError } from '../log';
+import type { AffinityStore, Clock } from '../store/store';
 import { throttled } from '../throttle';
 import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
-import type { AffinityStrategy, KeyedExchange } from './strategy';
+import type { AffinityStrategy, KeyedExchange, StrategyContext } from './strategy';
 
 export interface CookieAffinityOptions {
   readonly store: AffinityStore;
@@ -29,7 +30,7 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
   const storeTrouble = (operation: 'read' | 'write', err: unknown): void => {
     if (operation === 'read') options.onLookup?.('error');
     else options.onWriteFailed?.();
-    report(`affinity store ${operation} failed (${(err as Error)?.message ?? String(err)}): forwarded without the learned cookie`);
+    report(`affinity store ${operation} failed (${messageOf(err)}): forwarded without the learned cookie`);
   };
 
   /** Puts the key's learned cookies (from `stored`) into the request's Cookie header. */
@@ -46,11 +47,20 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
 
   return {
     apply(exchange) {
-      if (store.getSync !== undefined) {
-        replay(exchange, store.getSync(exchange.key), false);
+      let stored: ReturnType<AffinityStore['get']>;
+      try {
+        stored = store.get(exchange.key);
+      } catch (err) {
+        storeTrouble('read', err);
+        replay(exchange, undefined, true);
         return;
       }
-      return store.get(exchange.key).then(
+      // An in-process store answers at once: the request goes on in this tick.
+      if (!(stored instanceof Promise)) {
+        replay(exchange, stored, false);
+        return;
+      }
+      return stored.then(
         (stored) => replay(exchange, stored, false),
         (err: unknown) => {
           storeTrouble('read', err);
@@ -71,4 +81,17 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
       log.cookie('learned %d cookie(s) for key %k', next.length, exchange.key);
     },
   };
+}
+
+/** The mode table's entry: AFFINITY_COOKIES learned into the store, replayed from it. */
+export function cookieStrategy({ config, store, clock, observer }: StrategyContext): AffinityStrategy {
+  if (store === undefined) throw new Error('cookie affinity needs a store: the mode table must say it learns');
+  return cookieAffinity({
+    store,
+    names: config.affinityCookies,
+    ttlMs: config.affinityTtlMs,
+    clock,
+    onLookup: observer.storeLookup,
+    onWriteFailed: observer.storeWriteFailed,
+  });
 }

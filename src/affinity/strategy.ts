@@ -4,6 +4,9 @@
  * and the request is forwarded without affinity.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Config } from '../config/config';
+import type { ProxyObserver } from '../observe/observer';
+import type { AffinityStore, Clock } from '../store/store';
 import type { CookieJar } from './cookie-jar';
 
 /** One request on its way through the pipeline, as the strategies see it. */
@@ -12,9 +15,8 @@ export interface Exchange {
   /** The affinity key, when the body held a usable one. */
   readonly key: string | undefined;
   /**
-   * Headers set on the upstream request only, over the client's. (The client's request headers
-   * are left as they came: adding a name to Node's headers object changes its shape, which made
-   * every later reader of it slower: ~8k instructions per request by callgrind.)
+   * Headers set on the upstream request only, over the client's: adding a name to the client's
+   * headers object would change its shape and slow every later reader of it (README, Performance).
    */
   upstreamHeaders?: Record<string, string>;
   /** Cookie mode: the cookies known for `key` when the request left, updated from the answer. */
@@ -33,3 +35,15 @@ export interface AffinityStrategy {
   /** Learns from the upstream's answer to a request that had a key. */
   learn?(exchange: KeyedExchange, proxyRes: IncomingMessage): void;
 }
+
+/** What a strategy is built from. */
+export interface StrategyContext {
+  readonly config: Config;
+  /** Where learned affinity lives: present when the mode learns (see modes.ts). */
+  readonly store: AffinityStore | undefined;
+  readonly clock: Clock;
+  readonly observer: ProxyObserver;
+}
+
+/** Builds a mode's strategy; undefined when configured off. One per entry in the mode table. */
+export type StrategyFactory = (context: StrategyContext) => AffinityStrategy | undefined;

@@ -19,7 +19,7 @@ export function isJsonPost(req: IncomingMessage): boolean {
 }
 
 /** Called once with the whole body, or with why there is none. */
-export type BodyCallback = (err: ProxyError | undefined, body?: Buffer) => void;
+export type BodyCallback = (...result: [err: ProxyError, body: undefined] | [err: undefined, body: Buffer]) => void;
 
 /**
  * Reads the body, refusing (BODY_TOO_LARGE) a declared Content-Length over `limit` before
@@ -39,7 +39,7 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       // connection: closing with unread bytes makes the kernel reset the connection, and a client
       // that is still writing may never read the answer.
       req.resume();
-      done(refusal);
+      done(refusal, undefined);
       return;
     }
   }
@@ -54,7 +54,7 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
     if (overLimit || !budget.tryCharge(chunk.length)) {
       settled = true;
       // The rest is read and dropped (not held) until the error answer has closed the connection.
-      done(overLimit ? bodyTooLarge(limit) : tooManyBufferedBytes());
+      done(overLimit ? bodyTooLarge(limit) : tooManyBufferedBytes(), undefined);
       return;
     }
     holder.charged += chunk.length;
@@ -63,14 +63,14 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
   req.on('end', () => {
     if (settled) return;
     settled = true;
-    done(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    done(undefined, chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
   });
   // 'close' comes after 'end' for a complete body; before it, the client has gone. (Node emits
   // 'error' on an aborted request only to its listeners, so none is needed.)
   req.on('close', () => {
     if (settled) return;
     settled = true;
-    done(clientAborted());
+    done(clientAborted(), undefined);
   });
 }
 

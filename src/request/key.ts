@@ -1,19 +1,13 @@
 /**
  * The affinity key, taken from a webhook's JSON body by configured dotted paths.
  */
+import type { RequestOutcome } from '../observe/outcomes';
 
-/** Why a request has, or has not, got a key: a closed set, reported in logs and metrics. */
-export type KeyOutcome =
-  | 'key' // a usable key was found
-  | 'not-json' // the body is not valid JSON
-  | 'no-key' // no configured path holds a string or number
-  | 'invalid-key' // the value holds control characters, non-ASCII, or is too long
-  | 'bot'; // the key is one of BOT_PERSONID
+/** Why a body gave no key: a subset of the request outcomes, reported as they are. */
+export type NoKeyOutcome = Extract<RequestOutcome, 'not-json' | 'no-key' | 'invalid-key' | 'bot'>;
 
-export interface KeyResult {
-  readonly outcome: KeyOutcome;
-  readonly key?: string;
-}
+/** A usable key, or why there is none. */
+export type KeyResult = { readonly found: true; readonly key: string } | { readonly found: false; readonly outcome: NoKeyOutcome };
 
 export interface KeyRules {
   readonly keyPaths: readonly (readonly string[])[];
@@ -25,6 +19,11 @@ export interface KeyRules {
 // unchanged (RFC 9110 §5.5 strips surrounding whitespace; CR/LF would split the header).
 const VALID_KEY = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
+const NOT_JSON: KeyResult = { found: false, outcome: 'not-json' };
+const NO_KEY: KeyResult = { found: false, outcome: 'no-key' };
+const INVALID_KEY: KeyResult = { found: false, outcome: 'invalid-key' };
+const BOT: KeyResult = { found: false, outcome: 'bot' };
+
 /** Parses the body and applies the key rules. Never throws. */
 export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
   let doc: unknown;
@@ -32,7 +31,7 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
     // Duplicate names: JSON.parse keeps the last one, so the last `actorId` wins.
     doc = JSON.parse(body.toString('utf8'));
   } catch {
-    return { outcome: 'not-json' };
+    return NOT_JSON;
   }
   for (const path of rules.keyPaths) {
     const value = valueAt(doc, path);
@@ -40,11 +39,11 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
     if (typeof value === 'string' && value !== '') key = value;
     else if (typeof value === 'number' && Number.isFinite(value)) key = String(value);
     if (key === undefined) continue;
-    if (key.length > rules.keyMaxLength || !VALID_KEY.test(key)) return { outcome: 'invalid-key' };
-    if (rules.botPersonIds.has(key)) return { outcome: 'bot' };
-    return { outcome: 'key', key };
+    if (key.length > rules.keyMaxLength || !VALID_KEY.test(key)) return INVALID_KEY;
+    if (rules.botPersonIds.has(key)) return BOT;
+    return { found: true, key };
   }
-  return { outcome: 'no-key' };
+  return NO_KEY;
 }
 
 /**
@@ -55,7 +54,7 @@ function valueAt(doc: unknown, path: readonly string[]): unknown {
   let current = doc;
   for (const segment of path) {
     if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) return undefined;
-    current = (current as Record<string, unknown>)[segment];
+    current = Reflect.get(current, segment);
   }
   return current;
 }

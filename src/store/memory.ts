@@ -2,14 +2,18 @@
  * The embedded default store: an LRU map bounded by entry count, with per-entry TTLs.
  */
 import { LRUCache } from 'lru-cache';
-import type { AffinityStore, Clock } from './store';
+import type { EnvReader } from '../config/env-reader';
+import type { StoreBackend } from './backend';
+import type { AffinityStore, Clock, StoreHealth } from './store';
 
 export interface MemoryStoreOptions {
-  /** Most keys kept; the least recently used is evicted beyond it. */
+  /** Most keys kept; the least recently used is evicted beyond it (AFFINITY_MAX_ENTRIES). */
   readonly maxEntries: number;
   /** Time source for expiry (default Date.now). */
   readonly clock?: Clock;
 }
+
+const HEALTH: StoreHealth = { remote: false, up: true, detail: 'in memory' };
 
 export class MemoryStore implements AffinityStore {
   private readonly cache: LRUCache<string, string>;
@@ -31,15 +35,11 @@ export class MemoryStore implements AffinityStore {
   }
 
   /** How many keys are held (expired ones included until they are read or evicted). */
-  get size(): number {
+  size(): number {
     return this.cache.size;
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return this.cache.get(key);
-  }
-
-  getSync(key: string): string | undefined {
+  get(key: string): string | undefined {
     return this.cache.get(key);
   }
 
@@ -54,4 +54,18 @@ export class MemoryStore implements AffinityStore {
   async close(): Promise<void> {
     this.cache.clear();
   }
+
+  async ready(): Promise<void> {}
+
+  health(): StoreHealth {
+    return HEALTH;
+  }
 }
+
+/** STORE=memory: AFFINITY_MAX_ENTRIES bounds it; each process (worker) has its own. */
+export const memoryBackend: StoreBackend<{ readonly maxEntries: number }> = {
+  shared: false,
+  readOptions: (read: EnvReader) => ({ maxEntries: read.integer('AFFINITY_MAX_ENTRIES', 100_000, 1, 100_000_000) }),
+  describe: () => 'memory',
+  open: (options, { clock }) => new MemoryStore({ maxEntries: options.maxEntries, clock }),
+};

@@ -6,7 +6,12 @@
  * into fast misses, never into a webhook waiting on it.
  */
 import { Redis } from 'ioredis';
-import type { AffinityStore } from './store';
+import { redactUrl } from '../config/redact';
+import { errnoOf } from '../errors';
+import { logError } from '../log';
+import { throttled } from '../throttle';
+import type { StoreBackend } from './backend';
+import type { AffinityStore, StoreHealth } from './store';
 
 export interface RedisStoreOptions {
   /** Any URL ioredis accepts: redis://user:pass@host:6379/2, rediss:// for TLS. */
@@ -18,6 +23,9 @@ export interface RedisStoreOptions {
   /** Told about connection trouble (each failed attempt); commands report through rejections. */
   readonly onConnectionError?: (err: Error) => void;
 }
+
+const CONNECTED: StoreHealth = { remote: true, up: true, detail: 'Redis connected' };
+const UNREACHABLE: StoreHealth = { remote: true, up: false, detail: 'Redis unreachable' };
 
 export class RedisStore implements AffinityStore {
   private readonly client: Redis;
@@ -39,14 +47,17 @@ export class RedisStore implements AffinityStore {
     this.client.on('error', (err: Error) => options.onConnectionError?.(err));
   }
 
-  /** Connected and ready for commands. */
-  get ready(): boolean {
-    return this.client.status === 'ready';
+  health(): StoreHealth {
+    return this.client.status === 'ready' ? CONNECTED : UNREACHABLE;
   }
 
-  /** Resolves once connected; rejects when the first attempt fails (the client keeps trying). */
-  waitUntilReady(): Promise<void> {
-    if (this.ready) return Promise.resolve();
+  /** Redis is not counted (DBSIZE would count every key of the database, not ours). */
+  size(): undefined {
+    return undefined;
+  }
+
+  ready(): Promise<void> {
+    if (this.client.status === 'ready') return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onReady = () => {
         this.client.off('error', onError);
@@ -82,3 +93,32 @@ export class RedisStore implements AffinityStore {
     return this.closing;
   }
 }
+
+export interface RedisBackendOptions {
+  /** REDIS_URL, default redis://127.0.0.1:6379. */
+  readonly url: string;
+  /** REDIS_PREFIX, default webhook-affinity:. */
+  readonly prefix: string;
+}
+
+/** STORE=redis: REDIS_URL and REDIS_PREFIX; shared by every replica and worker. */
+export const redisBackend: StoreBackend<RedisBackendOptions> = {
+  shared: true,
+  readOptions(read) {
+    const url = read.string('REDIS_URL', 'redis://127.0.0.1:6379');
+    if (!/^rediss?:\/\/[^\s]*$/.test(url)) read.problem('REDIS_URL', redactUrl(url), 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
+    return { url, prefix: read.string('REDIS_PREFIX', 'webhook-affinity:') };
+  },
+  describe: (options) => `Redis at ${redactUrl(options.url)} (prefix ${options.prefix})`,
+  open(options, { clock, timeoutMs }) {
+    const where = redactUrl(options.url);
+    const report = throttled(logError, 10_000, clock);
+    return new RedisStore({
+      url: options.url,
+      prefix: options.prefix,
+      timeoutMs,
+      onConnectionError: (err) =>
+        report(`affinity store: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded without learned cookies until it returns`),
+    });
+  },
+};

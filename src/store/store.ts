@@ -1,15 +1,25 @@
 /**
- * The AffinityStore contract: where learned affinity lives, per key.
- * Every backend (memory, Redis) passes the same shared test suite.
+ * The AffinityStore contract: where learned affinity lives, per key. Every backend implements
+ * all of it, and passes the same shared test suite (test/helpers/store-contract.ts).
  */
+
+/** Whether a store's calls can succeed now, for readiness and metrics. */
+export interface StoreHealth {
+  /** Networked (shared by replicas, and can be unreachable) rather than in this process. */
+  readonly remote: boolean;
+  /** Calls can succeed now. */
+  readonly up: boolean;
+  /** In words, for /readyz: "Redis connected", "Redis unreachable". */
+  readonly detail: string;
+}
+
 export interface AffinityStore {
-  /** The value stored for `key`, or undefined when none or expired. */
-  get(key: string): Promise<string | undefined>;
   /**
-   * In-process stores: `get` without a promise. Cookie mode then forwards in the same tick as
-   * the lookup (a promise and its microtask per webhook are a measurable cost).
+   * The value stored for `key`, or undefined when none or expired. An in-process store answers
+   * at once, without a promise: cookie mode then forwards in the same tick as the lookup (a
+   * promise and its microtask per webhook are a measurable cost).
    */
-  getSync?(key: string): string | undefined;
+  get(key: string): string | undefined | Promise<string | undefined>;
   /** Stores `value` for `key` for `ttlMs` milliseconds (> 0), replacing any previous value. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Forgets `key`; forgetting an unknown key is not an error. */
@@ -17,12 +27,13 @@ export interface AffinityStore {
   /** Releases timers and connections. Safe to call twice. */
   close(): Promise<void>;
   /**
-   * Networked stores: resolves once connected, rejects when the first attempt fails. The proxy
-   * waits for it (briefly) before listening, so its first webhooks do not miss for nothing.
+   * Resolves once calls can succeed, rejects when the first connection attempt fails (a
+   * networked store keeps trying). The proxy waits for it, briefly, before listening.
    */
-  waitUntilReady?(): Promise<void>;
-  /** Networked stores: whether calls can succeed right now (for readiness). */
-  readonly ready?: boolean;
+  ready(): Promise<void>;
+  health(): StoreHealth;
+  /** Keys held, when the store can count them without a round trip; undefined otherwise. */
+  size(): number | undefined;
 }
 
 /** A source of the current time in milliseconds; injected so TTL tests never sleep. */

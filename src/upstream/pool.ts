@@ -7,8 +7,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { log } from '../log';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
-import type { Config } from '../config';
+import type { Config } from '../config/config';
+import type { Candidate } from '../route/route';
 import type { Clock } from '../store/store';
+import { forwardTarget, type ForwardTarget } from './forward';
 
 export interface PoolOptions {
   /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL). */
@@ -28,9 +30,10 @@ export interface HealthCheckOptions {
   readonly timeoutMs: number;
 }
 
-export class PoolMember implements Scored {
+export class PoolMember implements Scored, Candidate {
   readonly id: string;
   readonly seed: number;
+  readonly target: ForwardTarget;
   /** Whether it takes traffic now, as far as health goes (see UpstreamPool.isAvailable). */
   up = true;
   /** Consecutive failures (passive or probe) while up; consecutive probe successes while down. */
@@ -43,6 +46,7 @@ export class PoolMember implements Scored {
   constructor(readonly url: URL) {
     this.id = url.href;
     this.seed = murmur3(this.id, 0);
+    this.target = forwardTarget(url);
   }
 }
 

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, type Env } from '../../src/config';
+import { parseConfig, type Env } from '../../src/config/config';
 import { createAffinityProxy, type AffinityProxy, type ProxyDeps } from '../../src/proxy';
 
 export interface RecordedRequest {

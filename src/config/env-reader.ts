@@ -11,6 +11,21 @@ export class EnvReader {
     private readonly problems: ConfigProblem[],
   ) {}
 
+  /** Records a problem found by a check of the caller's own. */
+  problem(variable: string, value: string, expected: string): void {
+    this.problems.push({ variable, value, expected });
+  }
+
+  /** Whether a problem with `variable` is recorded already. */
+  hasProblem(variable: string): boolean {
+    return this.problems.some((p) => p.variable === variable);
+  }
+
+  /** The value as given (untrimmed), or undefined when unset. */
+  given(name: string): string | undefined {
+    return this.env[name];
+  }
+
   /** The trimmed value, or undefined when unset or blank (blank means "use the default"). */
   private raw(name: string): string | undefined {
     const v = this.env[name];
@@ -50,11 +65,13 @@ export class EnvReader {
     return fallback;
   }
 
+  /** One of `allowed`, case-insensitive. */
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
     const v = this.raw(name);
     if (v === undefined) return fallback;
-    const lower = v.toLowerCase() as T;
-    if (allowed.includes(lower)) return lower;
+    const lower = v.toLowerCase();
+    const match = allowed.find((a) => a === lower);
+    if (match !== undefined) return match;
     this.problems.push({ variable: name, value: v, expected: `one of ${allowed.join(', ')}` });
     return fallback;
   }

@@ -2,8 +2,8 @@
  * What the pipeline reports, and nothing else: metrics and the access log listen here, so the
  * request path knows nothing of Prometheus or log formats.
  */
+import type { PoolMember } from '../upstream/pool';
 import type { RequestOutcome } from './outcomes';
-import type { PoolMember } from './upstream/pool';
 
 /** One finished request, as the access log and metrics see it. */
 export interface RequestRecord {
@@ -22,8 +22,11 @@ export interface RequestRecord {
   readonly key: string | undefined;
 }
 
-export type UpstreamRetryReason = 'stale-connection' | 'failover';
-export const UPSTREAM_RETRY_REASONS: readonly UpstreamRetryReason[] = ['stale-connection', 'failover'];
+export const UPSTREAM_RETRY_REASONS = ['stale-connection', 'failover'] as const;
+export type UpstreamRetryReason = (typeof UPSTREAM_RETRY_REASONS)[number];
+
+export const STORE_LOOKUP_RESULTS = ['hit', 'miss', 'error'] as const;
+export type StoreLookupResult = (typeof STORE_LOOKUP_RESULTS)[number];
 
 export interface ProxyObserver {
   /** Every request, exactly once, when its response is done or the client has gone. */
@@ -31,7 +34,7 @@ export interface ProxyObserver {
   /** An upstream answered (headers received) after `seconds`. */
   upstreamResponded?(upstream: string, seconds: number): void;
   /** Cookie mode: a store lookup for a key found cookies (hit), none (miss), or failed. */
-  storeLookup?(result: 'hit' | 'miss' | 'error'): void;
+  storeLookup?(result: StoreLookupResult): void;
   /** Cookie mode: a store write failed (dropped). */
   storeWriteFailed?(): void;
   /**

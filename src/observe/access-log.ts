@@ -3,8 +3,8 @@
  * (never raw) and the path without its query. Lines are batched into one write per event-loop
  * turn, so a burst costs one syscall, not one per request.
  */
-import type { Config } from './config';
-import { keyTag, pathOnly } from './log';
+import type { Config } from '../config/config';
+import { keyTag, pathOnly } from '../log';
 import type { ProxyObserver } from './observer';
 
 export interface AccessLog extends ProxyObserver {

@@ -1,12 +1,13 @@
 /**
  * The client-facing HTTP listener: timeouts that cut slow clients, answers for malformed
- * requests, and a graceful drain.
+ * requests, listening, and a graceful drain.
  */
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/config';
+import { logError } from '../log';
 import { answerClientError } from './client-error';
-import type { Config } from './config';
-import { logError } from './log';
 
 export function createListener(config: Config, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const server = http.createServer(
@@ -48,4 +49,17 @@ export async function drain(server: Server, graceMs: number): Promise<void> {
     await closed;
   }
   clearTimeout(timer);
+}
+
+/** Listens on `port`/`host`; resolves with the bound address, rejects when it cannot bind. */
+export function listen(server: Server, port: number, host: string | undefined): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error(`listening on ${String(address)}, not on a TCP port`));
+      else resolve(address);
+    });
+  });
 }

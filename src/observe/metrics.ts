@@ -2,12 +2,12 @@
  * Prometheus metrics (prom-client): the names we export, fed by the pipeline's observer.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from './config';
-import { UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
+import type { Config } from '../config/config';
+import { modeOf } from '../modes';
+import type { AffinityStore } from '../store/store';
+import type { UpstreamPool } from '../upstream/pool';
+import { STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
 import { REQUEST_OUTCOMES } from './outcomes';
-import type { AffinityStore } from './store/store';
-import { MemoryStore } from './store/memory';
-import type { UpstreamPool } from './upstream/pool';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -54,7 +54,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     name: 'webhook_affinity_store_lookups_total',
     help: 'Cookie mode: store lookups by result (hit: cookies replayed, miss: none known, error: store failed or too slow)',
     label: 'result',
-    values: mode === 'cookie' || mode === 'both' ? (['hit', 'miss', 'error'] as const) : [],
+    values: modeOf(mode).learns ? STORE_LOOKUP_RESULTS : [],
   });
   const writeErrors = new Counter({
     name: 'webhook_affinity_store_write_errors_total',
@@ -75,8 +75,8 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     help: 'Cookie mode with STORE=memory: keys whose cookies this process remembers',
     registers: [registry],
     collect() {
-      const { store } = sources();
-      if (store instanceof MemoryStore) this.set(store.size);
+      const size = sources().store?.size();
+      if (size !== undefined) this.set(size);
     },
   });
   new Gauge({
@@ -84,8 +84,8 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     help: 'Cookie mode with STORE=redis: 1 while Redis is connected, else 0',
     registers: [registry],
     collect() {
-      const { store } = sources();
-      if (store?.ready !== undefined) this.set(store.ready ? 1 : 0);
+      const health = sources().store?.health();
+      if (health?.remote === true) this.set(health.up ? 1 : 0);
     },
   });
   new Gauge({
@@ -95,7 +95,8 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     registers: [registry],
     collect() {
       const { pool } = sources();
-      for (const m of pool?.members ?? []) this.labels(m.id).set(pool!.isAvailable(m) ? 1 : 0);
+      if (pool === undefined) return;
+      for (const m of pool.members) this.labels(m.id).set(pool.isAvailable(m) ? 1 : 0);
     },
   });
 

@@ -1,0 +1,165 @@
+/**
+ * Environment → one frozen, typed Config.
+ *
+ * Every variable is read in config/ (a store backend reads its own, through the same reader, from
+ * the table in store/backends.ts). Bad values are collected, not thrown one by one,
+ * so a user fixing a deployment sees every problem at once. The module has no side effects:
+ * tests hand `parseConfig` a plain record.
+ */
+
+import type { AffinityMode } from '../modes';
+import type { SignatureSchemeName } from '../signature/schemes';
+import type { StoreName, StoreOptions } from '../store/backends';
+import { EnvReader } from './env-reader';
+import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, checkAcross } from './sections';
+
+/** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
+export const DEFAULT_AFFINITY_COOKIES = [
+  'AWSALB',
+  'AWSALBCORS',
+  'AWSALBAPP-0',
+  'SERVERID',
+  'INGRESSCOOKIE',
+  'heroku-session-affinity',
+  'ARRAffinity',
+  'ARRAffinitySameSite',
+  'GCLB',
+  'route',
+] as const;
+
+export interface Config {
+  /** Listening port (PORT, default 9090; 0 picks a free one). */
+  readonly port: number;
+  /** Listening address (HOST, default: all interfaces). */
+  readonly host: string | undefined;
+  /** Where every request goes (TARGET_URL); its path is a prefix joined to the request path. */
+  readonly target: URL;
+  /** How affinity is given (AFFINITY_MODE, default header). */
+  readonly mode: AffinityMode;
+  /**
+   * Header injected in header, both and hash modes (AFFINITY_HEADER, default Actorid),
+   * lower-cased; undefined in hash mode when AFFINITY_HEADER is set empty.
+   */
+  readonly affinityHeader: string | undefined;
+  /** JSON paths tried in order for the key (AFFINITY_KEY, default actorId), split on dots. */
+  readonly keyPaths: readonly (readonly string[])[];
+  /** Longest key accepted, in characters (AFFINITY_KEY_MAX_LENGTH, default 256). */
+  readonly keyMaxLength: number;
+  /** Cookie names learned and replayed (AFFINITY_COOKIES); `'*'` means every cookie. */
+  readonly affinityCookies: ReadonlySet<string> | '*';
+  /** Longest a learned cookie is kept, ms (AFFINITY_TTL seconds, default 86400 s). */
+  readonly affinityTtlMs: number;
+  /** Keys that never get affinity: the bot's own events (BOT_PERSONID). */
+  readonly botPersonIds: ReadonlySet<string>;
+  /** Largest request body read, bytes (MAX_BODY_BYTES, default 256 KiB); larger → 413. */
+  readonly maxBodyBytes: number;
+  /** Body bytes held in memory across all requests in flight (MAX_BUFFERED_BYTES, default 64 MiB); over it → 503. */
+  readonly maxBufferedBytes: number;
+  /** Client connections open at once (MAX_CONNECTIONS, default 10000); more are refused. */
+  readonly maxConnections: number;
+  /** Upstream silence before 504, ms (UPSTREAM_TIMEOUT_MS, default 30000). */
+  readonly upstreamTimeoutMs: number;
+  /** How long an idle upstream connection is kept for reuse, ms (UPSTREAM_KEEP_ALIVE_MS, default 4000). */
+  readonly upstreamKeepAliveMs: number;
+  /** Skip TLS certificate checks towards an https target (TARGET_INSECURE, default false). */
+  readonly targetInsecure: boolean;
+  /** Rewrite Host to the target's (CHANGE_ORIGIN, default true). */
+  readonly changeOrigin: boolean;
+  /** Grace for in-flight requests on SIGTERM/SIGINT, ms (SHUTDOWN_TIMEOUT_MS, default 10000). */
+  readonly shutdownTimeoutMs: number;
+  /** Time a client has to send its request headers, ms (HEADERS_TIMEOUT_MS, default 10000). */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send its whole request, ms (REQUEST_TIMEOUT_MS, default 30000). */
+  readonly requestTimeoutMs: number;
+  /** Idle time before a client keep-alive connection is closed, ms (KEEP_ALIVE_TIMEOUT_MS, default 65000). */
+  readonly keepAliveTimeoutMs: number;
+  /** Secrets a webhook signature may be made with (WEBHOOK_SECRET); empty turns checking off. */
+  readonly webhookSecrets: readonly string[];
+  /** How signatures are made (SIGNATURE_SCHEME, default webex). */
+  readonly signatureScheme: SignatureSchemeName;
+  /** Check signatures on every method, not only POST (VERIFY_ALL_METHODS, default false). */
+  readonly verifyAllMethods: boolean;
+  /** Hash mode: the bot instances keys are spread over (UPSTREAMS). */
+  readonly upstreams: readonly URL[];
+  /** Hash mode: path probed on each upstream (HEALTH_CHECK_PATH); undefined: no active checks. */
+  readonly healthCheckPath: string | undefined;
+  /** Between probes, and the passive cool-down, ms (HEALTH_CHECK_INTERVAL_MS, default 5000). */
+  readonly healthCheckIntervalMs: number;
+  /** A probe slower than this fails, ms (HEALTH_CHECK_TIMEOUT_MS, default 2000). */
+  readonly healthCheckTimeoutMs: number;
+  /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL, default 2). */
+  readonly healthCheckFall: number;
+  /** Consecutive probe successes that mark it up (HEALTH_CHECK_RISE, default 2). */
+  readonly healthCheckRise: number;
+  /** Hash mode: other upstreams tried when a connection cannot be made (RETRIES, default 2). */
+  readonly retries: number;
+  /** Where learned cookies live (STORE, default memory). */
+  readonly store: StoreName;
+  /**
+   * Every backend's own variables, as read (memory: AFFINITY_MAX_ENTRIES; redis: REDIS_URL,
+   * REDIS_PREFIX); `store` says which is used.
+   */
+  readonly storeOptions: StoreOptions;
+  /** A store call slower than this is a miss or a dropped write, ms (STORE_TIMEOUT_MS, default 100). */
+  readonly storeTimeoutMs: number;
+  /** Readiness fails while the networked store is unreachable (READY_REQUIRES_STORE, default false). */
+  readonly readyRequiresStore: boolean;
+  /** Worker processes sharing the port (WORKERS, default 1). */
+  readonly workers: number;
+  /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
+  readonly adminPort: number | undefined;
+  /** Admin listener address (ADMIN_HOST, default 127.0.0.1). */
+  readonly adminHost: string;
+  /** Bearer token for /affinity (ADMIN_TOKEN); undefined: /affinity is not served. */
+  readonly adminToken: string | undefined;
+  /** One JSON line per request on stdout (ACCESS_LOG=json; default off). */
+  readonly accessLog: 'off' | 'json';
+  /** Things worth telling at start-up that are not errors. */
+  readonly warnings: readonly string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** One bad variable: its name, what was given, and what is accepted. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly value: string;
+  readonly expected: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.variable}=${JSON.stringify(p.value)} is not valid: expected ${p.expected}`;
+}
+
+/** Reads and validates every variable; throws ConfigError listing every problem found. */
+export function parseConfig(env: Env): Config {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const read = new EnvReader(env, problems);
+  const listener = readListener(read);
+  const target = readTarget(read);
+  const affinity = readAffinity(read);
+  const config: Config = {
+    ...listener,
+    ...target,
+    ...affinity,
+    ...readLimits(read),
+    ...readSignatures(read, warnings),
+    ...readUpstreams(read, affinity.mode, warnings),
+    ...readStore(read),
+    ...readAdmin(read),
+    accessLog: read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const),
+    warnings,
+  };
+  checkAcross(config, read, warnings);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

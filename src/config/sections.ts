@@ -1,0 +1,180 @@
+/**
+ * parseConfig's parts, one per group of variables, each returning its share of the Config; and
+ * the checks that span groups. Bad values go to the reader's problem list.
+ */
+import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
+import { SIGNATURE_SCHEME_NAMES } from '../signature/schemes';
+import { isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
+import type { Config } from './config';
+import { DEFAULT_AFFINITY_COOKIES } from './config';
+import type { EnvReader } from './env-reader';
+
+// RFC 9110 token: what a header or cookie name may be made of.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+// Names whose value frames the message or belongs to one connection (RFC 9110 §7.6.1, §6.4),
+// or routes it: a body-controlled value there would let a webhook rewrite the upstream request.
+const RESERVED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'host']);
+
+function isReservedHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-');
+}
+
+export function readListener(read: EnvReader) {
+  const host = read.string('HOST', '');
+  return {
+    port: read.integer('PORT', 9090, 0, 65535),
+    host: host === '' ? undefined : host,
+    headersTimeoutMs: read.integer('HEADERS_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    keepAliveTimeoutMs: read.integer('KEEP_ALIVE_TIMEOUT_MS', 65_000, 1, 3_600_000),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    maxConnections: read.integer('MAX_CONNECTIONS', 10_000, 1, 10_000_000),
+    workers: read.integer('WORKERS', 1, 1, 256),
+  };
+}
+
+export function readAffinity(read: EnvReader) {
+  const mode = read.oneOf('AFFINITY_MODE', 'header', AFFINITY_MODES);
+  // In hash mode AFFINITY_HEADER set empty means: inject no header at all.
+  const givenHeader = read.given('AFFINITY_HEADER');
+  const noHeader = mode === 'hash' && givenHeader !== undefined && givenHeader.trim() === '';
+  const header = read.string('AFFINITY_HEADER', 'Actorid');
+  if (!TOKEN.test(header) || isReservedHeader(header)) {
+    read.problem('AFFINITY_HEADER', header, 'an HTTP header name (letters, digits, - and _) that is not a framing, hop-by-hop or Host header');
+  }
+  const keyPaths = read.list('AFFINITY_KEY', 'actorId').map((p) => p.split('.'));
+  if (keyPaths.length === 0 || keyPaths.some((segments) => segments.some((s) => s === ''))) {
+    read.problem('AFFINITY_KEY', read.given('AFFINITY_KEY') ?? '', 'comma-separated dotted JSON paths, such as actorId or data.roomId,actorId');
+  }
+  const cookieNames = read.list('AFFINITY_COOKIES', DEFAULT_AFFINITY_COOKIES.join(','));
+  if (cookieNames.length === 0 || cookieNames.some((n) => n !== '*' && !TOKEN.test(n))) {
+    read.problem('AFFINITY_COOKIES', read.given('AFFINITY_COOKIES') ?? '', 'comma-separated cookie names, or *');
+  }
+  return {
+    mode,
+    affinityHeader: noHeader ? undefined : header.toLowerCase(),
+    keyPaths,
+    keyMaxLength: read.integer('AFFINITY_KEY_MAX_LENGTH', 256, 1, 8192),
+    affinityCookies: cookieNames.includes('*') ? ('*' as const) : new Set(cookieNames),
+    affinityTtlMs: read.integer('AFFINITY_TTL', 86400, 1, 10 * 365 * 86400) * 1000,
+    botPersonIds: new Set(read.list('BOT_PERSONID', '')),
+  };
+}
+
+export function readLimits(read: EnvReader) {
+  const maxBodyBytes = read.integer('MAX_BODY_BYTES', 262_144, 1, 1024 * 1024 * 1024);
+  const maxBufferedBytes = read.integer('MAX_BUFFERED_BYTES', 67_108_864, 1, 64 * 1024 * 1024 * 1024);
+  if (maxBufferedBytes < maxBodyBytes) {
+    read.problem('MAX_BUFFERED_BYTES', String(maxBufferedBytes), `at least MAX_BODY_BYTES (${maxBodyBytes}), or no body of the largest allowed size could ever be read`);
+  }
+  return { maxBodyBytes, maxBufferedBytes };
+}
+
+export function readSignatures(read: EnvReader, warnings: string[]) {
+  return {
+    webhookSecrets: readSecrets(read, warnings),
+    signatureScheme: read.oneOf('SIGNATURE_SCHEME', 'webex', SIGNATURE_SCHEME_NAMES),
+    verifyAllMethods: read.boolean('VERIFY_ALL_METHODS', false),
+  };
+}
+
+/**
+ * WEBHOOK_SECRET: comma-separated, each trimmed (so a secret cannot hold a comma or surrounding
+ * spaces). Unset or empty turns checking off; a value that names no usable secret (",", " , ")
+ * is refused rather than silently turning checking off; blank entries beside real ones are
+ * dropped with a warning.
+ */
+function readSecrets(read: EnvReader, warnings: string[]): string[] {
+  const raw = read.given('WEBHOOK_SECRET');
+  if (raw === undefined || raw === '') return [];
+  const entries = raw.split(',').map((s) => s.trim());
+  const secrets = entries.filter((s) => s !== '');
+  const blank = entries.length - secrets.length;
+  if (secrets.length === 0) {
+    read.problem('WEBHOOK_SECRET', raw, 'at least one non-blank secret (no usable secret was given; leave it empty to turn checking off)');
+  } else if (blank > 0) {
+    warnings.push(`WEBHOOK_SECRET has ${blank} blank entr${blank === 1 ? 'y' : 'ies'}: ignored, ${secrets.length} secret(s) used`);
+  }
+  return secrets;
+}
+
+/** TARGET_URL: where requests go in the modes that route to a fixed target. */
+export function readTarget(read: EnvReader) {
+  return { target: read.url('TARGET_URL', DEFAULT_TARGET) ?? new URL(DEFAULT_TARGET) };
+}
+const DEFAULT_TARGET = 'http://127.0.0.1:8080';
+
+/** UPSTREAMS and their health checks (modes that route by pool), and how upstreams are spoken to. */
+export function readUpstreams(read: EnvReader, mode: AffinityMode, warnings: string[]) {
+  const upstreams = read.urlList('UPSTREAMS');
+  const healthCheckPath = read.string('HEALTH_CHECK_PATH', '');
+  if (healthCheckPath !== '' && !/^\/[\x21-\x7e]*$/.test(healthCheckPath)) {
+    read.problem('HEALTH_CHECK_PATH', healthCheckPath, 'a path starting with /, such as /healthz');
+  }
+  if (modeOf(mode).route === 'pool') {
+    if (upstreams.length === 0 && !read.hasProblem('UPSTREAMS')) {
+      read.problem('UPSTREAMS', read.given('UPSTREAMS') ?? '', `comma-separated bot instance URLs (required in ${mode} mode)`);
+    }
+    if ((read.given('TARGET_URL')?.trim() ?? '') !== '') warnings.push(`TARGET_URL is not used in ${mode} mode: requests go to UPSTREAMS`);
+  } else if (upstreams.length > 0) {
+    warnings.push(`UPSTREAMS is only used in ${modesWhere((m) => m.route === 'pool')} mode (AFFINITY_MODE is ${mode}): requests go to TARGET_URL`);
+  }
+  return {
+    upstreams,
+    upstreamTimeoutMs: read.integer('UPSTREAM_TIMEOUT_MS', 30_000, 1, 3_600_000),
+    upstreamKeepAliveMs: read.integer('UPSTREAM_KEEP_ALIVE_MS', 4000, 1, 3_600_000),
+    targetInsecure: read.boolean('TARGET_INSECURE', false),
+    changeOrigin: read.boolean('CHANGE_ORIGIN', true),
+    healthCheckPath: healthCheckPath === '' ? undefined : healthCheckPath,
+    healthCheckIntervalMs: read.integer('HEALTH_CHECK_INTERVAL_MS', 5000, 10, 3_600_000),
+    healthCheckTimeoutMs: read.integer('HEALTH_CHECK_TIMEOUT_MS', 2000, 1, 3_600_000),
+    healthCheckFall: read.integer('HEALTH_CHECK_FALL', 2, 1, 1000),
+    healthCheckRise: read.integer('HEALTH_CHECK_RISE', 2, 1, 1000),
+    retries: read.integer('RETRIES', 2, 0, 100),
+  };
+}
+
+export function readStore(read: EnvReader) {
+  return {
+    store: read.oneOf('STORE', 'memory', STORE_NAMES),
+    storeOptions: readStoreOptions(read),
+    storeTimeoutMs: read.integer('STORE_TIMEOUT_MS', 100, 1, 60_000),
+    readyRequiresStore: read.boolean('READY_REQUIRES_STORE', false),
+  };
+}
+
+export function readAdmin(read: EnvReader) {
+  const portText = read.string('ADMIN_PORT', '9091').toLowerCase();
+  const token = read.string('ADMIN_TOKEN', '');
+  return {
+    adminPort: portText === 'off' || portText === '0' ? undefined : read.integer('ADMIN_PORT', 9091, 1, 65535),
+    adminHost: read.string('ADMIN_HOST', '127.0.0.1'),
+    adminToken: token === '' ? undefined : token,
+  };
+}
+
+/** The checks that involve variables of several groups. */
+export function checkAcross(config: Config, read: EnvReader, warnings: string[]): void {
+  const { mode, store, workers } = config;
+  const learns = modeOf(mode).learns;
+  if (workers > 1 && learns && !isShared(store)) {
+    // Each worker would learn into its own map and replay only a fraction of the cookies.
+    const shared = STORE_NAMES.filter(isShared).map((name) => `STORE=${name}`);
+    read.problem('WORKERS', String(workers), `1 with STORE=${store} in ${mode} mode: each worker would keep its own cookie map; set ${shared.join(' or ')} to share one`);
+  }
+  if (config.adminPort !== undefined && config.adminPort === config.port) {
+    read.problem('ADMIN_PORT', String(config.adminPort), 'a port other than PORT (or off)');
+  }
+  if (isShared(store) && !learns) warnings.push(`STORE=${store} is only used in ${modesWhere((m) => m.learns)} modes (AFFINITY_MODE is ${mode}): it is not contacted`);
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    // Node refuses a headers timeout longer than the request timeout.
+    read.problem('HEADERS_TIMEOUT_MS', String(config.headersTimeoutMs), `at most REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
+  }
+}
+
+/** The names of the modes that `has`, for messages: "cookie and both". */
+function modesWhere(has: (mode: Mode) => boolean): string {
+  return AFFINITY_MODES.filter((name) => has(modeOf(name))).join(' and ');
+}

@@ -1,0 +1,40 @@
+/**
+ * One request in the pipeline: the typed context every step reads and writes.
+ */
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyedExchange } from '../affinity/strategy';
+import type { RequestOutcome } from '../observe/outcomes';
+import type { BudgetHolder } from '../request/body-budget';
+
+export interface Flight extends BudgetHolder {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** How it ends if nothing goes wrong later; reported once, when the response is done. */
+  outcome: RequestOutcome;
+  /** Set when the request has a key. */
+  exchange: KeyedExchange | undefined;
+  /** The body, once read (undefined: not read, or streamed through). */
+  body: Buffer | undefined;
+  /** The upstream tried last (for the record). */
+  upstream: string | undefined;
+  /** The request sent upstream last, until the client's response closes. */
+  upstreamRequest: ClientRequest | undefined;
+  /** When the request arrived (performance.now()), and the socket's bytes written before it. */
+  readonly started: number;
+  readonly writtenBefore: number;
+}
+
+export function newFlight(req: IncomingMessage, res: ServerResponse): Flight {
+  return {
+    req,
+    res,
+    outcome: 'passthrough',
+    exchange: undefined,
+    body: undefined,
+    upstream: undefined,
+    upstreamRequest: undefined,
+    started: performance.now(),
+    writtenBefore: req.socket.bytesWritten,
+    charged: 0,
+  };
+}

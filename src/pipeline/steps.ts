@@ -1,0 +1,119 @@
+/**
+ * The pipeline's steps, each a small function of what it needs (proxy.ts runs them in order):
+ *
+ *   sanitize → read body → verify → key → affinity → route → forward → learn → report
+ *
+ * Reading the body and forwarding are I/O and live in request/body.ts and upstream/dispatch.ts;
+ * what is decided around them is here, testable without a socket.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
+import type { ProxyError } from '../errors';
+import type { RequestRecord } from '../observe/observer';
+import type { RequestOutcome } from '../observe/outcomes';
+import { isEncoded, isJsonPost } from '../request/body';
+import { keyFromBody, type KeyResult, type KeyRules } from '../request/key';
+import type { SignatureVerifier } from '../signature/verifier';
+import type { Verdict } from '../signature/scheme';
+import type { Flight } from './flight';
+
+/** Sanitize: removes what a caller could use to steer routing itself (a spoofed Actorid, ...). */
+export function sanitize(headers: IncomingHttpHeaders, sanitizers: readonly ((headers: IncomingHttpHeaders) => void)[]): void {
+  for (const clean of sanitizers) clean(headers);
+}
+
+/** Why a request's body is read: to check its signature, to find its key, both, or neither. */
+export interface BodyPlan {
+  readonly verify: boolean;
+  readonly findKey: boolean;
+}
+const STREAM: BodyPlan = { verify: false, findKey: false };
+const KEY_ONLY: BodyPlan = { verify: false, findKey: true };
+const VERIFY_ONLY: BodyPlan = { verify: true, findKey: false };
+const VERIFY_AND_KEY: BodyPlan = { verify: true, findKey: true };
+
+/**
+ * Read body, the decision: JSON POSTs are read for their key; with a verifier, POSTs (every
+ * method with VERIFY_ALL_METHODS) for their signature. Anything else streams through unread.
+ */
+export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMethods: boolean): BodyPlan {
+  const json = isJsonPost(req);
+  if (verifying && (req.method === 'POST' || verifyAllMethods)) return json ? VERIFY_AND_KEY : VERIFY_ONLY;
+  return json ? KEY_ONLY : STREAM;
+}
+
+/** Verify: the signature against the raw bytes. */
+export function verify(verifier: SignatureVerifier, headers: IncomingHttpHeaders, body: Buffer, now: number): Verdict | Promise<Verdict> {
+  return verifier.verify({ headers, body, now });
+}
+
+/** What the key step found: a key, or the outcome the request is forwarded with instead. */
+export type KeyStep = KeyResult | { readonly found: false; readonly outcome: 'passthrough' | 'encoded' };
+const READ_FOR_SIGNATURE_ONLY: KeyStep = { found: false, outcome: 'passthrough' };
+const ENCODED: KeyStep = { found: false, outcome: 'encoded' };
+
+/**
+ * Key: from a JSON body, by the key paths. A body read only for its signature, or compressed
+ * (decompressing would be a zip-bomb door), has none.
+ */
+export function findKey(req: IncomingMessage, body: Buffer, plan: BodyPlan, rules: KeyRules): KeyStep {
+  if (!plan.findKey) return READ_FOR_SIGNATURE_ONLY;
+  if (isEncoded(req)) return ENCODED;
+  return keyFromBody(body, rules);
+}
+
+/**
+ * Affinity: every strategy's apply, in order. Returns a promise only when one of them is
+ * asynchronous (a networked store's lookup); the rest then wait for it.
+ */
+export function addAffinity(strategies: readonly AffinityStrategy[], exchange: KeyedExchange): Promise<void> | undefined {
+  let chain: Promise<void> | undefined;
+  for (const strategy of strategies) {
+    if (chain !== undefined) chain = chain.then(() => strategy.apply(exchange));
+    else {
+      const result = strategy.apply(exchange);
+      if (result !== undefined) chain = result;
+    }
+  }
+  return chain;
+}
+
+/** Learn: what each strategy takes from the upstream's answer (a load balancer's cookie). */
+export function learn(strategies: readonly AffinityStrategy[], exchange: KeyedExchange, proxyRes: IncomingMessage): void {
+  for (const strategy of strategies) strategy.learn?.(exchange, proxyRes);
+}
+
+const OUTCOME_OF_ERROR: Readonly<Record<ProxyError['code'], RequestOutcome>> = {
+  BODY_TOO_LARGE: 'too-large',
+  CLIENT_ABORTED: 'client-aborted',
+  UPSTREAM_UNREACHABLE: 'upstream-unreachable',
+  UPSTREAM_TIMEOUT: 'upstream-timeout',
+  UPSTREAM_FAILED: 'upstream-failed',
+  SIGNATURE_REJECTED: 'signature-rejected',
+  NO_UPSTREAM: 'no-upstream',
+  BUFFERS_FULL: 'overloaded',
+  INTERNAL: 'internal-error',
+};
+
+/** The outcome a request ended by `err` is reported with. */
+export function outcomeOfError(err: ProxyError): RequestOutcome {
+  return OUTCOME_OF_ERROR[err.code];
+}
+
+/** Report: the record of a finished request (or of one whose client left: 499). */
+export function recordOf(flight: Flight): RequestRecord {
+  const { req, res } = flight;
+  const finished = res.writableFinished;
+  const declared = Number(req.headers['content-length']);
+  return {
+    outcome: finished ? flight.outcome : 'client-aborted',
+    method: req.method ?? '',
+    url: req.url ?? '',
+    status: finished ? res.statusCode : 499,
+    durationMs: performance.now() - flight.started,
+    bytesIn: flight.body?.length ?? (Number.isFinite(declared) ? declared : 0),
+    bytesOut: req.socket.bytesWritten - flight.writtenBefore,
+    upstream: flight.upstream,
+    key: flight.exchange?.key,
+  };
+}

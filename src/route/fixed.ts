@@ -1,0 +1,20 @@
+/**
+ * The fixed route of header, cookie and both modes: every request goes to TARGET_URL, and the
+ * load balancer behind it does the choosing.
+ */
+import { forwardTarget } from '../upstream/forward';
+import type { Candidate, Route } from './route';
+
+export function fixedRoute(target: URL): Route {
+  // One array for every request: nothing is allocated per request.
+  const only: readonly Candidate[] = [{ id: target.href, target: forwardTarget(target) }];
+  return {
+    candidates: () => only,
+    attempts: 1,
+    answered() {},
+    unreachable() {},
+    retryAfterSeconds: () => 1,
+    pool: undefined,
+    close() {},
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The routing seam: for each request, the upstreams to try, best first. One implementation per
+ * policy (compare Caddy's reverseproxy Selector): a fixed target, or a rendezvous pool by key.
+ */
+import type { ForwardTarget } from '../upstream/forward';
+import type { UpstreamPool } from '../upstream/pool';
+
+/** One upstream a request may be sent to. */
+export interface Candidate {
+  /** A stable identity, for logs and metrics: the upstream's URL. */
+  readonly id: string;
+  readonly target: ForwardTarget;
+}
+
+export interface Route {
+  /** The upstreams to try for a request with `key` (or without one), best first; empty: none now. */
+  candidates(key: string | undefined): readonly Candidate[];
+  /** Most candidates tried for one request: the next only when the previous could not be connected to. */
+  readonly attempts: number;
+  /** `candidate` answered (any status: it is alive). */
+  answered(candidate: Candidate): void;
+  /** A connection to `candidate` could not be made. */
+  unreachable(candidate: Candidate, reason: string): void;
+  /** Seconds until something may be available again: Retry-After of a 503. */
+  retryAfterSeconds(): number;
+  /** The pool behind the route, when there is one (health for the admin listener and metrics). */
+  readonly pool: UpstreamPool | undefined;
+  /** Stops timers (health probes). Idempotent. */
+  close(): void;
+}

@@ -1,0 +1,43 @@
+/**
+ * The interface every webhook signature scheme implements: it sees the request's headers, the
+ * raw body bytes and the time, and says ok or why not. HMACs over the body (Webex, GitHub),
+ * over a timestamp and the body (Slack, Zoom), a shared token (Telegram), Ed25519 (Discord) and
+ * JWTs (Teams) all fit this shape.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Why a request's signature was refused: a closed set, for logs and tests. */
+export type RejectionReason =
+  | 'missing' // the signature header is absent
+  | 'malformed' // present but not in the scheme's format
+  | 'mismatch' // well formed, made with none of the configured keys
+  | 'stale'; // timestamped schemes: signed too long ago (or too far ahead)
+
+export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: RejectionReason };
+
+export const ACCEPTED: Verdict = { ok: true };
+export const rejected = (reason: RejectionReason): Verdict => ({ ok: false, reason });
+
+/** What a scheme is configured with (WEBHOOK_SECRET, and later public keys or app ids). */
+export interface SchemeKeys {
+  /** The shared secrets, as bytes; several during a rotation. */
+  readonly secrets: readonly Buffer[];
+}
+
+/** One request as a scheme sees it. */
+export interface SignedRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** The body exactly as received. */
+  readonly body: Buffer;
+  /** Now, epoch milliseconds (injected, so timestamp tolerance is testable). */
+  readonly now: number;
+}
+
+export interface SignatureScheme {
+  /** The headers it reads, as written in messages; the first is named in a 401's message. */
+  readonly headers: readonly string[];
+  /** Whether it signs a timestamp that must lie within a tolerance of now. */
+  readonly timestamped: boolean;
+  /** Checks one request against `keys`. A scheme that must fetch keys (JWKS) returns a promise. */
+  verify(request: SignedRequest, keys: SchemeKeys): Verdict | Promise<Verdict>;
+}

@@ -1,0 +1,23 @@
+/**
+ * What a store backend declares, for the table in backends.ts: how it reads its variables, how
+ * it opens, and what the rest of the proxy may know of it.
+ */
+import type { EnvReader } from '../config/env-reader';
+import type { AffinityStore, Clock } from './store';
+
+/** What every backend is opened with, whatever its own options. */
+export interface StoreCommon {
+  readonly clock: Clock;
+  /** A call slower than this fails: a miss, or a dropped write (STORE_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+}
+
+export interface StoreBackend<Options> {
+  /** Every replica and worker sees the same entries (required with WORKERS > 1 in cookie modes). */
+  readonly shared: boolean;
+  /** Reads this backend's variables; a bad value is recorded as a problem on the reader. */
+  readOptions(read: EnvReader): Options;
+  /** Where it lives, fit for the start line and logs (no password). */
+  describe(options: Options): string;
+  open(options: Options, common: StoreCommon): AffinityStore;
+}

@@ -1,0 +1,65 @@
+/**
+ * The store backends by STORE name: the names, each backend's variables and how it opens are
+ * all read from here. Adding one (PostgreSQL, say) is a file beside memory.ts and a line below.
+ */
+import type { EnvReader } from '../config/env-reader';
+import { log } from '../log';
+import type { StoreBackend, StoreCommon } from './backend';
+import { memoryBackend } from './memory';
+import { redisBackend } from './redis';
+import type { AffinityStore } from './store';
+
+export const STORE_BACKENDS = {
+  memory: memoryBackend,
+  redis: redisBackend,
+} as const;
+
+export type StoreName = keyof typeof STORE_BACKENDS;
+type OptionsOf<N extends StoreName> = (typeof STORE_BACKENDS)[N] extends StoreBackend<infer O> ? O : never;
+/** Every backend's options, as read from the environment (all are validated, one is used). */
+export type StoreOptions = { readonly [N in StoreName]: OptionsOf<N> };
+
+// The table seen through its element types, so a name and its options stay paired.
+const BACKENDS: { readonly [N in StoreName]: StoreBackend<OptionsOf<N>> } = STORE_BACKENDS;
+
+export function isStoreName(name: string): name is StoreName {
+  return Object.hasOwn(STORE_BACKENDS, name);
+}
+
+export const STORE_NAMES: readonly StoreName[] = Object.keys(STORE_BACKENDS).filter(isStoreName);
+
+/** Every backend's options: each backend's variables are checked whichever STORE is chosen. */
+export function readStoreOptions(read: EnvReader): StoreOptions {
+  // Built name by name from the table; TypeScript cannot pair keys and values in fromEntries.
+  return Object.fromEntries(STORE_NAMES.map((name) => [name, BACKENDS[name].readOptions(read)])) as StoreOptions;
+}
+
+export function isShared(name: StoreName): boolean {
+  return BACKENDS[name].shared;
+}
+
+export function describeStore<N extends StoreName>(name: N, options: StoreOptions): string {
+  return BACKENDS[name].describe(options[name]);
+}
+
+/** Opens the store STORE names; it connects in the background (see AffinityStore.ready). */
+export function openStore<N extends StoreName>(name: N, options: StoreOptions, common: StoreCommon): AffinityStore {
+  const store = BACKENDS[name].open(options[name], common);
+  const where = describeStore(name, options);
+  store.ready().then(
+    () => log.store('store ready: %s', where),
+    () => {}, // the backend reports its own connection trouble
+  );
+  return store;
+}
+
+/** How long start-up waits for a networked store before listening without it. */
+const CONNECT_PATIENCE_MS = 2000;
+
+/** Gives a store a moment to connect; an unreachable one is reported by its backend, not waited for. */
+export async function waitBriefly(store: AffinityStore): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, CONNECT_PATIENCE_MS)));
+  await Promise.race([store.ready().catch(() => {}), patience]);
+  clearTimeout(timer);
+}
