@@ -20,7 +20,8 @@ proxy.on('error', (_err, _req, res) => {
 // the floor gets the same scheduling. AT_ONCE=1 forwards in the request handler, as usual, to
 // show what that scheduling is worth.
 const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => void proxy.web(req, res);
-const server = http.createServer(process.env.AT_ONCE === '1' ? forward : inCheckPhase(forward));
+const forwardLater = inCheckPhase((res: http.ServerResponse<http.IncomingMessage>) => forward(res.req, res));
+const server = http.createServer(process.env.AT_ONCE === '1' ? forward : (_req, res) => forwardLater(res));
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`);

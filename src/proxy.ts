@@ -82,6 +82,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     }),
     budget: new BodyBudget(config.maxBufferedBytes),
     logRejection: throttled(logError, 10_000, clock),
+    forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,
   };
   const server = createListener(config, (req, res) => onRequest(parts, server, req, res));
@@ -127,6 +128,8 @@ interface Parts {
   readonly forwarder: ReturnType<typeof createForwarder>;
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
+  /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
+  readonly forwardSoon: (flight: Flight) => void;
   shuttingDown: boolean;
 }
 
@@ -198,18 +201,22 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
 }
 
 /** Forwards once the requests read in this pass of the event loop are all read (check-phase.ts). */
-const forwardSoon = inCheckPhase((parts: Parts, flight: Flight) => {
-  try {
-    forward(parts, flight);
-  } catch (err) {
-    crashed(flight, err);
-  }
-});
+function forwardSoon(parts: Parts, flight: Flight): void {
+  parts.forwardSoon(flight);
+}
 
-/** Route, then forward along it; learn from the answer. */
+/** Route, then forward along the route; learn from the answer. */
 function forward(parts: Parts, flight: Flight): void {
   // The client may have left while we read the store or waited for our turn.
   if (flight.req.socket.destroyed) return;
+  try {
+    sendAlongRoute(parts, flight);
+  } catch (err) {
+    crashed(flight, err);
+  }
+}
+
+function sendAlongRoute(parts: Parts, flight: Flight): void {
   const candidates = parts.route.candidates(flight.exchange?.key);
   if (candidates.length === 0) {
     fail(parts, flight, noUpstream(parts.route.retryAfterSeconds()));

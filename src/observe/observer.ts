@@ -47,24 +47,17 @@ export interface ProxyObserver {
   upstreamChanged?(member: PoolMember): void;
 }
 
-/** One observer that tells each of `observers`. */
+/** One observer that tells each of `observers` (the only one itself, called directly, when there is one). */
 export function combineObservers(...observers: (ProxyObserver | undefined)[]): ProxyObserver {
   const present = observers.filter((o): o is ProxyObserver => o !== undefined);
-  const each = <K extends keyof ProxyObserver>(name: K) => {
-    const fns = present.map((o) => o[name]?.bind(o)).filter((f) => f !== undefined) as NonNullable<ProxyObserver[K]>[];
-    if (fns.length === 0) return undefined;
-    // The usual case (metrics alone) is called directly, without collecting arguments.
-    if (fns.length === 1) return fns[0];
-    return ((...args: unknown[]) => {
-      for (const fn of fns) (fn as (...a: unknown[]) => void)(...args);
-    }) as ProxyObserver[K];
-  };
+  const only = present.length === 1 ? present[0] : undefined;
+  if (only !== undefined) return only;
   return {
-    requestEnded: each('requestEnded'),
-    upstreamResponded: each('upstreamResponded'),
-    storeLookup: each('storeLookup'),
-    storeWriteFailed: each('storeWriteFailed'),
-    upstreamRetried: each('upstreamRetried'),
-    upstreamChanged: each('upstreamChanged'),
+    requestEnded: (record) => present.forEach((o) => o.requestEnded?.(record)),
+    upstreamResponded: (upstream, seconds) => present.forEach((o) => o.upstreamResponded?.(upstream, seconds)),
+    storeLookup: (result) => present.forEach((o) => o.storeLookup?.(result)),
+    storeWriteFailed: () => present.forEach((o) => o.storeWriteFailed?.()),
+    upstreamRetried: (upstream, reason) => present.forEach((o) => o.upstreamRetried?.(upstream, reason)),
+    upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
   };
 }

@@ -8,7 +8,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, InformationEv
 import type { Duplex, Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
-import { fromUpstreamError, unexpectedInterim, type ProxyError } from '../errors';
+import { errnoOf, fromUpstreamError, unexpectedInterim, type ProxyError } from '../errors';
 import { isReplayable } from '../request/body';
 import { watchForStalls } from './stall-watch';
 
@@ -95,7 +95,7 @@ const CLOSED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
 function diedUnread(attempt: Attempt, err: unknown): boolean {
   const upstreamRequest = attempt.upstreamRequest;
   if (upstreamRequest === undefined || !upstreamRequest.reusedSocket) return false;
-  if (!CLOSED_BY_PEER.has((err as NodeJS.ErrnoException | undefined)?.code ?? '')) return false;
+  if (!CLOSED_BY_PEER.has(errnoOf(err))) return false;
   const socket = upstreamRequest.socket;
   return socket !== null && socket !== undefined && socket.bytesRead === attempt.readBefore;
 }
@@ -114,31 +114,102 @@ export function forwardTarget(url: URL): ForwardTarget {
   };
 }
 
-export function createForwarder(options: ForwarderOptions): Forwarder {
-  const agentOptions = {
+/** The keep-alive agents requests go through, and the non-keep-alive ones for a resend. */
+interface Agents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+  /** For the one resend after a kept-alive connection died: always a new connection, closed after. */
+  readonly freshHttp: http.Agent;
+  readonly freshHttps: https.Agent;
+}
+
+function createAgents(options: ForwarderOptions): Agents {
+  const keepAlive = {
     keepAlive: true,
     // Drop idle sockets before a typical upstream does (Node's server default is 5 s) so a
     // request is not written onto a socket the upstream is closing. Node also honours the
     // upstream's `Keep-Alive: timeout=N` hint when it is shorter.
-    timeout: 4000,
+    timeout: options.keepAliveMs,
     maxFreeSockets: 256,
     scheduling: 'lifo' as const,
   };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: !options.targetInsecure });
-  // For the one resend after a kept-alive connection died: always a new connection, closed after.
-  const freshHttpAgent = new http.Agent({ keepAlive: false });
-  const freshHttpsAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: !options.targetInsecure });
+  const rejectUnauthorized = !options.targetInsecure;
+  return {
+    http: new http.Agent(keepAlive),
+    https: new https.Agent({ ...keepAlive, rejectUnauthorized }),
+    freshHttp: new http.Agent({ keepAlive: false }),
+    freshHttps: new https.Agent({ keepAlive: false, rejectUnauthorized }),
+  };
+}
+
+export function createForwarder(options: ForwarderOptions): Forwarder {
+  const agents = createAgents(options);
+  const allAgents = [agents.http, agents.https, agents.freshHttp, agents.freshHttps];
   // Per-request state, found again from http-proxy's events (which only pass req/res).
   const pending = new WeakMap<IncomingMessage, Attempt>();
-
   const proxy = httpProxy.createProxyServer({
     xfwd: true,
     changeOrigin: options.changeOrigin,
     secure: !options.targetInsecure,
   });
+  listenToProxy(proxy, pending);
+  const stalls = watchForStalls(allAgents, options.upstreamTimeoutMs);
 
-  const stalls = watchForStalls([httpAgent, httpsAgent, freshHttpAgent, freshHttpsAgent], options.upstreamTimeoutMs);
+  /** One send of `req` through http-proxy; `onError` gets what it failed with. */
+  function send(req: IncomingMessage, res: ServerResponse, web: httpProxy.ServerOptions, attempt: Attempt, onError: (err: Error) => void): void {
+    const headers = req.headers;
+    const connection = removeHopByHop(headers);
+    pending.set(req, attempt);
+    proxy.web(req, res, web, (err) => {
+      pending.delete(req);
+      onError(err);
+    });
+    // http-proxy has copied the headers by now (synchronously); the client's own Connection
+    // header is put back because it decides the client connection's keep-alive.
+    if (connection !== undefined) headers.connection = connection;
+  }
+
+  return {
+    forward(req, res, body, extraHeaders, target, callbacks, again = false) {
+      const secure = target.url.protocol === 'https:';
+      const web: httpProxy.ServerOptions = {
+        target: target.proxyTarget,
+        agent: secure ? agents.https : agents.http,
+        // http-proxy copies them onto its copy of the request headers.
+        headers: extraHeaders,
+      };
+      // http-proxy appends to X-Forwarded-* in req.headers on every send: once is enough.
+      if (again) web.xfwd = false;
+      if (body !== undefined) {
+        const headers = req.headers;
+        if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
+        headers['content-length'] = String(body.length);
+        web.buffer = bufferSource(body);
+      }
+      const attempt = newAttempt(callbacks);
+      send(req, res, web, attempt, (err) => {
+        if (diedUnread(attempt, err) && isReplayable(req, body) && !req.socket.destroyed) {
+          options.onStaleConnection?.(target.url);
+          const retry = { ...web, agent: secure ? agents.freshHttps : agents.freshHttp, xfwd: false };
+          send(req, res, retry, newAttempt(callbacks), (retryErr) => callbacks.onFailure(fromUpstreamError(retryErr)));
+          return;
+        }
+        callbacks.onFailure(fromUpstreamError(err));
+      });
+    },
+    abandon(upstreamRequest) {
+      if (!upstreamRequest.destroyed) upstreamRequest.destroy();
+    },
+    close() {
+      stalls.close();
+      for (const agent of allAgents) agent.destroy();
+      proxy.close();
+    },
+  };
+}
+
+/** http-proxy's events: the upstream request has its connection; the upstream answered. */
+function listenToProxy(proxy: httpProxy, pending: WeakMap<IncomingMessage, Attempt>): void {
   // Emitted once the upstream request has a connection (a tick after proxy.web()).
   proxy.on('proxyReq', (proxyReq, req, res) => {
     // The client left while the request waited for its connection.
@@ -175,58 +246,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   // exist so that an 'error' never goes unhandled.
   proxy.on('error', () => {});
   proxy.on('econnreset', () => {});
-
-  /** One send of `req` through http-proxy; `onError` gets what it failed with. */
-  function send(req: IncomingMessage, res: ServerResponse, web: httpProxy.ServerOptions, attempt: Attempt, onError: (err: Error) => void): void {
-    const headers = req.headers;
-    const connection = removeHopByHop(headers);
-    pending.set(req, attempt);
-    proxy.web(req, res, web, (err) => {
-      pending.delete(req);
-      onError(err);
-    });
-    // http-proxy has copied the headers by now (synchronously); the client's own Connection
-    // header is put back because it decides the client connection's keep-alive.
-    if (connection !== undefined) headers.connection = connection;
-  }
-
-  return {
-    forward(req, res, body, extraHeaders, target, callbacks, again = false) {
-      const secure = target.url.protocol === 'https:';
-      const web: httpProxy.ServerOptions = {
-        target: target.proxyTarget,
-        agent: secure ? httpsAgent : httpAgent,
-        // http-proxy copies them onto its copy of the request headers.
-        headers: extraHeaders,
-      };
-      // http-proxy appends to X-Forwarded-* in req.headers on every send: once is enough.
-      if (again) web.xfwd = false;
-      if (body !== undefined) {
-        const headers = req.headers;
-        if (headers['transfer-encoding'] !== undefined) delete headers['transfer-encoding'];
-        headers['content-length'] = String(body.length);
-        web.buffer = bufferSource(body);
-      }
-      const attempt = newAttempt(callbacks);
-      send(req, res, web, attempt, (err) => {
-        if (diedUnread(attempt, err) && isReplayable(req, body) && !req.socket.destroyed) {
-          options.onStaleConnection?.(target.url);
-          const retry = { ...web, agent: secure ? freshHttpsAgent : freshHttpAgent, xfwd: false };
-          send(req, res, retry, newAttempt(callbacks), (retryErr) => callbacks.onFailure(fromUpstreamError(retryErr)));
-          return;
-        }
-        callbacks.onFailure(fromUpstreamError(err));
-      });
-    },
-    abandon(upstreamRequest) {
-      if (!upstreamRequest.destroyed) upstreamRequest.destroy();
-    },
-    close() {
-      stalls.close();
-      for (const agent of [httpAgent, httpsAgent, freshHttpAgent, freshHttpsAgent]) agent.destroy();
-      proxy.close();
-    },
-  };
 }
 
 /**

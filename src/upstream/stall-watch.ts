@@ -42,10 +42,10 @@ export function watchForStalls(agents: readonly Agent[], timeoutMs: number): Sta
       for (const sockets of Object.values(agent.sockets)) {
         for (const socket of sockets ?? []) {
           const bytes = socket.bytesRead + socket.bytesWritten;
-          const before = seen.get(socket as Socket);
-          if (before === undefined || before.bytes !== bytes) next.set(socket as Socket, { bytes, since: t });
+          const before = seen.get(socket);
+          if (before === undefined || before.bytes !== bytes) next.set(socket, { bytes, since: t });
           else if (t - before.since >= timeoutMs) socket.destroy(upstreamTimeout(timeoutMs));
-          else next.set(socket as Socket, before);
+          else next.set(socket, before);
         }
       }
     }
