@@ -4,12 +4,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, InformationEvent, ServerResponse } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
-import { errnoOf, fromUpstreamError, unexpectedInterim, type ProxyError } from '../errors';
+import { errnoOf, fromUpstreamError, type ProxyError } from '../errors';
 import { isReplayable } from '../request/body';
+import { refuseInterim, refuseUpgrade } from './interim';
 import { watchForStalls } from './stall-watch';
 
 export interface ForwarderOptions {
@@ -246,27 +247,6 @@ function listenToProxy(proxy: httpProxy, pending: WeakMap<IncomingMessage, Attem
   // exist so that an 'error' never goes unhandled.
   proxy.on('error', () => {});
   proxy.on('econnreset', () => {});
-}
-
-/**
- * An upstream's `101 Switching Protocols` to a request that asked for no upgrade (we forward none:
- * Upgrade is hop-by-hop and removed). Without a listener Node drops the socket and the request
- * never ends, neither answered nor failed: the client would wait for ever. The socket is
- * closed and the request fails (502).
- */
-function refuseUpgrade(this: ClientRequest, _res: IncomingMessage, socket: Duplex): void {
-  socket.destroy();
-  this.emit('error', unexpectedInterim(101));
-}
-
-/**
- * Interim answers other than 100 Continue and 103 Early Hints are not part of a webhook
- * exchange; they are not relayed, and the request fails (502) rather than waiting on an
- * upstream that is speaking another protocol.
- */
-function refuseInterim(this: ClientRequest, info: InformationEvent): void {
-  if (info.statusCode === 100 || info.statusCode === 103) return;
-  this.destroy(unexpectedInterim(info.statusCode));
 }
 
 /**
