@@ -9,6 +9,7 @@ import { parseConfig, type Env } from '../src/config/config';
 import { startService, type Service } from '../src/service';
 import type { PoolMember } from '../src/upstream/pool';
 import { freePort } from './helpers/haproxy';
+import { waitFor } from './helpers/wait';
 import { heldAnswers, request, startUpstream, webhook, type Upstream, type UpstreamHandler } from './helpers/http';
 import { parseExposition, sample } from './helpers/metrics';
 import { PrivateRedis, redisSkipReason } from './helpers/redis';
@@ -264,14 +265,15 @@ describe('admin listener', () => {
   });
 });
 
-/** Polls /readyz until its body satisfies `done` (Redis reconnects on its own schedule). */
-async function eventuallyReadiness(r: Running, done: (body: any) => boolean): Promise<{ status: number; body: any }> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const res = await r.get('/readyz');
-    const body = res.json();
-    if (done(body)) return { status: res.status, body };
-    if (Date.now() > deadline) throw new Error(`/readyz stayed ${res.status} ${JSON.stringify(body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** /readyz once its body satisfies `done` (Redis reconnects on its own schedule). */
+function eventuallyReadiness(r: Running, done: (body: any) => boolean): Promise<{ status: number; body: any }> {
+  return waitFor(
+    async () => {
+      const res = await r.get('/readyz');
+      const body = res.json();
+      return done(body) && { status: res.status, body };
+    },
+    '/readyz reaching the expected state',
+    { ms: 10_000, pauseMs: 20 },
+  );
 }

@@ -9,7 +9,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request, startPair, startUpstream, stopPair, webhook } from './helpers/http';
-import { freePort, until } from './helpers/net';
+import { freePort } from './helpers/net';
+import { waitFor } from './helpers/wait';
 import { parseExposition, sample } from './helpers/metrics';
 import { startServerProcess } from './helpers/process';
 
@@ -54,7 +55,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       const held: HeldBody[] = [];
       for (let i = 1; i <= 4; i++) {
         held.push(await holdBody(proxy.port, BODY));
-        await until(() => proxy.proxy.bufferedBytes === i * (BODY - 1), `body ${i} read`);
+        await waitFor(() => proxy.proxy.bufferedBytes === i * (BODY - 1), `body ${i} read`);
       }
       // Four bodies of BODY − 1 bytes leave 4 bytes: neither a fifth body nor a small webhook fits.
       const refused = await holdBody(proxy.port, BODY);
@@ -65,7 +66,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       assert.equal(upstream.requests.length, 0);
 
       for (const h of held) h.finish();
-      await until(() => upstream.requests.length === 4 && proxy.proxy.bufferedBytes === 0, 'held bodies forwarded and given back');
+      await waitFor(() => upstream.requests.length === 4 && proxy.proxy.bufferedBytes === 0, 'held bodies forwarded and given back');
       for (const r of upstream.requests) assert.equal(r.body.length, BODY);
       assert.equal((await request(proxy.port, { body: webhook('bob') })).status, 200, 'served again once bodies are given back');
       for (const h of held) h.socket.destroy();
@@ -78,7 +79,7 @@ describe('MAX_BUFFERED_BYTES', () => {
     const { upstream, proxy } = await startPair({ MAX_BODY_BYTES: '10000', MAX_BUFFERED_BYTES: '15000' });
     try {
       const first = await holdBody(proxy.port, 10_000);
-      await until(() => proxy.proxy.bufferedBytes === 9999, 'first body read');
+      await waitFor(() => proxy.proxy.bufferedBytes === 9999, 'first body read');
       const chunked = net.connect(proxy.port, '127.0.0.1');
       let reply = '';
       chunked.on('data', (c: Buffer) => (reply += c.toString('latin1')));
@@ -86,7 +87,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       await once(chunked, 'close');
       assertRefused(reply);
       first.socket.destroy();
-      await until(() => proxy.proxy.bufferedBytes === 0, 'an aborted client gives its bytes back');
+      await waitFor(() => proxy.proxy.bufferedBytes === 0, 'an aborted client gives its bytes back');
     } finally {
       await stopPair({ upstream, proxy });
     }
@@ -107,7 +108,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       // Everyone that can be read has been: held bodies fill the budget, the rest were refused.
       const fit = Math.floor(BUDGET / (BODY - 1));
       const refused = clients.length - fit;
-      await until(() => {
+      await waitFor(() => {
         peak = Math.max(peak, rssMiB());
         return clients.filter((c) => c.socket.closed).length >= refused;
       }, 'refusals');
@@ -118,7 +119,7 @@ describe('MAX_BUFFERED_BYTES', () => {
       // Without the budget the process would hold 400 × 256 KiB = 100 MiB of bodies.
       assert.ok(peak - before < BUDGET / 1048576 + 40, `RSS rose by ${Math.round(peak - before)} MiB for a ${BUDGET / 1048576} MiB budget`);
       for (const c of clients) c.socket.destroy();
-      await until(async () => (await buffered()) === 0, 'bytes given back');
+      await waitFor(async () => (await buffered()) === 0, 'bytes given back');
       assert.equal(upstream.requests.length, 0);
     } finally {
       server.child.kill('SIGTERM');
@@ -138,10 +139,10 @@ describe('MAX_CONNECTIONS', () => {
         return s;
       }));
       const connections = () => new Promise<number>((resolve, reject) => proxy.proxy.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-      await until(async () => (await connections()) === 2, 'two connections counted');
+      await waitFor(async () => (await connections()) === 2, 'two connections counted');
       await assert.rejects(request(proxy.port, { body: webhook('alice') }), /ECONNRESET|socket hang up/);
       open[0]!.destroy();
-      await until(async () => (await connections()) === 1, 'one connection closed');
+      await waitFor(async () => (await connections()) === 1, 'one connection closed');
       assert.equal((await request(proxy.port, { body: webhook('alice') })).status, 200);
       open[1]!.destroy();
     } finally {

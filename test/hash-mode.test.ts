@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { request, startProxy, webhook } from './helpers/http';
+import { request, startProxy, webhook, type RunningProxy } from './helpers/http';
 import type { PoolMember } from '../src/upstream/pool';
 
 /** A bot instance that answers with its name, can be stopped, and started again on its port. */
@@ -51,6 +51,13 @@ async function bots(n: number): Promise<Bot[]> {
 /** Resolves when the pool reports `url`'s member as `up`. */
 function upstreamChange(changes: ((m: PoolMember) => void)[], url: string, up: boolean): Promise<void> {
   return new Promise((resolve) => changes.push((m) => m.id === `${url}/` && m.up === up && resolve()));
+}
+
+/** Runs `n` rounds of health probes now (HEALTH_CHECK_FALL and _RISE count rounds). */
+async function probeRounds(proxy: RunningProxy, n: number): Promise<void> {
+  const pool = proxy.proxy.pool;
+  assert.ok(pool !== undefined, 'hash mode has a pool');
+  for (let i = 0; i < n; i++) await pool.probeAll();
 }
 
 const ACTORS = Array.from({ length: 12 }, (_, i) => `actor-${i}`);
@@ -104,7 +111,8 @@ describe('hash mode', () => {
         AFFINITY_MODE: 'hash',
         UPSTREAMS: fleet.map((b) => b.url).join(','),
         HEALTH_CHECK_PATH: '/health',
-        HEALTH_CHECK_INTERVAL_MS: '50',
+        // Probes run when the test says (probeRounds), not on a timer.
+        HEALTH_CHECK_INTERVAL_MS: '3600000',
         HEALTH_CHECK_RISE: '2',
         HEALTH_CHECK_FALL: '2',
       },
@@ -128,6 +136,7 @@ describe('hash mode', () => {
       // Started again on its port: the health check brings it back and its actors return.
       const back = upstreamChange(changes, victim.url, true);
       await victim.start();
+      await probeRounds(proxy, 2);
       await back;
       assert.deepEqual(await deliverAll(proxy.port), before);
     } finally {
@@ -165,12 +174,14 @@ describe('hash mode', () => {
     const changes: ((m: PoolMember) => void)[] = [];
     const proxy = await startProxy(
       '',
-      { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '50' },
+      // Probes run when the test says (probeRounds), not on a timer.
+      { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '3600000' },
       { observer: { upstreamChanged: (m) => changes.forEach((c) => c(m)) } },
     );
     try {
       const down = fleet.map((b) => upstreamChange(changes, b.url, false));
       for (const b of fleet) await b.stop();
+      await probeRounds(proxy, 2);
       await Promise.all(down);
       const res = await request(proxy.port, { body: webhook('alice') });
       assert.equal(res.status, 503);
@@ -179,6 +190,7 @@ describe('hash mode', () => {
 
       const up = upstreamChange(changes, fleet[0]!.url, true);
       await fleet[0]!.start();
+      await probeRounds(proxy, 2);
       await up;
       const again = await request(proxy.port, { body: webhook('alice') });
       assert.equal(again.status, 200);

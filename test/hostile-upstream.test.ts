@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { closeServer, request, startProxy, webhook, type RunningProxy } from './helpers/http';
-import { until } from './helpers/net';
+import { waitFor } from './helpers/wait';
 
 /** A raw upstream that answers each request with `answers[path]`, written as is. */
 interface RawUpstream {
@@ -74,7 +74,7 @@ describe('hostile upstream answers (framing and protocol)', () => {
       const res = await request(proxy.port, { path, body: webhook('alice') });
       assert.equal(res.status, 502);
       assert.equal(res.json().message, `upstream answered ${status} ${status === 101 ? 'Switching Protocols' : 'Processing'} instead of a final answer`);
-      await until(() => upstream.closed > closedBefore, 'the upstream connection closed');
+      await waitFor(() => upstream.closed > closedBefore, 'the upstream connection closed');
       assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
     });
   }

@@ -9,6 +9,22 @@ import fc from 'fast-check';
 import { request, startPair, stopPair, type RunningProxy, type Upstream } from './helpers/http';
 
 const RUNS = 150;
+// A failing run is replayed with FC_SEED=<seed>; every run says which seed it used.
+const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.log(`properties: fast-check seed ${SEED} (FC_SEED=${SEED} replays this run)`);
+
+/**
+ * The key rule, written from its definition rather than from src/request/key.ts: 1 to 256
+ * characters, each printable ASCII (space to tilde), the first and last not a space.
+ */
+function isValidKey(key: string): boolean {
+  if (key.length === 0 || key.length > 256) return false;
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return key[0] !== ' ' && key[key.length - 1] !== ' ';
+}
 
 describe('properties', () => {
   let upstream: Upstream;
@@ -29,7 +45,7 @@ describe('properties', () => {
         const body = Buffer.from(bytes);
         assert.deepEqual((await roundTrip(body, type)).body, body);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
@@ -39,12 +55,11 @@ describe('properties', () => {
         const body = Buffer.from(JSON.stringify(JSON.parse(text), null, indent) + '\n', 'utf8');
         assert.deepEqual((await roundTrip(body)).body, body);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
   it('the injected header is the key when it is a valid header value, and absent otherwise', async () => {
-    const validKey = (k: string) => k.length > 0 && k.length <= 256 && /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(k);
     const keys = fc.oneof(
       fc.string({ maxLength: 300 }),
       fc.string({ unit: 'binary', maxLength: 40 }),
@@ -56,10 +71,10 @@ describe('properties', () => {
         const body = Buffer.from(JSON.stringify({ ...extra, actorId: key }), 'utf8');
         const got = await roundTrip(body);
         assert.deepEqual(got.body, body);
-        if (validKey(key)) assert.equal(got.headers.actorid, key);
+        if (isValidKey(key)) assert.equal(got.headers.actorid, key);
         else assert.equal(got.headers.actorid, undefined);
       }),
-      { numRuns: RUNS },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 });

@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
 import { RedisStore } from '../src/store/redis';
 import { storeContract } from './helpers/store-contract';
 import { closedPortUrl, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
-import { deletePrefix, eventually, PrivateRedis, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
+import { deletePrefix, PrivateRedis, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
+import { waitFor } from './helpers/wait';
 
 const skip = redisSkipReason();
 const prefix = testPrefix();
@@ -62,7 +63,7 @@ describe('affinity shared through Redis', { skip }, () => {
   after(() => upstream.close());
 
   /** Resolves once the cookie learned for `actor` has reached Redis. */
-  const learned = (actor: string) => eventually(async () => (await adminClient().get(`${prefix}shared:${actor}`)) ?? undefined);
+  const learned = (actor: string) => waitFor(async () => (await adminClient().get(`${prefix}shared:${actor}`)) ?? undefined, `${actor}'s cookie in Redis`);
 
   async function cookieSent(proxy: RunningProxy, actor: string): Promise<string | undefined> {
     const received = upstream.nextRequest();
@@ -139,16 +140,16 @@ describe('a Redis that stops, freezes and comes back', { skip: skip || (!Private
     const direct = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
     try {
       await cookieSent('dave');
-      await eventually(async () => (await direct.get('webhook-affinity:dave')) ?? undefined);
+      await waitFor(async () => (await direct.get('webhook-affinity:dave')) ?? undefined, "dave's cookie in Redis");
       assert.equal((await cookieSent('dave')).cookie, 'SERVERID=bot2');
 
       await redis.stop();
       assert.equal((await cookieSent('dave')).cookie, undefined, 'no store: forwarded without the cookie');
 
       await redis.start();
-      await eventually(async () => (proxy.proxy.store?.health().up === true ? true : undefined));
+      await waitFor(() => proxy.proxy.store?.health().up, 'the proxy reconnected to Redis', { pauseMs: 10 });
       await cookieSent('dave'); // learns again into the fresh Redis
-      await eventually(async () => (await direct.get('webhook-affinity:dave')) ?? undefined);
+      await waitFor(async () => (await direct.get('webhook-affinity:dave')) ?? undefined, "dave's cookie in Redis");
       assert.equal((await cookieSent('dave')).cookie, 'SERVERID=bot2');
     } finally {
       direct.disconnect();
@@ -156,7 +157,7 @@ describe('a Redis that stops, freezes and comes back', { skip: skip || (!Private
   });
 
   it('a frozen Redis costs a webhook at most about STORE_TIMEOUT_MS, never a hang', async () => {
-    await eventually(async () => (proxy.proxy.store?.health().up === true ? true : undefined));
+    await waitFor(() => proxy.proxy.store?.health().up, 'the proxy reconnected to Redis', { pauseMs: 10 });
     redis.pause();
     try {
       // Answered while Redis is still frozen (it is resumed only below): the lookup gave up after

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { heldAnswers, request, startUpstream, webhook } from './helpers/http';
+import { waitFor } from './helpers/wait';
 import { runServerProcess, startServerProcess } from './helpers/process';
 import { freePort } from './helpers/haproxy';
 import { parseExposition, sample } from './helpers/metrics';
@@ -14,12 +15,9 @@ const listeningWorkers = (stderr: string) => [...stderr.matchAll(/worker (\d+) l
 
 /** Resolves once the process has logged a line matching `pattern`. */
 async function logged(stderr: () => string, pattern: RegExp, exited: Promise<unknown>): Promise<void> {
-  let done = false;
-  void exited.then(() => (done = true));
-  while (!pattern.test(stderr())) {
-    if (done) throw new Error(`exited before logging ${pattern}:\n${stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(() => pattern.test(stderr()), `a line matching ${pattern}`, { ms: 30_000, pauseMs: 5, gaveUp: () => gone && !pattern.test(stderr()) });
 }
 
 /** Resolves with the worker pids once `count` workers have logged that they listen. */

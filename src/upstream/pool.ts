@@ -54,6 +54,7 @@ export class UpstreamPool {
   readonly members: readonly PoolMember[];
   private readonly clock: Clock;
   private activeChecks = false;
+  private check: HealthCheckOptions | undefined;
   private roundRobin = 0;
   private readonly stop = new AbortController();
 
@@ -115,13 +116,21 @@ export class UpstreamPool {
   /** Probes every member every `intervalMs`; 2xx/3xx within `timeoutMs` is healthy. */
   startHealthChecks(check: HealthCheckOptions): void {
     this.activeChecks = true;
-    const probeAll = () => {
-      for (const m of this.members) void this.probe(m, check);
-    };
-    const timer = setInterval(probeAll, check.intervalMs);
+    this.check = check;
+    const timer = setInterval(() => void this.probeAll(), check.intervalMs);
     timer.unref();
     this.stop.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
-    probeAll();
+    void this.probeAll();
+  }
+
+  /**
+   * One round of probes now, resolved when every probe has settled (the interval runs the same;
+   * tests call it to move health on without waiting for the interval).
+   */
+  async probeAll(): Promise<void> {
+    const check = this.check;
+    if (check === undefined) return;
+    await Promise.all(this.members.map((m) => this.probe(m, check)));
   }
 
   /** Stops the probes (and any probe in flight). Idempotent. */

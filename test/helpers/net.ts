@@ -3,7 +3,7 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from './wait';
 
 /** A loopback port that was free a moment ago (for programs that need a number up front). */
 export async function freePort(): Promise<number> {
@@ -36,21 +36,5 @@ export function accepts(port: number): Promise<boolean> {
  * nothing when ready). Fails when `exited()` turns true or after 5 s.
  */
 export async function untilAccepting(port: number, what: string, exited: () => boolean = () => false): Promise<void> {
-  for (let attempt = 0; !(await accepts(port)); attempt++) {
-    if (exited()) throw new Error(`${what} exited before listening on ${port}`);
-    if (attempt > 250) throw new Error(`${what} did not listen on ${port} within 5 s`);
-    await delay(20);
-  }
-}
-
-/**
- * Resolves once `done()` holds, checking again after each turn of the event loop (so sockets
- * and timers in this process make progress meanwhile); fails after `ms` naming `what`.
- */
-export async function until(done: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await waitFor(() => accepts(port), `${what} listening on ${port}`, { pauseMs: 20, gaveUp: exited });
 }

@@ -6,7 +6,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort, untilAccepting } from './net';
 
@@ -35,17 +34,6 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<void>
     if (keys.length > 0) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
-}
-
-/** Resolves with `read()`'s value once it is not undefined; fails after `ms`. */
-export async function eventually<T>(read: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await delay(10);
-  }
 }
 
 /** A private redis-server on a free port, that a test may stop, pause and start again. */

@@ -23,6 +23,15 @@ export function storeContract(name: string, create: () => Promise<StoreUnderTest
       for (const s of opened) await s.close();
     });
 
+    it('is ready once open, says it is up, and counts its keys or says it cannot', async () => {
+      const { store } = await open();
+      await store.ready();
+      assert.equal(store.health().up, true);
+      await store.set('alice', 'a', 60_000);
+      const size = store.size();
+      assert.ok(size === undefined || size >= 1, `size ${size}`);
+    });
+
     it('returns undefined for an unknown key', async () => {
       const { store } = await open();
       assert.equal(await store.get('nobody'), undefined);
