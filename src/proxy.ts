@@ -22,12 +22,12 @@ import { BodyBudget } from './request/body-budget';
 import type { Route } from './route/route';
 import { ROUTES } from './route/routes';
 import type { Verdict } from './signature/scheme';
-import { signatureVerifier } from './signature/verifier';
+import { signatureVerifier, type SignatureVerifier } from './signature/verifier';
 import { openStore, waitBriefly } from './store/backends';
 import type { AffinityStore, Clock } from './store/store';
 import { throttled } from './throttle';
 import { dispatch } from './upstream/dispatch';
-import { createForwarder } from './upstream/forward';
+import { createForwarder, type Forwarder } from './upstream/forward';
 import type { UpstreamPool } from './upstream/pool';
 
 export interface ProxyDeps {
@@ -123,9 +123,9 @@ interface Parts {
   readonly strategies: readonly AffinityStrategy[];
   readonly sanitizers: readonly NonNullable<AffinityStrategy['sanitize']>[];
   readonly learners: readonly AffinityStrategy[];
-  readonly verifier: ReturnType<typeof signatureVerifier> | undefined;
+  readonly verifier: SignatureVerifier | undefined;
   readonly route: Route;
-  readonly forwarder: ReturnType<typeof createForwarder>;
+  readonly forwarder: Forwarder;
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
   /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
@@ -143,7 +143,7 @@ function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: Serv
     sanitize(req.headers, parts.sanitizers);
     const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods);
     if (!plan.verify && !plan.findKey) {
-      forwardSoon(parts, flight);
+      parts.forwardSoon(flight);
       return;
     }
     readBody(req, parts.config.maxBodyBytes, parts.budget, flight, (err, body) => {
@@ -188,7 +188,7 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
     // Forwarded as received: a body read only for its signature goes as framed.
     if (found.outcome === 'passthrough' || found.outcome === 'encoded') flight.body = hadBody(req) ? body : undefined;
     else log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, found.outcome);
-    forwardSoon(parts, flight);
+    parts.forwardSoon(flight);
     return;
   }
   flight.outcome = 'affinity';
@@ -196,13 +196,8 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
   const exchange: KeyedExchange = { req, key: found.key };
   flight.exchange = exchange;
   const pending = addAffinity(parts.strategies, exchange);
-  if (pending === undefined) forwardSoon(parts, flight);
-  else pending.then(() => forwardSoon(parts, flight)).catch((err: unknown) => crashed(flight, err));
-}
-
-/** Forwards once the requests read in this pass of the event loop are all read (check-phase.ts). */
-function forwardSoon(parts: Parts, flight: Flight): void {
-  parts.forwardSoon(flight);
+  if (pending === undefined) parts.forwardSoon(flight);
+  else pending.then(() => parts.forwardSoon(flight)).catch((err: unknown) => crashed(flight, err));
 }
 
 /** Route, then forward along the route; learn from the answer. */

@@ -1,15 +1,9 @@
 /**
  * UPSTREAM_TIMEOUT_MS for every upstream request at once: one timer looks at the agents'
- * connections in use and destroys those that have moved no byte either way for the timeout.
- * The request on that connection then fails with UPSTREAM_TIMEOUT (504, or a cut connection
- * when the answer had begun).
- *
- * Why not `proxyReq.setTimeout()`: per request it adds and removes listeners and re-arms a timer,
- * a measurable share of a forward (README, Performance); this costs nothing per request. (A
- * Map of requests in flight was tried too: young keys in a long-lived Map made V8's scavenges
- * copy far more, and cost more than the listeners.) Node's own server enforces its header and
- * request timeouts the same way (connectionsCheckingInterval). The price is precision: a stall
- * is noticed up to one sweep interval late (a quarter of the timeout, at most a second).
+ * connections in use and destroys those that have moved no byte either way for the timeout; the
+ * request on it then fails with UPSTREAM_TIMEOUT (504, or a cut connection mid-answer). Nothing
+ * is armed per request (why: README, Performance); a stall is noticed up to one sweep late
+ * (a quarter of the timeout, at most a second), as Node's own server does for its timeouts.
  */
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
