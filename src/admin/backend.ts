@@ -15,7 +15,7 @@ import { PoolMember } from '../upstream/pool';
 export interface Check {
   readonly ok: boolean;
   readonly detail: string;
-  /** Working, but without something optional (Redis down: webhooks flow without learned cookies). */
+  /** Working, but without something optional (a networked store away: webhooks flow without learned cookies). */
   readonly degraded?: boolean;
 }
 

@@ -4,7 +4,7 @@
  */
 import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
 import { SIGNATURE_SCHEME_NAMES } from '../signature/schemes';
-import { isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
+import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
 import type { Config } from './config';
 import { DEFAULT_AFFINITY_COOKIES } from './config';
 import type { EnvReader } from './env-reader';
@@ -37,9 +37,9 @@ export function readListener(read: EnvReader) {
 
 export function readAffinity(read: EnvReader) {
   const mode = read.oneOf('AFFINITY_MODE', 'header', AFFINITY_MODES);
-  // In hash mode AFFINITY_HEADER set empty means: inject no header at all.
+  // Where the proxy chooses the instance itself, AFFINITY_HEADER set empty means: inject no header.
   const givenHeader = read.given('AFFINITY_HEADER');
-  const noHeader = mode === 'hash' && givenHeader !== undefined && givenHeader.trim() === '';
+  const noHeader = modeOf(mode).route === 'pool' && givenHeader !== undefined && givenHeader.trim() === '';
   const header = read.string('AFFINITY_HEADER', 'Actorid');
   if (!TOKEN.test(header) || isReservedHeader(header)) {
     read.problem('AFFINITY_HEADER', header, 'an HTTP header name (letters, digits, - and _) that is not a framing, hop-by-hop or Host header');
@@ -138,7 +138,7 @@ export function readUpstreams(read: EnvReader, mode: AffinityMode, warnings: str
 
 export function readStore(read: EnvReader) {
   return {
-    store: read.oneOf('STORE', 'memory', STORE_NAMES),
+    store: read.oneOf('STORE', DEFAULT_STORE, STORE_NAMES),
     storeOptions: readStoreOptions(read),
     storeTimeoutMs: read.integer('STORE_TIMEOUT_MS', 100, 1, 60_000),
     readyRequiresStore: read.boolean('READY_REQUIRES_STORE', false),

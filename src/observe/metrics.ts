@@ -72,7 +72,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   });
   new Gauge({
     name: 'webhook_affinity_learned_keys',
-    help: 'Cookie mode with STORE=memory: keys whose cookies this process remembers',
+    help: 'Cookie modes with an in-process STORE (memory): keys whose cookies this process remembers',
     registers: [registry],
     collect() {
       const size = sources().store?.size();
@@ -81,7 +81,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   });
   new Gauge({
     name: 'webhook_affinity_store_up',
-    help: 'Cookie mode with STORE=redis: 1 while Redis is connected, else 0',
+    help: 'Cookie modes with a networked STORE (redis): 1 while the store is connected, else 0',
     registers: [registry],
     collect() {
       const health = sources().store?.health();

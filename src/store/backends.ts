@@ -15,6 +15,9 @@ export const STORE_BACKENDS = {
 } as const;
 
 export type StoreName = keyof typeof STORE_BACKENDS;
+
+/** STORE when unset: the embedded store, so one command starts the proxy. */
+export const DEFAULT_STORE: StoreName = 'memory';
 type OptionsOf<N extends StoreName> = (typeof STORE_BACKENDS)[N] extends StoreBackend<infer O> ? O : never;
 /** Every backend's options, as read from the environment (all are validated, one is used). */
 export type StoreOptions = { readonly [N in StoreName]: OptionsOf<N> };

@@ -40,8 +40,6 @@ export class PoolMember implements Scored, Candidate {
   streak = 0;
   /** When a passively downed member may be tried again (no active checks). */
   retryAt = 0;
-  /** A health probe is on its way: the next one waits for it rather than piling up sockets. */
-  probing = false;
 
   constructor(readonly url: URL) {
     this.id = url.href;
@@ -55,6 +53,8 @@ export class UpstreamPool {
   private readonly clock: Clock;
   private activeChecks = false;
   private check: HealthCheckOptions | undefined;
+  /** Each member's probe on its way: a tick of the interval skips it rather than pile up sockets. */
+  private readonly probing = new Map<PoolMember, Promise<void>>();
   private roundRobin = 0;
   private readonly stop = new AbortController();
 
@@ -117,20 +117,28 @@ export class UpstreamPool {
   startHealthChecks(check: HealthCheckOptions): void {
     this.activeChecks = true;
     this.check = check;
-    const timer = setInterval(() => void this.probeAll(), check.intervalMs);
+    const tick = () => {
+      for (const m of this.members) if (!this.probing.has(m)) void this.probe(m, check);
+    };
+    const timer = setInterval(tick, check.intervalMs);
     timer.unref();
     this.stop.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
-    void this.probeAll();
+    tick();
   }
 
   /**
-   * One round of probes now, resolved when every probe has settled (the interval runs the same;
-   * tests call it to move health on without waiting for the interval).
+   * One more round of probes, resolved when each has settled: a probe already on its way is
+   * waited for first. (Tests move health on with it instead of waiting for the interval.)
    */
   async probeAll(): Promise<void> {
     const check = this.check;
     if (check === undefined) return;
-    await Promise.all(this.members.map((m) => this.probe(m, check)));
+    await Promise.all(
+      this.members.map(async (m) => {
+        await this.probing.get(m);
+        await this.probe(m, check);
+      }),
+    );
   }
 
   /** Stops the probes (and any probe in flight). Idempotent. */
@@ -138,11 +146,17 @@ export class UpstreamPool {
     this.stop.abort();
   }
 
-  private async probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
-    if (member.probing) return;
-    member.probing = true;
-    const healthy = await probe(new URL(check.path, member.url), check.timeoutMs, this.stop.signal);
-    member.probing = false;
+  private probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
+    const settled = probe(new URL(check.path, member.url), check.timeoutMs, this.stop.signal).then((healthy) => {
+      this.probing.delete(member);
+      this.judge(member, healthy);
+    });
+    this.probing.set(member, settled);
+    return settled;
+  }
+
+  /** Applies one probe's result: RISE successes bring a member up, FALL failures take it down. */
+  private judge(member: PoolMember, healthy: boolean): void {
     if (this.stop.signal.aborted) return;
     if (healthy === member.up) {
       member.streak = 0;
