@@ -2,21 +2,19 @@
  * Hash mode's route: the key's rendezvous order over the available UPSTREAMS (a keyless request
  * takes them in turn); a refused connection moves on to the next, up to RETRIES more.
  */
-import type { UpstreamPool } from '../upstream/pool';
+import { PoolMember, type UpstreamPool } from '../upstream/pool';
 import type { Route } from './route';
 
 export function rendezvousRoute(pool: UpstreamPool, retries: number): Route {
-  const byId = new Map(pool.members.map((m) => [m.id, m]));
+  // The candidates are the pool's members themselves: health reports go straight to them.
   return {
     candidates: (key) => pool.candidates(key),
     attempts: retries + 1,
     answered(candidate) {
-      const member = byId.get(candidate.id);
-      if (member !== undefined) pool.reportSuccess(member);
+      if (candidate instanceof PoolMember) pool.reportSuccess(candidate);
     },
     unreachable(candidate, reason) {
-      const member = byId.get(candidate.id);
-      if (member !== undefined) pool.reportFailure(member, reason);
+      if (candidate instanceof PoolMember) pool.reportFailure(candidate, reason);
     },
     retryAfterSeconds: () => pool.retryAfterSeconds(),
     pool,
