@@ -1,6 +1,7 @@
 /**
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
+ * npm run bench -- instructions [--only header,hash] [--quick]
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
  * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
@@ -14,6 +15,7 @@ import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
 import { measureWithNode, measureWithWrk, type Measurement } from './load';
 import { actorPool, BENCH_SECRET, webexPayloads } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
+import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
@@ -53,11 +55,12 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-function parseArgs(argv: string[]): Options & { memory: boolean } {
-  const opts: Options & { memory: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false };
+function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean } {
+  const opts: Options & { memory: boolean; instructions: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false, instructions: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'memory') opts.memory = true;
+    else if (a === 'instructions') opts.instructions = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
@@ -197,6 +200,10 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.memory) {
     await runMemoryBench(opts.durationS === 1 ? [10_000, 50_000] : [100_000, 1_000_000]);
+    return;
+  }
+  if (opts.instructions) {
+    await runInstructionsBench(opts.only, opts.durationS === 1);
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'webhook-affinity-bench-'));

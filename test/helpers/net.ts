@@ -33,8 +33,8 @@ export function accepts(port: number): Promise<boolean> {
 
 /**
  * Waits until a program started by the test accepts connections on `port` (such programs say
- * nothing when ready). Fails when `exited()` turns true or after 5 s.
+ * nothing when ready). Fails when `exited()` turns true or after `ms` (5 s).
  */
-export async function untilAccepting(port: number, what: string, exited: () => boolean = () => false): Promise<void> {
-  await waitFor(() => accepts(port), `${what} listening on ${port}`, { pauseMs: 20, gaveUp: exited });
+export async function untilAccepting(port: number, what: string, exited: () => boolean = () => false, ms = 5000): Promise<void> {
+  await waitFor(() => accepts(port), `${what} listening on ${port}`, { pauseMs: 20, gaveUp: exited, ms });
 }
