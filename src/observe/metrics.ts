@@ -62,6 +62,29 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     registers: [registry],
   });
 
+  registerGauges(registry, sources);
+
+  const byUpstream = new Map<string, ReturnType<typeof upstreamSeconds.labels>>();
+  const timerOf = (upstream: string) => {
+    let child = byUpstream.get(upstream);
+    if (child === undefined) byUpstream.set(upstream, (child = upstreamSeconds.labels(upstream)));
+    return child;
+  };
+
+  return {
+    registry,
+    observer: {
+      requestEnded: (r) => countOutcome(r.outcome),
+      upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
+      upstreamRetried: (_upstream, reason) => countRetry(reason),
+      storeLookup: (result) => countLookup(result),
+      storeWriteFailed: () => writeErrors.inc(),
+    },
+  };
+}
+
+/** The gauges read at scrape time from what the proxy holds now. */
+function registerGauges(registry: Registry, sources: () => MetricsSources): void {
   new Gauge({
     name: 'webhook_affinity_buffered_body_bytes',
     help: 'Request body bytes held in memory now, across every request in flight (MAX_BUFFERED_BYTES bounds it)',
@@ -99,24 +122,6 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       for (const m of pool.members) this.labels(m.id).set(pool.isAvailable(m) ? 1 : 0);
     },
   });
-
-  const byUpstream = new Map<string, ReturnType<typeof upstreamSeconds.labels>>();
-  const timerOf = (upstream: string) => {
-    let child = byUpstream.get(upstream);
-    if (child === undefined) byUpstream.set(upstream, (child = upstreamSeconds.labels(upstream)));
-    return child;
-  };
-
-  return {
-    registry,
-    observer: {
-      requestEnded: (r) => countOutcome(r.outcome),
-      upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
-      upstreamRetried: (_upstream, reason) => countRetry(reason),
-      storeLookup: (result) => countLookup(result),
-      storeWriteFailed: () => writeErrors.inc(),
-    },
-  };
 }
 
 interface BatchedCounterOptions<T extends string> {
