@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALICE, fixture, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { waitFor } from './helpers/wait';
 
 describe('forwarding', () => {
   let upstream: Upstream;
@@ -132,6 +133,25 @@ describe('forwarding to a target with a path', () => {
       const got = await received;
       assert.equal(got.url, '/bots/a/webhook?x=1');
       assert.equal(got.headers.host, 'public.example', 'CHANGE_ORIGIN=false keeps the client Host');
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('idle upstream connections', () => {
+  it('closes an idle upstream connection after UPSTREAM_KEEP_ALIVE_MS', async () => {
+    const upstream = await startUpstream();
+    // Far shorter than the 4 s default, so the close seen below can only come from the setting.
+    const proxy = await startProxy(upstream.url, { UPSTREAM_KEEP_ALIVE_MS: '50' });
+    try {
+      const closed = new Promise<void>((resolve) => upstream.server.once('connection', (socket) => socket.once('close', () => resolve())));
+      // A kept-alive client, so the proxy's upstream request is not told to close either.
+      await request(proxy.port, { body: webhook('a'), headers: { connection: 'keep-alive' } });
+      let gone = false;
+      void closed.then(() => (gone = true));
+      await waitFor(() => gone, 'the idle upstream connection closed by the proxy', { ms: 2000 });
     } finally {
       await proxy.close();
       await upstream.close();
