@@ -193,7 +193,7 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
   }
   flight.outcome = 'affinity';
   log.proxy('%s %p: key %k', req.method, req.url, found.key);
-  const exchange: KeyedExchange = { req, key: found.key };
+  const exchange: KeyedExchange = { headers: req.headers, key: found.key };
   flight.exchange = exchange;
   const pending = addAffinity(parts.strategies, exchange);
   if (pending === undefined) parts.forwardSoon(flight);

@@ -79,7 +79,7 @@ describe('pipeline steps', () => {
     const order: string[] = [];
     const sync = (name: string): AffinityStrategy => ({ apply: () => void order.push(name) });
     const later = (name: string): AffinityStrategy => ({ apply: () => Promise.resolve().then(() => void order.push(name)) });
-    const exchange: KeyedExchange = { req: incoming('POST'), key: 'alice' };
+    const exchange: KeyedExchange = { headers: {}, key: 'alice' };
 
     assert.equal(addAffinity([headerAffinity('actorid'), sync('a')], exchange), undefined);
     assert.deepEqual(exchange.upstreamHeaders, { actorid: 'alice' });
@@ -96,7 +96,7 @@ describe('pipeline steps', () => {
     const config = parseConfig({ AFFINITY_MODE: 'cookie' });
     const strategy = cookieStrategy({ config, store, clock: () => 1000, observer: {} });
     assert.ok(strategy !== undefined);
-    const exchange: KeyedExchange = { req: incoming('POST'), key: 'alice' };
+    const exchange: KeyedExchange = { headers: {}, key: 'alice' };
     const answer = incoming('POST', { 'set-cookie': ['SERVERID=bot2; Path=/', 'session=x'] });
     learn([strategy], exchange, answer);
     await Promise.resolve();

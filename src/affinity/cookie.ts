@@ -39,9 +39,9 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
     if (!failed) options.onLookup?.(jar.length > 0 ? 'hit' : 'miss');
     exchange.jar = jar;
     // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
-    const cookie = cookieHeader(exchange.req.headers.cookie, jar, keepInbound);
+    const cookie = cookieHeader(exchange.headers.cookie, jar, keepInbound);
     if (cookie !== undefined) (exchange.upstreamHeaders ??= {}).cookie = cookie;
-    else if (exchange.req.headers.cookie !== undefined) delete exchange.req.headers.cookie;
+    else if (exchange.headers.cookie !== undefined) delete exchange.headers.cookie;
     if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
   };
 

@@ -11,7 +11,11 @@ import type { CookieJar } from './cookie-jar';
 
 /** One request on its way through the pipeline, as the strategies see it. */
 export interface Exchange {
-  readonly req: IncomingMessage;
+  /**
+   * The request's headers as they will be forwarded (sanitized); a strategy may remove one.
+   * Only the headers, so a webhook stored for later delivery goes through the same strategies.
+   */
+  readonly headers: IncomingHttpHeaders;
   /** The affinity key, when the body held a usable one. */
   readonly key: string | undefined;
   /**
