@@ -1,0 +1,50 @@
+/**
+ * What the delivery mailbox stores: one accepted webhook, and what happened to it so far.
+ */
+
+/** One accepted webhook, exactly as it is to be delivered. */
+export interface Letter {
+  /** The delivery id: answered to the platform and sent as X-Webhook-Delivery-Id. */
+  readonly id: string;
+  /** Its key's mailbox; undefined for the keyless lane (no ordering between its letters). */
+  readonly key: string | undefined;
+  readonly method: string;
+  /** Path and query, as received. */
+  readonly url: string;
+  /** The headers to forward (hop-by-hop ones already removed). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body exactly as received. */
+  readonly body: Buffer;
+  /** When it was accepted, epoch milliseconds. */
+  readonly arrivedAt: number;
+}
+
+/** A letter handed out for one delivery attempt: its mailbox holds nothing else in flight. */
+export interface Claimed {
+  readonly letter: Letter;
+  /** This attempt's number, from 1; counted before the attempt is made. */
+  readonly attempt: number;
+}
+
+/** How one attempt ended, as the spool records it. */
+export type Settlement =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly at: number; readonly reason: string }
+  | { readonly kind: 'dead'; readonly reason: string };
+
+/** A letter given up on, kept (bounded) so it can be looked at and replayed. */
+export interface DeadLetter {
+  readonly letter: Letter;
+  readonly attempts: number;
+  readonly firstAttemptAt: number | undefined;
+  readonly lastAttemptAt: number;
+  /** The last status or error, and why it was given up on. */
+  readonly reason: string;
+}
+
+/** Bytes a letter is counted for against QUEUE_MAX_BYTES: its body, URL and headers. */
+export function letterBytes(letter: Letter): number {
+  let bytes = letter.body.length + letter.url.length + letter.method.length + letter.id.length + (letter.key?.length ?? 0);
+  for (const [name, value] of Object.entries(letter.headers)) bytes += name.length + value.length;
+  return bytes;
+}

@@ -1,0 +1,121 @@
+/**
+ * The Spool contract, as one suite that every spool backend runs (memory now; Redis next).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { letterBytes, type Letter } from '../../src/delivery/letter';
+import type { Spool } from '../../src/delivery/spool';
+
+let serial = 0;
+
+/** A letter for `key` (undefined: keyless) with `body` as its text. */
+export function letter(key: string | undefined, body: string, arrivedAt = 0): Letter {
+  serial++;
+  return { id: `d-${serial}`, key, method: 'POST', url: '/webhook', headers: { 'content-type': 'application/json' }, body: Buffer.from(body), arrivedAt };
+}
+
+/** Claims everything due at `now`, in the order handed out. */
+function claimAll(spool: Spool, now: number) {
+  const claimed = [];
+  for (let c = spool.claim(now); c !== undefined; c = spool.claim(now)) claimed.push(c);
+  return claimed;
+}
+
+export function spoolContract(name: string, open: (options: { maxBytes: number; maxDead: number }) => Spool): void {
+  describe(`Spool contract: ${name}`, () => {
+    it('hands out one letter per mailbox at a time, in arrival order', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      for (const text of ['a1', 'a2', 'a3']) assert.ok(spool.append(letter('alice', text)));
+      assert.ok(spool.append(letter('bob', 'b1')));
+      const first = claimAll(spool, 0);
+      assert.deepEqual(first.map((c) => c.letter.body.toString()), ['a1', 'b1'], 'the heads only');
+      for (const c of first) spool.settle(c, { kind: 'delivered' }, 0);
+      const second = claimAll(spool, 0);
+      assert.deepEqual(second.map((c) => c.letter.body.toString()), ['a2']);
+      spool.settle(second[0]!, { kind: 'delivered' }, 0);
+      assert.deepEqual(claimAll(spool, 0).map((c) => c.letter.body.toString()), ['a3']);
+    });
+
+    it('keyless letters are not held behind one another', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      spool.append(letter(undefined, 'x'));
+      spool.append(letter(undefined, 'y'));
+      assert.deepEqual(claimAll(spool, 0).map((c) => c.letter.body.toString()), ['x', 'y']);
+    });
+
+    it('holds a retried head, and what is behind it, until its time; other mailboxes flow', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      spool.append(letter('alice', 'a1'));
+      spool.append(letter('alice', 'a2'));
+      spool.append(letter('bob', 'b1'));
+      const [a1, b1] = claimAll(spool, 0);
+      assert.equal(a1!.attempt, 1);
+      spool.settle(a1!, { kind: 'retry', at: 100, reason: 'answered 503' }, 0);
+      spool.settle(b1!, { kind: 'delivered' }, 0);
+      assert.equal(spool.nextDueAt(), 100);
+      assert.deepEqual(claimAll(spool, 99), [], 'alice waits, a2 behind a1');
+      const again = claimAll(spool, 100);
+      assert.deepEqual(again.map((c) => [c.letter.body.toString(), c.attempt]), [['a1', 2]]);
+      spool.settle(again[0]!, { kind: 'delivered' }, 100);
+      assert.deepEqual(claimAll(spool, 100).map((c) => [c.letter.body.toString(), c.attempt]), [['a2', 1]]);
+    });
+
+    it('moves a dead head to the dead letters and lets the next one go; replay puts it at the back', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      const a1 = letter('alice', 'a1', 5);
+      spool.append(a1);
+      spool.append(letter('alice', 'a2'));
+      const [c1] = claimAll(spool, 10);
+      spool.settle(c1!, { kind: 'dead', reason: 'answered 400: refused by the bot' }, 12);
+      assert.deepEqual(
+        spool.deadLetters().map((d) => [d.letter.id, d.attempts, d.firstAttemptAt, d.lastAttemptAt, d.reason]),
+        [[a1.id, 1, 10, 12, 'answered 400: refused by the bot']],
+      );
+      assert.ok(spool.replay(a1.id));
+      assert.equal(spool.deadLetters().length, 0);
+      const [c2] = claimAll(spool, 20);
+      assert.equal(c2!.letter.body.toString(), 'a2', 'the replayed letter went to the back');
+      spool.settle(c2!, { kind: 'delivered' }, 20);
+      const [c3] = claimAll(spool, 20);
+      assert.deepEqual([c3!.letter.id, c3!.attempt], [a1.id, 1]);
+      assert.equal(spool.replay('nope'), false);
+    });
+
+    it('refuses letters past maxBytes, and takes them again once delivered ones free the room', () => {
+      const one = letter('alice', 'x'.repeat(100));
+      // Room for two such letters (they are all counted alike), not three.
+      const maxBytes = 2 * letterBytes(one) + 10;
+      const spool = open({ maxBytes, maxDead: 10 });
+      assert.ok(spool.append(one));
+      assert.ok(spool.append(letter('bob', 'x'.repeat(100))));
+      assert.equal(spool.append(letter('carol', 'x'.repeat(100))), false);
+      const before = spool.stats(0);
+      assert.equal(before.depth, 2);
+      assert.ok(before.bytes <= maxBytes);
+      const [c] = claimAll(spool, 0);
+      spool.settle(c!, { kind: 'delivered' }, 0);
+      assert.ok(spool.append(letter('carol', 'x'.repeat(100))));
+    });
+
+    it('keeps at most maxDead dead letters, dropping the oldest and counting them', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 2 });
+      for (const key of ['a', 'b', 'c']) spool.append(letter(key, key));
+      for (const c of claimAll(spool, 0)) spool.settle(c, { kind: 'dead', reason: 'answered 400' }, 0);
+      assert.deepEqual(spool.deadLetters().map((d) => d.letter.key), ['c', 'b'], 'newest first');
+      assert.equal(spool.stats(0).deadDropped, 1);
+      const id = spool.deadLetters()[0]!.letter.id;
+      assert.ok(spool.forget(id));
+      assert.equal(spool.forget(id), false);
+    });
+
+    it('reports depth, mailboxes, in flight and the oldest letter’s age', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      spool.append(letter('alice', 'a1', 1000));
+      spool.append(letter('alice', 'a2', 1500));
+      spool.append(letter(undefined, 'k', 1200));
+      spool.claim(2000);
+      const stats = spool.stats(2000);
+      assert.deepEqual([stats.depth, stats.mailboxes, stats.inFlight, stats.oldestAgeMs], [3, 2, 1, 1000]);
+    });
+  });
+}
