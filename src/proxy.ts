@@ -9,8 +9,11 @@ import type { AddressInfo } from 'node:net';
 import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
 import { inCheckPhase } from './check-phase';
 import type { Config } from './config/config';
+import { mailboxFromConfig } from './delivery/from-config';
+import type { Mailbox } from './delivery/mailbox';
+import { letterOf } from './delivery/stored-request';
 import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
-import { sendError } from './json-answer';
+import { sendError, writeJson } from './json-answer';
 import { createListener, drain, listen } from './listener/listener';
 import { log, logError, pathOnly } from './log';
 import { modeOf } from './modes';
@@ -45,6 +48,8 @@ export interface AffinityProxy {
   readonly store: AffinityStore | undefined;
   /** Hash mode: the upstreams and their health. */
   readonly pool: UpstreamPool | undefined;
+  /** DELIVERY=queued: the stored webhooks, their deliveries and dead letters. */
+  readonly mailbox: Mailbox | undefined;
   /** False once close() has begun: readiness turns 503 before the listener closes. */
   readonly accepting: boolean;
   /** Request body bytes held in memory now, across every request (bounded by MAX_BUFFERED_BYTES). */
@@ -64,6 +69,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const mode = modeOf(config.mode);
   const store = deps.store ?? (mode.learns ? openStore(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }) : undefined);
   const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
+  const route = ROUTES[mode.route]({ config, clock, observer });
   const parts: Parts = {
     config,
     clock,
@@ -72,7 +78,8 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     sanitizers: strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : [])),
     learners: strategies.filter((s) => s.learn !== undefined),
     verifier: config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined,
-    route: ROUTES[mode.route]({ config, clock, observer }),
+    route,
+    mailbox: mailboxFromConfig(config, route, strategies, clock, observer),
     forwarder: createForwarder({
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       keepAliveMs: config.upstreamKeepAliveMs,
@@ -82,6 +89,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     }),
     budget: new BodyBudget(config.maxBufferedBytes),
     logRejection: throttled(logError, 10_000, clock),
+    logFallback: throttled(logError, 10_000, clock),
     forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,
   };
@@ -92,6 +100,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     server,
     store,
     pool: parts.route.pool,
+    mailbox: parts.mailbox,
     get accepting() {
       return !parts.shuttingDown;
     },
@@ -105,7 +114,9 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     close() {
       closing ??= (async () => {
         parts.shuttingDown = true;
-        await drain(server, config.shutdownTimeoutMs);
+        // The mailbox goes on delivering what it holds while the listener drains.
+        await Promise.all([drain(server, config.shutdownTimeoutMs), parts.mailbox?.drain(config.shutdownTimeoutMs)]);
+        parts.mailbox?.close();
         parts.route.close();
         parts.forwarder.close();
         await store?.close();
@@ -125,9 +136,12 @@ interface Parts {
   readonly learners: readonly AffinityStrategy[];
   readonly verifier: SignatureVerifier | undefined;
   readonly route: Route;
+  /** DELIVERY=queued: where webhooks are stored and delivered from. */
+  readonly mailbox: Mailbox | undefined;
   readonly forwarder: Forwarder;
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
+  readonly logFallback: (line: string) => void;
   /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
   readonly forwardSoon: (flight: Flight) => void;
   shuttingDown: boolean;
@@ -188,16 +202,36 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
     // Forwarded as received: a body read only for its signature goes as framed.
     if (found.outcome === 'passthrough' || found.outcome === 'encoded') flight.body = hadBody(req) ? body : undefined;
     else log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, found.outcome);
+    if (parts.mailbox !== undefined && queue(parts, parts.mailbox, flight, undefined)) return;
     parts.forwardSoon(flight);
     return;
   }
-  flight.outcome = 'affinity';
   log.proxy('%s %p: key %k', req.method, req.url, found.key);
+  if (parts.mailbox !== undefined && queue(parts, parts.mailbox, flight, found.key)) return;
+  if (flight.outcome !== 'direct-fallback') flight.outcome = 'affinity';
   const exchange: KeyedExchange = { headers: req.headers, key: found.key };
   flight.exchange = exchange;
   const pending = addAffinity(parts.strategies, exchange);
   if (pending === undefined) parts.forwardSoon(flight);
   else pending.then(() => parts.forwardSoon(flight)).catch((err: unknown) => crashed(flight, err));
+}
+
+/**
+ * Delivery mailbox: a POST whose body is held is stored and answered at once (its delivery comes
+ * later, in order per key). Anything else, or what the mailbox cannot take, is forwarded directly.
+ */
+function queue(parts: Parts, mailbox: Mailbox, flight: Flight, key: string | undefined): boolean {
+  const { req, body } = flight;
+  if (req.method !== 'POST' || body === undefined) return false;
+  const letter = letterOf(req, body, key, parts.clock());
+  if (!mailbox.accept(letter)) {
+    parts.logFallback(`delivery mailbox full (QUEUE_MAX_BYTES=${parts.config.queueMaxBytes}): webhooks are forwarded directly`);
+    flight.outcome = 'direct-fallback';
+    return false;
+  }
+  flight.outcome = 'queued';
+  writeJson(flight.res, parts.config.queueAckStatus, { queued: letter.id });
+  return true;
 }
 
 /** Route, then forward along the route; learn from the answer. */

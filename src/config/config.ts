@@ -11,7 +11,7 @@ import type { AffinityMode } from '../modes';
 import type { SignatureSchemeName } from '../signature/schemes';
 import type { StoreName, StoreOptions } from '../store/backends';
 import { EnvReader } from './env-reader';
-import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, checkAcross } from './sections';
+import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, readDelivery, checkAcross } from './sections';
 
 /** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
 export const DEFAULT_AFFINITY_COOKIES = [
@@ -104,6 +104,26 @@ export interface Config {
   readonly storeTimeoutMs: number;
   /** Readiness fails while the networked store is unreachable (READY_REQUIRES_STORE, default false). */
   readonly readyRequiresStore: boolean;
+  /** `direct` forwards each webhook as it comes; `queued` stores it and answers at once (DELIVERY, default direct). */
+  readonly delivery: 'direct' | 'queued';
+  /** Status answered once a webhook is stored (QUEUE_ACK_STATUS, default 200; 2xx). */
+  readonly queueAckStatus: number;
+  /** Deliveries in flight at once, across keys; one per key at most (QUEUE_CONCURRENCY, default 64). */
+  readonly queueConcurrency: number;
+  /** First wait before a retry, ms; later ones up to twice the previous (QUEUE_RETRY_MIN_MS, default 250). */
+  readonly queueRetryMinMs: number;
+  /** Longest wait between attempts, ms (QUEUE_RETRY_MAX_MS, default 30000). */
+  readonly queueRetryMaxMs: number;
+  /** A webhook not delivered this long after it arrived is a dead letter, ms (QUEUE_MAX_AGE_MS, default 3600000). */
+  readonly queueMaxAgeMs: number;
+  /** Bytes of stored webhooks before new ones are forwarded directly (QUEUE_MAX_BYTES, default 256 MiB). */
+  readonly queueMaxBytes: number;
+  /** Hash mode: how long a key waits for its own instance before it moves, ms (QUEUE_HOLD_MS, default 30000). */
+  readonly queueHoldMs: number;
+  /** Shared spool: how long a replica owns a key's mailbox without renewing it, ms (QUEUE_LEASE_MS, default 10000). */
+  readonly queueLeaseMs: number;
+  /** Dead letters kept, the oldest dropped first (DEAD_LETTER_MAX, default 10000). */
+  readonly deadLetterMax: number;
   /** Worker processes sharing the port (WORKERS, default 1). */
   readonly workers: number;
   /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
@@ -155,6 +175,7 @@ export function parseConfig(env: Env): Config {
     ...readSignatures(read, warnings),
     ...readUpstreams(read, affinity.mode, warnings),
     ...readStore(read),
+    ...readDelivery(read),
     ...readAdmin(read),
     accessLog: read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const),
     warnings,

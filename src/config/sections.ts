@@ -145,6 +145,27 @@ export function readStore(read: EnvReader) {
   };
 }
 
+/** DELIVERY and the delivery mailbox's QUEUE_* variables. */
+export function readDelivery(read: EnvReader) {
+  const queueRetryMinMs = read.integer('QUEUE_RETRY_MIN_MS', 250, 1, 3_600_000);
+  const queueRetryMaxMs = read.integer('QUEUE_RETRY_MAX_MS', 30_000, 1, 86_400_000);
+  if (queueRetryMaxMs < queueRetryMinMs) {
+    read.problem('QUEUE_RETRY_MAX_MS', String(queueRetryMaxMs), `at least QUEUE_RETRY_MIN_MS (${queueRetryMinMs})`);
+  }
+  return {
+    delivery: read.oneOf('DELIVERY', 'direct', ['direct', 'queued'] as const),
+    queueAckStatus: read.integer('QUEUE_ACK_STATUS', 200, 200, 299),
+    queueConcurrency: read.integer('QUEUE_CONCURRENCY', 64, 1, 100_000),
+    queueRetryMinMs,
+    queueRetryMaxMs,
+    queueMaxAgeMs: read.integer('QUEUE_MAX_AGE_MS', 3_600_000, 1, 30 * 86_400_000),
+    queueMaxBytes: read.integer('QUEUE_MAX_BYTES', 268_435_456, 1, 64 * 1024 * 1024 * 1024),
+    queueHoldMs: read.integer('QUEUE_HOLD_MS', 30_000, 0, 86_400_000),
+    queueLeaseMs: read.integer('QUEUE_LEASE_MS', 10_000, 1, 3_600_000),
+    deadLetterMax: read.integer('DEAD_LETTER_MAX', 10_000, 1, 10_000_000),
+  };
+}
+
 export function readAdmin(read: EnvReader) {
   const portText = read.string('ADMIN_PORT', '9091').toLowerCase();
   const token = read.string('ADMIN_TOKEN', '');
@@ -163,6 +184,13 @@ export function checkAcross(config: Config, read: EnvReader, warnings: string[])
     // Each worker would learn into its own map and replay only a fraction of the cookies.
     const shared = STORE_NAMES.filter(isShared).map((name) => `STORE=${name}`);
     read.problem('WORKERS', String(workers), `1 with STORE=${store} in ${mode} mode: each worker would keep its own cookie map; set ${shared.join(' or ')} to share one`);
+  }
+  if (config.delivery === 'queued' && isShared(store)) {
+    // The spool lives where STORE says; a shared (Redis) spool is the next step of the mailbox.
+    read.problem('DELIVERY', 'queued', `STORE=${DEFAULT_STORE} with DELIVERY=queued for now: the ${store} spool is not built yet`);
+  }
+  if (config.delivery === 'queued' && workers > 1 && !isShared(store)) {
+    read.problem('WORKERS', String(workers), `1 with DELIVERY=queued and STORE=${store}: each worker would keep its own mailboxes, and a key's webhooks could overtake each other`);
   }
   if (config.adminPort !== undefined && config.adminPort === config.port) {
     read.problem('ADMIN_PORT', String(config.adminPort), 'a port other than PORT (or off)');

@@ -30,7 +30,9 @@ export interface Claimed {
 export type Settlement =
   | { readonly kind: 'delivered' }
   | { readonly kind: 'retry'; readonly at: number; readonly reason: string }
-  | { readonly kind: 'dead'; readonly reason: string };
+  | { readonly kind: 'dead'; readonly reason: string }
+  // Not attempted: the key's own instance is down, and its mailbox waits for it until `at`.
+  | { readonly kind: 'hold'; readonly at: number };
 
 /** A letter given up on, kept (bounded) so it can be looked at and replayed. */
 export interface DeadLetter {

@@ -33,7 +33,7 @@ export class MemorySpool implements Spool {
   /** Mailboxes whose head waits for a retry, earliest first. */
   private readonly waiting = new MinHeap<Mailbox>((a, b) => a.dueAt - b.dueAt);
   private dead: DeadLetter[] = [];
-  private depth = 0;
+  private stored = 0;
   private bytes = 0;
   private inFlight = 0;
   private deadDropped = 0;
@@ -52,7 +52,7 @@ export class MemorySpool implements Spool {
       this.due.add(mailbox);
     }
     mailbox.letters.push(letter);
-    this.depth++;
+    this.stored++;
     this.bytes += size;
     return true;
   }
@@ -80,7 +80,9 @@ export class MemorySpool implements Spool {
     if (mailbox === undefined || !mailbox.inFlight || mailbox.letters[0] !== letter) return;
     mailbox.inFlight = false;
     this.inFlight--;
-    if (settlement.kind === 'retry') {
+    if (settlement.kind === 'retry' || settlement.kind === 'hold') {
+      // A hold made no attempt: the next one keeps this one's number.
+      if (settlement.kind === 'hold') mailbox.attempts--;
       mailbox.dueAt = settlement.at;
       this.waiting.push(mailbox);
       return;
@@ -95,6 +97,10 @@ export class MemorySpool implements Spool {
     return this.waiting.peek()?.dueAt;
   }
 
+  depth(): number {
+    return this.stored;
+  }
+
   stats(now: number): SpoolStats {
     let oldest = now;
     for (const mailbox of this.mailboxes.values()) {
@@ -102,7 +108,7 @@ export class MemorySpool implements Spool {
       if (head !== undefined && head.arrivedAt < oldest) oldest = head.arrivedAt;
     }
     return {
-      depth: this.depth,
+      depth: this.stored,
       bytes: this.bytes,
       mailboxes: this.mailboxes.size,
       inFlight: this.inFlight,
@@ -133,7 +139,7 @@ export class MemorySpool implements Spool {
   private removeHead(mailbox: Mailbox): void {
     const letter = mailbox.letters.shift();
     if (letter !== undefined) {
-      this.depth--;
+      this.stored--;
       this.bytes -= letterBytes(letter);
     }
     mailbox.attempts = 0;

@@ -31,6 +31,8 @@ export interface Spool {
   settle(claimed: Claimed, settlement: Settlement, now: number): void;
   /** When the earliest waiting retry falls due; undefined when none waits. */
   nextDueAt(): number | undefined;
+  /** Letters stored now (cheap: the pump asks after every delivery). */
+  depth(): number;
   stats(now: number): SpoolStats;
   /** Dead letters, newest first. */
   deadLetters(): readonly DeadLetter[];

@@ -2,6 +2,7 @@
  * What the pipeline reports, and nothing else: metrics and the access log listen here, so the
  * request path knows nothing of Prometheus or log formats.
  */
+import type { DeliveryOutcome } from '../delivery/mailbox';
 import type { PoolMember } from '../upstream/pool';
 import type { RequestOutcome } from './outcomes';
 
@@ -43,6 +44,8 @@ export interface ProxyObserver {
    * `upstream` could not be connected to (the next instance is tried).
    */
   upstreamRetried?(upstream: string, reason: UpstreamRetryReason): void;
+  /** DELIVERY=queued: one delivery attempt of a stored webhook ended (`held`: not attempted). */
+  deliverySettled?(outcome: DeliveryOutcome, attempt: number): void;
   /** Hash mode: an upstream went down or came back. */
   upstreamChanged?(member: PoolMember): void;
 }
@@ -58,6 +61,7 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     storeLookup: (result) => present.forEach((o) => o.storeLookup?.(result)),
     storeWriteFailed: () => present.forEach((o) => o.storeWriteFailed?.()),
     upstreamRetried: (upstream, reason) => present.forEach((o) => o.upstreamRetried?.(upstream, reason)),
+    deliverySettled: (outcome, attempt) => present.forEach((o) => o.deliverySettled?.(outcome, attempt)),
     upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
   };
 }

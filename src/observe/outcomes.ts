@@ -10,6 +10,8 @@ export const REQUEST_OUTCOMES = [
   'bot', // the key is one of BOT_PERSONID
   'encoded', // a Content-Encoding body: forwarded untouched without a key
   'passthrough', // not a JSON POST: streamed through without reading
+  'queued', // DELIVERY=queued: stored in the mailbox and answered QUEUE_ACK_STATUS
+  'direct-fallback', // DELIVERY=queued, but the mailbox could not store it: forwarded directly
   'signature-rejected', // 401: missing or wrong webhook signature
   'too-large', // 413: body over MAX_BODY_BYTES
   'client-aborted', // the client left before its answer (499 in logs)

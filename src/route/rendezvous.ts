@@ -2,6 +2,7 @@
  * Hash mode's route: the key's rendezvous order over the available UPSTREAMS (a keyless request
  * takes them in turn); a refused connection moves on to the next, up to RETRIES more.
  */
+import { rendezvousOrder } from '../affinity/hash';
 import { PoolMember, type UpstreamPool } from '../upstream/pool';
 import type { Route } from './route';
 
@@ -15,6 +16,13 @@ export function rendezvousRoute(pool: UpstreamPool, retries: number): Route {
     },
     unreachable(candidate, reason) {
       if (candidate instanceof PoolMember) pool.reportFailure(candidate, reason);
+    },
+    heldUntil(key, holdMs, now) {
+      if (key === undefined) return undefined;
+      const own = rendezvousOrder(key, pool.members)[0];
+      if (own === undefined || pool.isAvailable(own)) return undefined;
+      const until = own.changedAt + holdMs;
+      return until > now ? until : undefined;
     },
     retryAfterSeconds: () => pool.retryAfterSeconds(),
     pool,

@@ -21,6 +21,11 @@ export interface Route {
   answered(candidate: Candidate): void;
   /** A connection to `candidate` could not be made. */
   unreachable(candidate: Candidate, reason: string): void;
+  /**
+   * The delivery mailbox's hold: when `key`'s own upstream went down less than `holdMs` ago, the
+   * time until which its webhooks wait for it rather than move; otherwise undefined.
+   */
+  heldUntil(key: string | undefined, holdMs: number, now: number): number | undefined;
   /** Seconds until something may be available again: Retry-After of a 503. */
   retryAfterSeconds(): number;
   /** The pool behind the route, when there is one (health for the admin listener and metrics). */

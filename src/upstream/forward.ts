@@ -4,12 +4,13 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Url } from 'node:url';
 import httpProxy from 'http-proxy';
 import { errnoOf, fromUpstreamError, type ProxyError } from '../errors';
 import { isReplayable } from '../request/body';
+import { removeHopByHop } from './hop-by-hop';
 import { refuseInterim, refuseUpgrade } from './interim';
 import { watchForStalls } from './stall-watch';
 
@@ -68,9 +69,6 @@ export interface Forwarder {
   close(): void;
 }
 
-// RFC 9110 §7.6.1: connection-specific fields are not forwarded by a proxy. `expect` goes too:
-// the client already got its 100 Continue from us.
-const HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
 
 /** One send of a request, as the forwarder's event handlers find it again. */
 interface Attempt {
@@ -247,25 +245,6 @@ function listenToProxy(proxy: httpProxy, pending: WeakMap<IncomingMessage, Attem
   // exist so that an 'error' never goes unhandled.
   proxy.on('error', () => {});
   proxy.on('econnreset', () => {});
-}
-
-/**
- * Removes connection-specific fields (RFC 9110 §7.6.1) from the request headers, which
- * http-proxy copies for the upstream request, and returns the Connection header removed. Only
- * fields present are deleted: a delete turns the object into a slower dictionary.
- */
-function removeHopByHop(headers: IncomingHttpHeaders): string | undefined {
-  const connection = headers.connection;
-  if (connection !== undefined) {
-    // The names a Connection header lists are connection-specific too.
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '' && name !== 'close' && name !== 'keep-alive') delete headers[name];
-    }
-    delete headers.connection;
-  }
-  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
-  return connection;
 }
 
 /**

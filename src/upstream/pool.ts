@@ -38,6 +38,8 @@ export class PoolMember implements Scored, Candidate {
   up = true;
   /** Consecutive failures (passive or probe) while up; consecutive probe successes while down. */
   streak = 0;
+  /** When it last went down or came back (the pool's clock); 0 before any change. */
+  changedAt = 0;
   /** When a passively downed member may be tried again (no active checks). */
   retryAt = 0;
 
@@ -169,6 +171,7 @@ export class UpstreamPool {
 
   private markDown(member: PoolMember, reason: string): void {
     member.up = false;
+    member.changedAt = this.clock();
     member.streak = 0;
     member.retryAt = this.clock() + this.options.coolDownMs;
     log.pool('%s is down: %s', member.id, reason);
@@ -177,6 +180,7 @@ export class UpstreamPool {
 
   private markUp(member: PoolMember): void {
     member.up = true;
+    member.changedAt = this.clock();
     member.streak = 0;
     log.pool('%s is up', member.id);
     this.options.onChange?.(member);

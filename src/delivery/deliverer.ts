@@ -1,0 +1,124 @@
+/**
+ * One delivery attempt of a stored letter: affinity added as for a direct forward (header,
+ * learned cookie), sent to the key's instance over a keep-alive agent, the answer read whole and
+ * judged by the retry policy. A key whose own instance has just gone down is held, not moved.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
+import { fromUpstreamError, neverReachedUpstream, upstreamTimeout } from '../errors';
+import { addAffinity, learn } from '../pipeline/steps';
+import type { Candidate, Route } from '../route/route';
+import type { Clock } from '../store/store';
+import type { Claimed, Letter, Settlement } from './letter';
+import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
+
+export interface DelivererOptions {
+  readonly route: Route;
+  readonly strategies: readonly AffinityStrategy[];
+  readonly policy: RetryPolicy;
+  /** How long a key waits for its own instance to come back before it moves (QUEUE_HOLD_MS). */
+  readonly holdMs: number;
+  /** Silence from the bot before the attempt fails (UPSTREAM_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  readonly keepAliveMs: number;
+  readonly changeOrigin: boolean;
+  readonly targetInsecure: boolean;
+  readonly clock: Clock;
+}
+
+export interface Deliverer {
+  deliver(claimed: Claimed): Promise<Settlement>;
+  close(): void;
+}
+
+export function createDeliverer(options: DelivererOptions): Deliverer {
+  const { route, policy, clock } = options;
+  const keepAlive = { keepAlive: true, timeout: options.keepAliveMs, scheduling: 'lifo' as const };
+  const httpAgent = new http.Agent(keepAlive);
+  const httpsAgent = new https.Agent({ ...keepAlive, rejectUnauthorized: !options.targetInsecure });
+  const learners = options.strategies.filter((s) => s.learn !== undefined);
+
+  async function deliver({ letter, attempt }: Claimed): Promise<Settlement> {
+    const now = clock();
+    if (now > letter.arrivedAt + policy.maxAgeMs) return { kind: 'dead', reason: 'not delivered within QUEUE_MAX_AGE_MS' };
+    const heldUntil = route.heldUntil(letter.key, options.holdMs, now);
+    if (heldUntil !== undefined) return { kind: 'hold', at: Math.min(heldUntil, now + policy.minMs) };
+    const candidate = route.candidates(letter.key)[0];
+    if (candidate === undefined) return settle({ kind: 'failed', error: 'no upstream is available' }, attempt, letter.arrivedAt, now, policy);
+    const exchange: KeyedExchange | undefined = letter.key === undefined ? undefined : { headers: { ...letter.headers }, key: letter.key };
+    if (exchange !== undefined) await addAffinity(options.strategies, exchange);
+    const result = await send(candidate, letter, attempt, exchange);
+    return settle(result, attempt, letter.arrivedAt, clock(), policy);
+  }
+
+  /** Sends the letter to `candidate`, reads the answer whole, and tells the route how it went. */
+  function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<AttemptResult> {
+    const url = candidate.target.url;
+    const secure = url.protocol === 'https:';
+    const headers: OutgoingHttpHeaders = {
+      ...(exchange?.headers ?? letter.headers),
+      ...exchange?.upstreamHeaders,
+      'content-length': String(letter.body.length),
+      'x-webhook-delivery-id': letter.id,
+      'x-webhook-attempt': String(attempt),
+    };
+    if (options.changeOrigin) headers.host = url.host;
+    return new Promise((resolve) => {
+      const req = (secure ? https : http).request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: url.port,
+          method: letter.method,
+          path: joinPath(url.pathname, letter.url),
+          headers,
+          agent: secure ? httpsAgent : httpAgent,
+        },
+        (res) => {
+          route.answered(candidate);
+          if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
+          readWhole(res, (complete) =>
+            resolve(complete ? { kind: 'answered', status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] } : { kind: 'failed', error: 'the answer was cut' }),
+          );
+        },
+      );
+      req.setTimeout(options.timeoutMs, () => req.destroy(upstreamTimeout(options.timeoutMs)));
+      req.on('error', (err) => {
+        const failure = fromUpstreamError(err);
+        if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
+        resolve({ kind: 'failed', error: failure.message });
+      });
+      req.end(letter.body);
+    });
+  }
+
+  return {
+    deliver,
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+/** Reads and drops the answer's body; says whether it came whole. */
+function readWhole(res: IncomingMessage, done: (complete: boolean) => void): void {
+  let settled = false;
+  const finish = (complete: boolean): void => {
+    if (settled) return;
+    settled = true;
+    done(complete);
+  };
+  res.on('end', () => finish(true));
+  res.on('close', () => finish(res.complete));
+  res.on('error', () => finish(false));
+  res.resume();
+}
+
+/** The target's path as a prefix of the request's path and query, as a direct forward joins them. */
+export function joinPath(prefix: string, url: string): string {
+  if (prefix === '' || prefix === '/') return url;
+  return prefix.replace(/\/+$/, '') + (url.startsWith('/') ? url : `/${url}`);
+}

@@ -1,0 +1,34 @@
+/**
+ * The delivery mailbox DELIVERY=queued asks for: the spool, the deliverer over the proxy's own
+ * route and strategies, and the pump.
+ */
+import type { AffinityStrategy } from '../affinity/strategy';
+import type { Config } from '../config/config';
+import type { ProxyObserver } from '../observe/observer';
+import type { Route } from '../route/route';
+import type { Clock } from '../store/store';
+import { createDeliverer } from './deliverer';
+import { createMailbox, type Mailbox } from './mailbox';
+import { MemorySpool } from './memory-spool';
+
+export function mailboxFromConfig(config: Config, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
+  if (config.delivery !== 'queued') return undefined;
+  const deliverer = createDeliverer({
+    route,
+    strategies,
+    policy: { minMs: config.queueRetryMinMs, maxMs: config.queueRetryMaxMs, maxAgeMs: config.queueMaxAgeMs },
+    holdMs: config.queueHoldMs,
+    timeoutMs: config.upstreamTimeoutMs,
+    keepAliveMs: config.upstreamKeepAliveMs,
+    changeOrigin: config.changeOrigin,
+    targetInsecure: config.targetInsecure,
+    clock,
+  });
+  return createMailbox({
+    spool: new MemorySpool({ maxBytes: config.queueMaxBytes, maxDead: config.deadLetterMax }),
+    deliverer,
+    concurrency: config.queueConcurrency,
+    clock,
+    onSettled: (_letter, attempt, outcome) => observer.deliverySettled?.(outcome, attempt),
+  });
+}

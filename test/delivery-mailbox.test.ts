@@ -1,0 +1,237 @@
+/**
+ * DELIVERY=queued end to end: the platform is answered at once, each key's webhooks reach the
+ * bot one at a time and in arrival order, through a bot outage, retried until taken.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { closeServer, fixture, request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { waitFor } from './helpers/wait';
+
+interface Delivery {
+  readonly key: string;
+  readonly seq: number;
+  readonly id: string | undefined;
+  readonly attempt: number;
+  readonly body: Buffer;
+  readonly headers: http.IncomingHttpHeaders;
+}
+
+/** A bot on a fixed port that can be down; records each delivery and whether a key's overlapped. */
+class Bot {
+  readonly deliveries: Delivery[] = [];
+  /** Keys that had two deliveries in flight at once. */
+  readonly overlapped = new Set<string>();
+  private readonly inFlight = new Map<string, number>();
+  private server: http.Server | undefined;
+  port = 0;
+  /** Answers a delivery; the default takes it (200). */
+  answer: (d: Delivery, res: http.ServerResponse) => void = (_d, res) => res.end('ok');
+
+  async start(): Promise<this> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        let doc: { actorId?: string; seq?: number } = {};
+        try {
+          doc = JSON.parse(body.toString('utf8')) as typeof doc;
+        } catch {
+          // Not a webhook (a GET): recorded with an empty key.
+        }
+        const key = String(doc.actorId ?? '');
+        const d: Delivery = {
+          key,
+          seq: doc.seq ?? -1,
+          id: req.headers['x-webhook-delivery-id'] as string | undefined,
+          attempt: Number(req.headers['x-webhook-attempt'] ?? 0),
+          body,
+          headers: req.headers,
+        };
+        const now = (this.inFlight.get(key) ?? 0) + 1;
+        this.inFlight.set(key, now);
+        if (now > 1) this.overlapped.add(key);
+        res.on('finish', () => this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1));
+        // Answered a turn later, so that a second delivery of the key would overlap this one.
+        setImmediate(() => {
+          this.deliveries.push(d);
+          this.answer(d, res);
+        });
+      });
+    });
+    server.listen(this.port, '127.0.0.1');
+    await once(server, 'listening');
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.server !== undefined) await closeServer(this.server);
+    this.server = undefined;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+}
+
+const QUICK = { DELIVERY: 'queued', QUEUE_RETRY_MIN_MS: '10', QUEUE_RETRY_MAX_MS: '100', SHUTDOWN_TIMEOUT_MS: '1000' };
+
+async function queuedPair(env: Record<string, string> = {}): Promise<{ bot: Bot; proxy: RunningProxy }> {
+  const bot = await new Bot().start();
+  const proxy = await startProxy(bot.url, { ...QUICK, ...env });
+  return { bot, proxy };
+}
+
+const body = (key: string, seq: number) => webhook(key, { seq });
+
+describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
+  it('answers at once, and delivers every key’s webhooks in order, one at a time, through a bot outage', async () => {
+    const { bot, proxy } = await queuedPair();
+    const KEYS = 20;
+    const EACH = 10;
+    try {
+      await bot.stop();
+      const acks = new Map<string, string>();
+      await Promise.all(
+        Array.from({ length: KEYS }, async (_, k) => {
+          for (let seq = 0; seq < EACH; seq++) {
+            const res = await request(proxy.port, { body: body(`key-${k}`, seq) });
+            assert.equal(res.status, 200);
+            const { queued } = res.json() as { queued: string };
+            acks.set(`key-${k}/${seq}`, queued);
+          }
+        }),
+      );
+      assert.equal(bot.deliveries.length, 0, 'the bot is down: nothing delivered yet');
+      await bot.start();
+      await waitFor(() => bot.deliveries.length >= KEYS * EACH, 'every webhook delivered', { ms: 20_000 });
+      assert.equal(bot.deliveries.length, KEYS * EACH, 'none twice');
+      for (let k = 0; k < KEYS; k++) {
+        const own = bot.deliveries.filter((d) => d.key === `key-${k}`);
+        assert.deepEqual(own.map((d) => d.seq), [...Array(EACH).keys()], `key-${k} in arrival order`);
+        for (const d of own) assert.equal(d.id, acks.get(`key-${k}/${d.seq}`), 'the delivery id the platform was given');
+      }
+      assert.deepEqual([...bot.overlapped], [], 'no key had two deliveries at once');
+      assert.equal(proxy.proxy.mailbox?.stats().depth, 0);
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('retries 5xx and 429 with the same delivery id and a growing attempt number', async () => {
+    const { bot, proxy } = await queuedPair();
+    const refusals = ['500', '429'];
+    bot.answer = (_d, res) => {
+      const status = refusals.shift();
+      res.statusCode = status === undefined ? 200 : Number(status);
+      if (status === '429') res.setHeader('retry-after', '0');
+      res.end();
+    };
+    try {
+      const { queued } = (await request(proxy.port, { body: body('alice', 0) })).json() as { queued: string };
+      await waitFor(() => bot.deliveries.length === 3, 'three attempts');
+      assert.deepEqual(bot.deliveries.map((d) => [d.id, d.attempt]), [[queued, 1], [queued, 2], [queued, 3]]);
+      await waitFor(() => proxy.proxy.mailbox?.stats().depth === 0, 'the mailbox empty');
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('makes a 400 a dead letter at once, and goes on with the key’s next webhook', async () => {
+    const { bot, proxy } = await queuedPair();
+    bot.answer = (d, res) => {
+      res.statusCode = d.seq === 0 ? 400 : 200;
+      res.end();
+    };
+    try {
+      await request(proxy.port, { body: body('alice', 0) });
+      await request(proxy.port, { body: body('alice', 1) });
+      await waitFor(() => bot.deliveries.length === 2, 'both attempted once');
+      await waitFor(() => proxy.proxy.mailbox?.stats().depth === 0, 'the mailbox empty');
+      const dead = proxy.proxy.mailbox?.spool.deadLetters() ?? [];
+      assert.deepEqual(dead.map((d) => [d.letter.key, d.attempts, d.reason]), [['alice', 1, 'answered 400: refused by the bot']]);
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('gives up after QUEUE_MAX_AGE_MS, keeping the webhook as a dead letter', async () => {
+    const { bot, proxy } = await queuedPair({ QUEUE_MAX_AGE_MS: '150' });
+    try {
+      await bot.stop();
+      await request(proxy.port, { body: body('alice', 0) });
+      await waitFor(() => (proxy.proxy.mailbox?.spool.deadLetters().length ?? 0) === 1, 'a dead letter');
+      assert.match(proxy.proxy.mailbox?.spool.deadLetters()[0]?.reason ?? '', /QUEUE_MAX_AGE_MS/);
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('forwards directly what the mailbox has no room for (QUEUE_MAX_BYTES), never drops it', async () => {
+    const held: http.ServerResponse[] = [];
+    // Room for one of these webhooks (~1.3 KB each with its headers), not two.
+    const { bot, proxy } = await queuedPair({ QUEUE_MAX_BYTES: '2000' });
+    const padded = (key: string) => webhook(key, { seq: 0, pad: 'x'.repeat(1000) });
+    // Deliveries are held unanswered, so the first webhook keeps its room in the mailbox.
+    bot.answer = (d, res) => (d.id === undefined ? res.end('direct') : held.push(res));
+    try {
+      const first = await request(proxy.port, { body: padded('alice') });
+      assert.equal(first.status, 200);
+      assert.ok('queued' in first.json());
+      await waitFor(() => held.length === 1, 'the first delivery at the bot');
+      const second = await request(proxy.port, { body: padded('bob') });
+      assert.equal(second.body.toString(), 'direct', 'answered by the bot itself, as DELIVERY=direct would');
+      assert.equal(bot.deliveries.at(-1)?.key, 'bob');
+    } finally {
+      for (const res of held) res.end();
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('delivers the exact bytes and headers, so a Webex signature still verifies at the bot', async () => {
+    const secret = 's3cret';
+    const { bot, proxy } = await queuedPair({ WEBHOOK_SECRET: secret });
+    try {
+      const raw = fixture('message-created.json');
+      const signature = createHmac('sha1', secret).update(raw).digest('hex');
+      const res = await request(proxy.port, { body: raw, headers: { 'x-spark-signature': signature, 'x-custom': 'kept' } });
+      assert.equal(res.status, 200);
+      await waitFor(() => bot.deliveries.length === 1, 'delivered');
+      const got = bot.deliveries[0];
+      assert.ok(got !== undefined);
+      assert.deepEqual(got.body, raw);
+      assert.equal(got.headers['x-spark-signature'], signature);
+      assert.equal(createHmac('sha1', secret).update(got.body).digest('hex'), signature);
+      assert.equal(got.headers['x-custom'], 'kept');
+      assert.equal(got.headers['actorid'], JSON.parse(raw.toString('utf8')).actorId, 'affinity is added at delivery');
+      assert.equal(got.headers['x-forwarded-for'], '127.0.0.1');
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('forwards a GET directly', async () => {
+    const { bot, proxy } = await queuedPair();
+    bot.answer = (_d, res) => res.end('direct');
+    try {
+      const res = await request(proxy.port, { method: 'GET', path: '/health' });
+      assert.equal(res.body.toString(), 'direct');
+      assert.equal(bot.deliveries.at(-1)?.id, undefined, 'not a delivery from the mailbox');
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+});
