@@ -10,6 +10,10 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { closeServer, fixture, request, startProxy, webhook, type RunningProxy } from './helpers/http';
 import { waitFor } from './helpers/wait';
+import { parseExposition, sample } from './helpers/metrics';
+import { freePort } from './helpers/net';
+import { parseConfig } from '../src/config/config';
+import { startService } from '../src/service';
 
 interface Delivery {
   readonly key: string;
@@ -231,6 +235,74 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       assert.equal(bot.deliveries.at(-1)?.id, undefined, 'not a delivery from the mailbox');
     } finally {
       await proxy.close();
+      await bot.stop();
+    }
+  });
+});
+
+describe('delivery mailbox: admin endpoints, metrics and access log', () => {
+  it('lists a dead letter, replays it into its key’s mailbox, and counts every attempt', async () => {
+    const bot = await new Bot().start();
+    let refuse = true;
+    bot.answer = (_d, res) => {
+      res.statusCode = refuse ? 400 : 200;
+      res.end();
+    };
+    const adminPort = await freePort();
+    const lines: string[] = [];
+    const config = parseConfig({ ...QUICK, PORT: '0', HOST: '127.0.0.1', TARGET_URL: bot.url, ADMIN_PORT: String(adminPort), ADMIN_TOKEN: 't' });
+    const service = await startService(config, { admin: true, deps: { observer: { deliverySettled: (d) => lines.push(`${d.outcome} ${d.attempt} ${d.status}`) } } });
+    const admin = (method: string, path: string) => request(adminPort, { method, path, headers: { authorization: 'Bearer t' } });
+    try {
+      const { queued } = (await request(service.address.port, { body: body('alice', 0) })).json() as { queued: string };
+      await waitFor(() => service.proxy.mailbox?.deadLetters().length === 1, 'a dead letter');
+
+      assert.equal((await request(adminPort, { path: '/queue', method: 'GET' })).status, 401, 'behind ADMIN_TOKEN');
+      const figures = (await admin('GET', '/queue')).json();
+      assert.deepEqual([figures.depth, figures.dead], [0, 1]);
+      const dead = (await admin('GET', '/queue/dead')).json();
+      assert.equal(dead.total, 1);
+      assert.equal(dead.items[0].id, queued);
+      assert.equal(dead.items[0].reason, 'answered 400: refused by the bot');
+      assert.notEqual(dead.items[0].key, 'alice', 'the key only as its hash tag');
+
+      refuse = false;
+      assert.equal((await admin('POST', `/queue/dead/${queued}/replay`)).status, 202);
+      await waitFor(() => bot.deliveries.length === 2, 'delivered again');
+      assert.deepEqual(bot.deliveries.map((d) => [d.id, d.attempt]), [[queued, 1], [queued, 1]], 'the same delivery id, counted afresh');
+      assert.equal((await admin('POST', `/queue/dead/${queued}/replay`)).status, 404, 'no longer dead');
+      assert.deepEqual(lines, ['dead 1 400', 'delivered 1 200']);
+
+      const exposition = parseExposition((await request(adminPort, { method: 'GET', path: '/metrics' })).body.toString());
+      assert.equal(sample(exposition, 'webhook_affinity_deliveries_total', { outcome: 'dead' }), 1);
+      assert.equal(sample(exposition, 'webhook_affinity_deliveries_total', { outcome: 'delivered' }), 1);
+      assert.equal(sample(exposition, 'webhook_affinity_queue_depth'), 0);
+      assert.equal(sample(exposition, 'webhook_affinity_dead_letters'), 0);
+      assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'queued' }), 1);
+    } finally {
+      await service.close();
+      await bot.stop();
+    }
+  });
+
+  it('forgets a dead letter on DELETE', async () => {
+    const bot = await new Bot().start();
+    bot.answer = (_d, res) => {
+      res.statusCode = 404;
+      res.end();
+    };
+    const adminPort = await freePort();
+    const config = parseConfig({ ...QUICK, PORT: '0', HOST: '127.0.0.1', TARGET_URL: bot.url, ADMIN_PORT: String(adminPort), ADMIN_TOKEN: 't' });
+    const service = await startService(config, { admin: true });
+    const admin = (method: string, path: string) => request(adminPort, { method, path, headers: { authorization: 'Bearer t' } });
+    try {
+      const { queued } = (await request(service.address.port, { body: body('alice', 0) })).json() as { queued: string };
+      await waitFor(() => service.proxy.mailbox?.deadLetters().length === 1, 'a dead letter');
+      assert.equal((await admin('DELETE', `/queue/dead/${queued}`)).status, 204);
+      assert.equal((await admin('DELETE', `/queue/dead/${queued}`)).status, 404);
+      assert.equal((await admin('GET', '/queue/dead')).json().total, 0);
+    } finally {
+      await service.close();
       await bot.stop();
     }
   });

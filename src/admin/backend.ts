@@ -7,6 +7,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { rendezvousOrder } from '../affinity/hash';
 import type { Config } from '../config/config';
 import { modeOf } from '../modes';
+import type { Mailbox } from '../delivery/mailbox';
 import type { AffinityProxy } from '../proxy';
 import { openStore } from '../store/backends';
 import type { AffinityStore } from '../store/store';
@@ -26,6 +27,8 @@ export interface AdminBackend {
   metrics(): Promise<{ contentType: string; text: string }>;
   /** Modes that learn: where learned cookies live. */
   readonly store: AffinityStore | undefined;
+  /** DELIVERY=queued: the mailbox (a single process's; none on a cluster primary). */
+  readonly mailbox?: Mailbox | undefined;
   /** Hash mode: the key's rendezvous order; `available` when known here. */
   upstreamOrder?: ((key: string) => { upstream: string; available?: boolean }[]) | undefined;
 }
@@ -57,6 +60,7 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequ
   const pool = proxy.pool;
   return {
     store: proxy.store,
+    mailbox: proxy.mailbox,
     readiness() {
       const checks: Record<string, Check> = {
         listening: proxy.accepting && proxy.server.listening ? { ok: true, detail: 'accepting requests' } : { ok: false, detail: 'shutting down' },

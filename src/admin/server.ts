@@ -14,6 +14,7 @@ import { answerClientError } from '../listener/client-error';
 import { modeOf } from '../modes';
 import type { Clock } from '../store/store';
 import type { AdminBackend } from './backend';
+import { answerQueue } from './queue';
 
 export interface AdminOptions {
   readonly config: Config;
@@ -57,6 +58,10 @@ export function createAdminServer(options: AdminOptions): Server {
       return;
     }
     if (path.startsWith('/affinity/') && token !== undefined) return affinity(req, res, token, path.slice('/affinity/'.length));
+    if ((path === '/queue' || path.startsWith('/queue/')) && token !== undefined) {
+      if (!authorised(req, token)) return unauthorised(res);
+      return answerQueue(req, res, path, backend.mailbox);
+    }
     writeError(res, 404, `no admin endpoint ${req.method} ${path}`);
   }
 
@@ -68,7 +73,7 @@ export function createAdminServer(options: AdminOptions): Server {
   }
 
   async function affinity(req: IncomingMessage, res: ServerResponse, token: Buffer, encodedKey: string): Promise<void> {
-    if (!authorised(req, token)) return writeError(res, 401, 'Authorization: Bearer <ADMIN_TOKEN> required', { 'www-authenticate': 'Bearer' });
+    if (!authorised(req, token)) return unauthorised(res);
     let key: string;
     try {
       key = decodeURIComponent(encodedKey);
@@ -112,6 +117,10 @@ function authorised(req: IncomingMessage, token: Buffer): boolean {
   const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   const given = m?.[1];
   return given !== undefined && timingSafeEqual(digest(given), token);
+}
+
+function unauthorised(res: ServerResponse): void {
+  writeError(res, 401, 'Authorization: Bearer <ADMIN_TOKEN> required', { 'www-authenticate': 'Bearer' });
 }
 
 function digest(text: string): Buffer {

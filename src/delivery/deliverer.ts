@@ -11,7 +11,7 @@ import { fromUpstreamError, neverReachedUpstream, upstreamTimeout } from '../err
 import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
 import type { Clock } from '../store/store';
-import type { Claimed, Letter, Settlement } from './letter';
+import type { AttemptReport, Claimed, Letter, Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
 
 export interface DelivererOptions {
@@ -28,8 +28,14 @@ export interface DelivererOptions {
   readonly clock: Clock;
 }
 
+/** How one attempt went: the settlement for the spool, and what was met for the record. */
+export interface Attempted {
+  readonly settlement: Settlement;
+  readonly report: AttemptReport;
+}
+
 export interface Deliverer {
-  deliver(claimed: Claimed): Promise<Settlement>;
+  deliver(claimed: Claimed): Promise<Attempted>;
   close(): void;
 }
 
@@ -40,17 +46,27 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const httpsAgent = new https.Agent({ ...keepAlive, rejectUnauthorized: !options.targetInsecure });
   const learners = options.strategies.filter((s) => s.learn !== undefined);
 
-  async function deliver({ letter, attempt }: Claimed): Promise<Settlement> {
+  async function deliver({ letter, attempt }: Claimed): Promise<Attempted> {
+    const started = performance.now();
     const now = clock();
-    if (now > letter.arrivedAt + policy.maxAgeMs) return { kind: 'dead', reason: 'not delivered within QUEUE_MAX_AGE_MS' };
+    const unsent = (settlement: Settlement, error: string): Attempted => ({ settlement, report: { upstream: undefined, status: undefined, error, durationMs: 0 } });
+    if (now > letter.arrivedAt + policy.maxAgeMs) return unsent({ kind: 'dead', reason: 'not delivered within QUEUE_MAX_AGE_MS' }, 'expired');
     const heldUntil = route.heldUntil(letter.key, options.holdMs, now);
-    if (heldUntil !== undefined) return { kind: 'hold', at: Math.min(heldUntil, now + policy.minMs) };
+    if (heldUntil !== undefined) return unsent({ kind: 'hold', at: Math.min(heldUntil, now + policy.minMs) }, 'held for its own instance');
     const candidate = route.candidates(letter.key)[0];
-    if (candidate === undefined) return settle({ kind: 'failed', error: 'no upstream is available' }, attempt, letter.arrivedAt, now, policy);
+    if (candidate === undefined) return unsent(settle({ kind: 'failed', error: 'no upstream is available' }, attempt, letter.arrivedAt, now, policy), 'no upstream is available');
     const exchange: KeyedExchange | undefined = letter.key === undefined ? undefined : { headers: { ...letter.headers }, key: letter.key };
     if (exchange !== undefined) await addAffinity(options.strategies, exchange);
     const result = await send(candidate, letter, attempt, exchange);
-    return settle(result, attempt, letter.arrivedAt, clock(), policy);
+    return {
+      settlement: settle(result, attempt, letter.arrivedAt, clock(), policy),
+      report: {
+        upstream: candidate.id,
+        status: result.kind === 'answered' ? result.status : undefined,
+        error: result.kind === 'failed' ? result.error : undefined,
+        durationMs: performance.now() - started,
+      },
+    };
   }
 
   /** Sends the letter to `candidate`, reads the answer whole, and tells the route how it went. */

@@ -29,6 +29,6 @@ export function mailboxFromConfig(config: Config, route: Route, strategies: read
     deliverer,
     concurrency: config.queueConcurrency,
     clock,
-    onSettled: (_letter, attempt, outcome) => observer.deliverySettled?.(outcome, attempt),
+    onSettled: (record) => observer.deliverySettled?.(record),
   });
 }

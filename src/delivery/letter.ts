@@ -34,6 +34,16 @@ export type Settlement =
   // Not attempted: the key's own instance is down, and its mailbox waits for it until `at`.
   | { readonly kind: 'hold'; readonly at: number };
 
+/** What one attempt met, for the access log and metrics (with the settlement it led to). */
+export interface AttemptReport {
+  /** The upstream tried, when one was. */
+  readonly upstream: string | undefined;
+  /** The bot's status, or why there was none. */
+  readonly status: number | undefined;
+  readonly error: string | undefined;
+  readonly durationMs: number;
+}
+
 /** A letter given up on, kept (bounded) so it can be looked at and replayed. */
 export interface DeadLetter {
   readonly letter: Letter;

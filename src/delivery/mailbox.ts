@@ -4,11 +4,22 @@
  */
 import { logError } from '../log';
 import type { Clock } from '../store/store';
-import type { Deliverer } from './deliverer';
-import type { Claimed, Letter, Settlement } from './letter';
+import { messageOf } from '../errors';
+import type { Attempted, Deliverer } from './deliverer';
+import type { AttemptReport, Claimed, DeadLetter, Letter, Settlement } from './letter';
 import type { Spool, SpoolStats } from './spool';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'held';
+
+/** One delivery attempt, as the access log and metrics see it. */
+export interface DeliveryRecord extends AttemptReport {
+  readonly id: string;
+  /** Never log it raw. */
+  readonly key: string | undefined;
+  readonly url: string;
+  readonly attempt: number;
+  readonly outcome: DeliveryOutcome;
+}
 
 export interface MailboxOptions {
   readonly spool: Spool;
@@ -17,7 +28,7 @@ export interface MailboxOptions {
   readonly concurrency: number;
   readonly clock: Clock;
   /** Told how each attempt ended (metrics, tests). */
-  readonly onSettled?: (letter: Letter, attempt: number, outcome: DeliveryOutcome) => void;
+  readonly onSettled?: (record: DeliveryRecord) => void;
 }
 
 export interface Mailbox {
@@ -25,6 +36,14 @@ export interface Mailbox {
   accept(letter: Letter): boolean;
   stats(): SpoolStats;
   readonly spool: Spool;
+  /** Dead letters, newest first. */
+  deadLetters(): readonly DeadLetter[];
+  /** Puts a dead letter back at the back of its key's mailbox; false when there is no such id (or no room). */
+  replay(id: string): boolean;
+  /** Replays every dead letter there is room for; returns how many. */
+  replayAll(): number;
+  /** Forgets a dead letter; false when there is no such id. */
+  forget(id: string): boolean;
   /** Keeps delivering until the spool is empty or `graceMs` has passed; resolves with what is left. */
   drain(graceMs: number): Promise<number>;
   /** Stops the pump and its timer. What is still stored is lost (memory spool): logged as a count. */
@@ -55,17 +74,19 @@ export function createMailbox(options: MailboxOptions): Mailbox {
   }
 
   async function attempt(claimed: Claimed): Promise<void> {
-    let settlement: Settlement;
+    let attempted: Attempted;
     try {
-      settlement = await deliverer.deliver(claimed);
+      attempted = await deliverer.deliver(claimed);
     } catch (err) {
       // A bug, not the bot: retry later rather than lose the letter.
-      logError(`delivery ${claimed.letter.id} failed inside the proxy: ${err instanceof Error ? err.message : String(err)}`);
-      settlement = { kind: 'retry', at: clock() + 1000, reason: 'internal error' };
+      logError(`delivery ${claimed.letter.id} failed inside the proxy: ${messageOf(err)}`);
+      const settlement: Settlement = { kind: 'retry', at: clock() + 1000, reason: 'internal error' };
+      attempted = { settlement, report: { upstream: undefined, status: undefined, error: 'internal error', durationMs: 0 } };
     }
     inFlight--;
-    spool.settle(claimed, settlement, clock());
-    options.onSettled?.(claimed.letter, claimed.attempt, OUTCOME_OF[settlement.kind]);
+    const { letter, attempt } = claimed;
+    spool.settle(claimed, attempted.settlement, clock());
+    options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[attempted.settlement.kind] });
     pump();
   }
 
@@ -92,6 +113,20 @@ export function createMailbox(options: MailboxOptions): Mailbox {
       return true;
     },
     stats: () => spool.stats(clock()),
+    deadLetters: () => spool.deadLetters(),
+    replay(id) {
+      const replayed = !closed && spool.replay(id);
+      if (replayed) pump();
+      return replayed;
+    },
+    replayAll() {
+      // Oldest first, so the mailboxes get them back in the order they died.
+      let replayed = 0;
+      for (const dead of [...spool.deadLetters()].reverse()) if (!closed && spool.replay(dead.letter.id)) replayed++;
+      if (replayed > 0) pump();
+      return replayed;
+    },
+    forget: (id) => spool.forget(id),
     async drain(graceMs) {
       if (spool.depth() > 0) {
         let deadline: NodeJS.Timeout | undefined;

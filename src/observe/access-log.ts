@@ -38,5 +38,22 @@ export function accessLog(config: Config, write: (text: string) => void = (t) =>
       });
       if (pending.push(line + '\n') === 1) setImmediate(flush);
     },
+    deliverySettled(d) {
+      // DELIVERY=queued: one line per delivery attempt, told apart by its `delivery` id.
+      const line = JSON.stringify({
+        time: new Date().toISOString(),
+        delivery: d.id,
+        attempt: d.attempt,
+        path: pathOnly(d.url),
+        status: d.status ?? null,
+        error: d.error ?? null,
+        durationMs: Math.round(d.durationMs * 1000) / 1000,
+        mode: config.mode,
+        outcome: d.outcome,
+        upstream: d.upstream ?? null,
+        key: d.key === undefined ? null : keyTag(d.key),
+      });
+      if (pending.push(line + '\n') === 1) setImmediate(flush);
+    },
   };
 }

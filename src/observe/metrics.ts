@@ -4,6 +4,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config';
 import { modeOf } from '../modes';
+import type { DeliveryRecord } from '../delivery/mailbox';
+import type { SpoolStats } from '../delivery/spool';
 import type { AffinityStore } from '../store/store';
 import type { UpstreamPool } from '../upstream/pool';
 import { STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
@@ -19,6 +21,8 @@ export interface MetricsSources {
   readonly pool: UpstreamPool | undefined;
   /** Request body bytes held now. */
   readonly bufferedBytes: number;
+  /** DELIVERY=queued: the mailbox's figures now. */
+  readonly queue: SpoolStats | undefined;
 }
 
 export function createMetrics(config: Config, sources: () => MetricsSources): Metrics {
@@ -63,6 +67,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   });
 
   registerGauges(registry, sources);
+  const delivery = deliveryMetrics(registry, sources, config.delivery === 'queued');
 
   const byUpstream = new Map<string, ReturnType<typeof upstreamSeconds.labels>>();
   const timerOf = (upstream: string) => {
@@ -79,9 +84,49 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       upstreamRetried: (_upstream, reason) => countRetry(reason),
       storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),
+      deliverySettled: delivery,
     },
   };
 }
+
+/**
+ * DELIVERY=queued: the mailbox's depth, oldest letter and dead letters (read at scrape time),
+ * each attempt's outcome, and the attempts a letter took. Returns what counts an attempt.
+ */
+function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queued: boolean): (record: DeliveryRecord) => void {
+  const gauge = (name: string, help: string, read: (stats: SpoolStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = sources().queue;
+        if (stats !== undefined) this.set(read(stats));
+      },
+    });
+  gauge('webhook_affinity_queue_depth', 'DELIVERY=queued: webhooks stored and not yet delivered (in flight included)', (s) => s.depth);
+  gauge('webhook_affinity_queue_oldest_seconds', 'DELIVERY=queued: how long the oldest stored webhook has waited', (s) => s.oldestAgeMs / 1000);
+  gauge('webhook_affinity_dead_letters', 'DELIVERY=queued: dead letters kept (DEAD_LETTER_MAX bounds them)', (s) => s.dead);
+  const countOutcome = batchedCounter(registry, {
+    name: 'webhook_affinity_deliveries_total',
+    help: 'DELIVERY=queued: delivery attempts by outcome (delivered, retried: to be tried again, dead: given up on)',
+    label: 'outcome',
+    values: queued ? DELIVERY_OUTCOMES : [],
+  });
+  const attempts = new Histogram({
+    name: 'webhook_affinity_delivery_attempts',
+    help: 'DELIVERY=queued: attempts a webhook took, counted when it was delivered or given up on',
+    buckets: [1, 2, 3, 5, 10, 20, 50],
+    registers: [registry],
+  });
+  return (record) => {
+    if (record.outcome === 'held') return;
+    countOutcome(record.outcome);
+    if (record.outcome !== 'retried') attempts.observe(record.attempt);
+  };
+}
+
+const DELIVERY_OUTCOMES = ['delivered', 'retried', 'dead'] as const;
 
 /** The gauges read at scrape time from what the proxy holds now. */
 function registerGauges(registry: Registry, sources: () => MetricsSources): void {

@@ -2,7 +2,7 @@
  * What the pipeline reports, and nothing else: metrics and the access log listen here, so the
  * request path knows nothing of Prometheus or log formats.
  */
-import type { DeliveryOutcome } from '../delivery/mailbox';
+import type { DeliveryRecord } from '../delivery/mailbox';
 import type { PoolMember } from '../upstream/pool';
 import type { RequestOutcome } from './outcomes';
 
@@ -45,7 +45,7 @@ export interface ProxyObserver {
    */
   upstreamRetried?(upstream: string, reason: UpstreamRetryReason): void;
   /** DELIVERY=queued: one delivery attempt of a stored webhook ended (`held`: not attempted). */
-  deliverySettled?(outcome: DeliveryOutcome, attempt: number): void;
+  deliverySettled?(record: DeliveryRecord): void;
   /** Hash mode: an upstream went down or came back. */
   upstreamChanged?(member: PoolMember): void;
 }
@@ -61,7 +61,7 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     storeLookup: (result) => present.forEach((o) => o.storeLookup?.(result)),
     storeWriteFailed: () => present.forEach((o) => o.storeWriteFailed?.()),
     upstreamRetried: (upstream, reason) => present.forEach((o) => o.upstreamRetried?.(upstream, reason)),
-    deliverySettled: (outcome, attempt) => present.forEach((o) => o.deliverySettled?.(outcome, attempt)),
+    deliverySettled: (record) => present.forEach((o) => o.deliverySettled?.(record)),
     upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
   };
 }
