@@ -123,6 +123,17 @@ describe('configuration', () => {
     ['MAX_CONNECTIONS', '0'],
     ['UPSTREAM_KEEP_ALIVE_MS', 'long'],
     ['READY_REQUIRES_STORE', 'perhaps'],
+    ['DELIVERY', 'later'],
+    ['QUEUE_ACK_STATUS', '302'],
+    ['QUEUE_ACK_STATUS', '500'],
+    ['QUEUE_CONCURRENCY', '0'],
+    ['QUEUE_RETRY_MIN_MS', '0'],
+    ['QUEUE_RETRY_MAX_MS', '100'],
+    ['QUEUE_MAX_AGE_MS', 'forever'],
+    ['QUEUE_MAX_BYTES', '0'],
+    ['QUEUE_HOLD_MS', '-1'],
+    ['QUEUE_LEASE_MS', '0'],
+    ['DEAD_LETTER_MAX', '0'],
   ] as const) {
     it(`refuses ${variable}=${value}`, () => {
       assert.deepEqual(problemsOf({ [variable]: value }), [variable]);
@@ -194,6 +205,35 @@ describe('configuration', () => {
     const c = parseConfig({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: 'rediss://u:p@r:6380/2', REDIS_PREFIX: 'x:', STORE_TIMEOUT_MS: '50', WORKERS: '4' });
     assert.deepEqual([c.store, c.storeOptions.redis.url, c.storeOptions.redis.prefix, c.storeTimeoutMs, c.workers], ['redis', 'rediss://u:p@r:6380/2', 'x:', 50, 4]);
     assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is only used in cookie and both modes/);
+  });
+
+  it('reads the delivery mailbox settings, small values included', () => {
+    const d = parseConfig({});
+    assert.deepEqual(
+      [d.delivery, d.queueAckStatus, d.queueConcurrency, d.queueRetryMinMs, d.queueRetryMaxMs, d.queueMaxAgeMs, d.queueMaxBytes, d.queueHoldMs, d.queueLeaseMs, d.deadLetterMax],
+      ['direct', 200, 64, 250, 30_000, 3_600_000, 268_435_456, 30_000, 10_000, 10_000],
+    );
+    const c = parseConfig({
+      DELIVERY: 'queued',
+      QUEUE_ACK_STATUS: '202',
+      QUEUE_CONCURRENCY: '2',
+      QUEUE_RETRY_MIN_MS: '10',
+      QUEUE_RETRY_MAX_MS: '20',
+      QUEUE_MAX_AGE_MS: '50',
+      QUEUE_MAX_BYTES: '20000',
+      QUEUE_HOLD_MS: '30',
+      QUEUE_LEASE_MS: '40',
+      DEAD_LETTER_MAX: '3',
+    });
+    assert.deepEqual(
+      [c.delivery, c.queueAckStatus, c.queueConcurrency, c.queueRetryMinMs, c.queueRetryMaxMs, c.queueMaxAgeMs, c.queueMaxBytes, c.queueHoldMs, c.queueLeaseMs, c.deadLetterMax],
+      ['queued', 202, 2, 10, 20, 50, 20_000, 30, 40, 3],
+    );
+  });
+
+  it('refuses DELIVERY=queued where its spool cannot keep each key in order yet', () => {
+    assert.deepEqual(problemsOf({ DELIVERY: 'queued', STORE: 'redis' }), ['DELIVERY']);
+    assert.deepEqual(problemsOf({ DELIVERY: 'queued', WORKERS: '2' }), ['WORKERS']);
   });
 
   it('never echoes a Redis password in an error', () => {
