@@ -27,8 +27,8 @@ const body = (key: string, seq: number) => webhook(key, { seq });
 describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
   it('answers at once, and delivers every key’s webhooks in order, one at a time, through a bot outage', async () => {
     const { bot, proxy } = await queuedPair();
-    const KEYS = 20;
-    const EACH = 10;
+    const KEYS = 50;
+    const EACH = 20;
     try {
       await bot.stop();
       const acks = new Map<string, string>();
@@ -52,6 +52,22 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
         for (const d of own) assert.equal(d.id, acks.get(`key-${k}/${d.seq}`), 'the delivery id the platform was given');
       }
       assert.deepEqual([...bot.overlapped], [], 'no key had two deliveries at once');
+      assert.equal(proxy.proxy.mailbox?.stats().depth, 0);
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('goes on delivering while it stops, and stops once the mailbox is empty', async () => {
+    const { bot, proxy } = await queuedPair({ SHUTDOWN_TIMEOUT_MS: '30000' });
+    try {
+      await bot.stop();
+      for (let seq = 0; seq < 3; seq++) await request(proxy.port, { body: body('alice', seq) });
+      const closing = proxy.close();
+      await bot.start();
+      await closing;
+      assert.deepEqual(bot.deliveries.map((d) => d.seq), [0, 1, 2], 'delivered during the stop, in order');
       assert.equal(proxy.proxy.mailbox?.stats().depth, 0);
     } finally {
       await proxy.close();
