@@ -2,6 +2,7 @@
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
+ * npm run bench -- backlog [--quick]
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
  * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
@@ -15,6 +16,7 @@ import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
 import { measureWithNode, measureWithWrk, type Measurement } from './load';
 import { actorPool, BENCH_SECRET, webexPayloads } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
+import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
 import { Redis } from 'ioredis';
@@ -55,12 +57,13 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean } {
-  const opts: Options & { memory: boolean; instructions: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false, instructions: false };
+function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean; backlog: boolean } {
+  const opts: Options & { memory: boolean; instructions: boolean; backlog: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false, instructions: false, backlog: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'memory') opts.memory = true;
     else if (a === 'instructions') opts.instructions = true;
+    else if (a === 'backlog') opts.backlog = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
@@ -130,6 +133,9 @@ function cases(): Case[] {
     },
     affinity('header + signature', { AFFINITY_MODE: 'header', WEBHOOK_SECRET: BENCH_SECRET }),
     affinity('header + access log', { AFFINITY_MODE: 'header', ACCESS_LOG: 'json' }),
+    // The platform's side of DELIVERY=queued: each webhook stored and answered at once, while the
+    // mailbox delivers them to the upstream in the same process (the backlog bench times that).
+    affinity('queued mode (memory spool)', { AFFINITY_MODE: 'header', DELIVERY: 'queued' }),
   ];
   if (redisSkipReason() === false) {
     list.push(affinity('cookie mode, Redis store', { AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }));
@@ -200,6 +206,10 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.memory) {
     await runMemoryBench(opts.durationS === 1 ? [10_000, 50_000] : [100_000, 1_000_000]);
+    return;
+  }
+  if (opts.backlog) {
+    await runBacklogBench(opts.durationS === 1);
     return;
   }
   if (opts.instructions) {

@@ -75,6 +75,23 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
     }
   });
 
+  it('sends the webhooks waiting out a long backoff as soon as the bot is seen answering again', async () => {
+    // A first retry a minute away: only the wake-up can deliver these within the test.
+    const { bot, proxy } = await queuedPair({ QUEUE_RETRY_MIN_MS: '60000', QUEUE_RETRY_MAX_MS: '60000' });
+    try {
+      await bot.stop();
+      for (let k = 0; k < 5; k++) await request(proxy.port, { body: body(`key-${k}`, 0) });
+      await waitFor(() => proxy.proxy.mailbox?.stats().inFlight === 0 && proxy.proxy.mailbox.spool.nextDueAt() !== undefined, 'all five tried once and waiting');
+      await bot.start();
+      // A new key's webhook goes at once; its answer shows the bot is back.
+      await request(proxy.port, { body: body('newcomer', 0) });
+      await waitFor(() => bot.deliveries.length === 6, 'the five waiting ones delivered too');
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
   it('retries 5xx and 429 with the same delivery id and a growing attempt number', async () => {
     const { bot, proxy } = await queuedPair();
     const refusals = ['500', '429'];

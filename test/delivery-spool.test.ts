@@ -29,8 +29,14 @@ describe('delivery retry policy', () => {
     }
   });
 
+  it('marks a retry after no answer at all as one that may go early; one after an answer not', () => {
+    assert.equal(settle({ kind: 'failed', error: 'upstream unreachable (ECONNREFUSED)' }, 1, 0, 0, POLICY).kind === 'retry', true);
+    assert.deepEqual(settle({ kind: 'failed', error: 'x' }, 1, 0, 0, POLICY, () => 0), { kind: 'retry', at: 250, reason: 'x', early: true });
+    assert.deepEqual(settle({ kind: 'answered', status: 503 }, 1, 0, 0, POLICY, () => 0), { kind: 'retry', at: 250, reason: 'answered 503', early: false });
+  });
+
   it('honours Retry-After, in seconds or as a date', () => {
-    assert.deepEqual(settle({ kind: 'answered', status: 429, retryAfter: '7' }, 1, 0, 1000, POLICY), { kind: 'retry', at: 8000, reason: 'answered 429' });
+    assert.deepEqual(settle({ kind: 'answered', status: 429, retryAfter: '7' }, 1, 0, 1000, POLICY), { kind: 'retry', at: 8000, reason: 'answered 429', early: false });
     const date = new Date(61_000).toUTCString();
     assert.equal(retryAfterMs(date, 1000), 60_000);
     assert.equal(retryAfterMs('soon', 0), undefined);

@@ -29,7 +29,9 @@ export interface Claimed {
 /** How one attempt ended, as the spool records it. */
 export type Settlement =
   | { readonly kind: 'delivered' }
-  | { readonly kind: 'retry'; readonly at: number; readonly reason: string }
+  // `early`: nothing came back (no connection, no answer): when the bot is seen answering again,
+  // the retry need not wait for its time.
+  | { readonly kind: 'retry'; readonly at: number; readonly reason: string; readonly early?: boolean }
   | { readonly kind: 'dead'; readonly reason: string }
   // Not attempted: the key's own instance is down, and its mailbox waits for it until `at`.
   | { readonly kind: 'hold'; readonly at: number };

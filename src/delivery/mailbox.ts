@@ -58,6 +58,8 @@ export function createMailbox(options: MailboxOptions): Mailbox {
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
   let closed = false;
+  /** The last attempt that settled reached nobody: the bot is down, or was. */
+  let botAway = false;
   const idle: (() => void)[] = [];
 
   /** Starts every delivery that may start now, and sets the timer for the next retry due. */
@@ -85,8 +87,16 @@ export function createMailbox(options: MailboxOptions): Mailbox {
     }
     inFlight--;
     const { letter, attempt } = claimed;
-    spool.settle(claimed, attempted.settlement, clock());
-    options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[attempted.settlement.kind] });
+    const { settlement } = attempted;
+    spool.settle(claimed, settlement, clock());
+    // The bot answers again after an outage: the mailboxes waiting out a backoff go now, rather
+    // than each after its own wait (up to QUEUE_RETRY_MAX_MS).
+    if (settlement.kind === 'retry' && settlement.early === true) botAway = true;
+    else if (botAway && attempted.report.status !== undefined) {
+      botAway = false;
+      spool.wake(clock());
+    }
+    options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[settlement.kind] });
     pump();
   }
 

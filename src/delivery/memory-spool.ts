@@ -24,6 +24,8 @@ interface Mailbox {
   /** The head may not be handed out before this (a retry's time). */
   dueAt: number;
   inFlight: boolean;
+  /** Its wait may be cut short (see Spool.wake). */
+  early: boolean;
 }
 
 export class MemorySpool implements Spool {
@@ -47,7 +49,7 @@ export class MemorySpool implements Spool {
     const id = letter.key ?? `\0${letter.id}`;
     let mailbox = this.mailboxes.get(id);
     if (mailbox === undefined) {
-      mailbox = { id, letters: [], attempts: 0, firstAttemptAt: undefined, dueAt: 0, inFlight: false };
+      mailbox = { id, letters: [], attempts: 0, firstAttemptAt: undefined, dueAt: 0, inFlight: false, early: false };
       this.mailboxes.set(id, mailbox);
       this.due.add(mailbox);
     }
@@ -84,6 +86,7 @@ export class MemorySpool implements Spool {
       // A hold made no attempt: the next one keeps this one's number.
       if (settlement.kind === 'hold') mailbox.attempts--;
       mailbox.dueAt = settlement.at;
+      mailbox.early = settlement.kind === 'retry' && settlement.early === true;
       this.waiting.push(mailbox);
       return;
     }
@@ -91,6 +94,22 @@ export class MemorySpool implements Spool {
       this.keepDead({ letter, attempts: mailbox.attempts, firstAttemptAt: mailbox.firstAttemptAt, lastAttemptAt: now, reason: settlement.reason });
     }
     this.removeHead(mailbox);
+  }
+
+  wake(now: number): number {
+    const kept: Mailbox[] = [];
+    let woken = 0;
+    for (let next = this.waiting.pop(); next !== undefined; next = this.waiting.pop()) {
+      if (!next.early) kept.push(next);
+      else {
+        next.dueAt = now;
+        next.early = false;
+        this.due.add(next);
+        woken++;
+      }
+    }
+    for (const mailbox of kept) this.waiting.push(mailbox);
+    return woken;
   }
 
   nextDueAt(): number | undefined {

@@ -34,7 +34,7 @@ export function settle(result: AttemptResult, attempt: number, arrivedAt: number
   const asked = result.kind === 'answered' ? retryAfterMs(result.retryAfter, now) : undefined;
   const at = now + (asked ?? backoffMs(attempt, policy, random));
   if (at > arrivedAt + policy.maxAgeMs) return { kind: 'dead', reason: `${reason}: not delivered within QUEUE_MAX_AGE_MS` };
-  return { kind: 'retry', at, reason };
+  return { kind: 'retry', at, reason, early: result.kind === 'failed' };
 }
 
 function retriable(status: number): boolean {

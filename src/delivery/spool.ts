@@ -29,6 +29,11 @@ export interface Spool {
   claim(now: number): Claimed | undefined;
   /** Records how the attempt on `claimed` ended; its mailbox's next letter may then go. */
   settle(claimed: Claimed, settlement: Settlement, now: number): void;
+  /**
+   * Makes due now every mailbox waiting after a failure to reach the bot (`early` retries): the
+   * bot has been seen answering again. Returns how many. Retries the bot asked for keep their time.
+   */
+  wake(now: number): number;
   /** When the earliest waiting retry falls due; undefined when none waits. */
   nextDueAt(): number | undefined;
   /** Letters stored now (cheap: the pump asks after every delivery). */

@@ -36,6 +36,18 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.deepEqual(claimAll(spool, 0).map((c) => c.letter.body.toString()), ['a3']);
     });
 
+    it('wakes the mailboxes waiting after no answer, and only those', () => {
+      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+      spool.append(letter('alice', 'a1'));
+      spool.append(letter('bob', 'b1'));
+      const [a, b] = claimAll(spool, 0);
+      spool.settle(a!, { kind: 'retry', at: 1000, reason: 'upstream unreachable (ECONNREFUSED)', early: true }, 0);
+      spool.settle(b!, { kind: 'retry', at: 1000, reason: 'answered 429' }, 0);
+      assert.equal(spool.wake(10), 1);
+      assert.deepEqual(claimAll(spool, 10).map((c) => c.letter.body.toString()), ['a1'], 'bob keeps the time he was given');
+      assert.equal(spool.nextDueAt(), 1000);
+    });
+
     it('keyless letters are not held behind one another', () => {
       const spool = open({ maxBytes: 1e6, maxDead: 10 });
       spool.append(letter(undefined, 'x'));
