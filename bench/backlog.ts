@@ -83,7 +83,7 @@ export async function runBacklogBench(quick: boolean): Promise<void> {
 
   // The backlog: stored while the bot is down, drained once it is back.
   await stop(bot);
-  proxy = start([server], { ...base, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31), QUEUE_RETRY_MIN_MS: '50', QUEUE_RETRY_MAX_MS: '1000' });
+  proxy = start([server], { ...base, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31) });
   await untilAccepting(port, 'the proxy (queued)');
   const acceptSeconds = await sendAll(port, payloads);
   const stored = await depth(adminPort);

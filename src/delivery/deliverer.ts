@@ -7,10 +7,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
-import { fromUpstreamError, neverReachedUpstream, upstreamTimeout } from '../errors';
+import { fromUpstreamError, neverReachedUpstream } from '../errors';
 import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
 import type { Clock } from '../store/store';
+import { watchForStalls } from '../upstream/stall-watch';
 import type { AttemptReport, Claimed, Letter, Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
 
@@ -45,6 +46,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const httpAgent = new http.Agent(keepAlive);
   const httpsAgent = new https.Agent({ ...keepAlive, rejectUnauthorized: !options.targetInsecure });
   const learners = options.strategies.filter((s) => s.learn !== undefined);
+  // UPSTREAM_TIMEOUT_MS as for direct forwards: one sweep of the agents' connections, no timer
+  // per delivery. A stalled delivery fails with UPSTREAM_TIMEOUT and is retried.
+  const stalls = watchForStalls([httpAgent, httpsAgent], options.timeoutMs);
 
   async function deliver({ letter, attempt }: Claimed): Promise<Attempted> {
     const started = performance.now();
@@ -56,7 +60,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const candidate = route.candidates(letter.key)[0];
     if (candidate === undefined) return unsent(settle({ kind: 'failed', error: 'no upstream is available' }, attempt, letter.arrivedAt, now, policy), 'no upstream is available');
     const exchange: KeyedExchange | undefined = letter.key === undefined ? undefined : { headers: { ...letter.headers }, key: letter.key };
-    if (exchange !== undefined) await addAffinity(options.strategies, exchange);
+    // Waited for only when a strategy is asynchronous (a networked store's lookup).
+    const pending = exchange === undefined ? undefined : addAffinity(options.strategies, exchange);
+    if (pending !== undefined) await pending;
     const result = await send(candidate, letter, attempt, exchange);
     return {
       settlement: settle(result, attempt, letter.arrivedAt, clock(), policy),
@@ -100,7 +106,6 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           );
         },
       );
-      req.setTimeout(options.timeoutMs, () => req.destroy(upstreamTimeout(options.timeoutMs)));
       req.on('error', (err) => {
         const failure = fromUpstreamError(err);
         if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
@@ -113,6 +118,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   return {
     deliver,
     close() {
+      stalls.close();
       httpAgent.destroy();
       httpsAgent.destroy();
     },
