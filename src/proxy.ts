@@ -11,7 +11,7 @@ import { inCheckPhase } from './check-phase';
 import type { Config } from './config/config';
 import { mailboxFromConfig } from './delivery/from-config';
 import type { Mailbox } from './delivery/mailbox';
-import { letterOf } from './delivery/stored-request';
+import { acceptWebhook } from './delivery/accept';
 import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
 import { sendError, writeJson } from './json-answer';
 import { createListener, drain, listen } from './listener/listener';
@@ -221,17 +221,15 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
  * later, in order per key). Anything else, or what the mailbox cannot take, is forwarded directly.
  */
 function queue(parts: Parts, mailbox: Mailbox, flight: Flight, key: string | undefined): boolean {
-  const { req, body } = flight;
-  if (req.method !== 'POST' || body === undefined) return false;
-  const letter = letterOf(req, body, key, parts.clock());
-  if (!mailbox.accept(letter)) {
+  const acceptance = acceptWebhook(mailbox, flight.req, flight.body, key, parts.clock());
+  if (acceptance.stored) {
+    flight.outcome = 'queued';
+    writeJson(flight.res, parts.config.queueAckStatus, { queued: acceptance.id });
+  } else if (acceptance.full) {
     parts.logFallback(`delivery mailbox full (QUEUE_MAX_BYTES=${parts.config.queueMaxBytes}): webhooks are forwarded directly`);
     flight.outcome = 'direct-fallback';
-    return false;
   }
-  flight.outcome = 'queued';
-  writeJson(flight.res, parts.config.queueAckStatus, { queued: letter.id });
-  return true;
+  return acceptance.stored;
 }
 
 /** Route, then forward along the route; learn from the answer. */

@@ -71,3 +71,34 @@ describe('ACCESS_LOG=json', () => {
     assert.equal(entry.outcome, 'upstream-unreachable');
   });
 });
+
+describe('ACCESS_LOG=json with DELIVERY=queued', () => {
+  it('writes a line per request and a line per delivery attempt, keys hashed, no query string', async () => {
+    const upstream = await startUpstream();
+    const server = await startServerProcess({ TARGET_URL: upstream.url, ACCESS_LOG: 'json', DELIVERY: 'queued' });
+    try {
+      const delivered = upstream.nextRequest();
+      const res = await request(server.port, { path: '/hook?token=secret', body: fixture('message-created.json') });
+      assert.equal(res.status, 200);
+      const { queued } = res.json() as { queued: string };
+      await delivered;
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+
+      const lines = server.stdout().trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      const accepted = lines.find((l) => l.outcome === 'queued');
+      const attempt = lines.find((l) => l.delivery === queued);
+      assert.ok(accepted !== undefined && attempt !== undefined, server.stdout());
+      assert.equal(accepted.status, 200);
+      assert.deepEqual(
+        [attempt.attempt, attempt.path, attempt.status, attempt.error, attempt.outcome, attempt.upstream, attempt.key],
+        [1, '/hook', 200, null, 'delivered', `${upstream.url}/`, keyTag(ALICE)],
+      );
+      const all = server.stdout() + server.stderr();
+      assert.doesNotMatch(all, new RegExp(ALICE), 'the actor id never appears raw');
+      assert.doesNotMatch(all, /token=secret/);
+    } finally {
+      await upstream.close();
+    }
+  });
+});
