@@ -75,6 +75,21 @@ export function createMailbox(options: MailboxOptions): Mailbox {
     if (spool.depth() === 0) for (const wake of idle.splice(0)) wake();
   }
 
+  /**
+   * Pumps once after this pass of the event loop, for every delivery that settled in it: sending
+   * the next ones together, after the answers are all read, costs less CPU than one at a time
+   * between them (as check-phase.ts does for direct forwards).
+   */
+  let pumpQueued = false;
+  function pumpSoon(): void {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    setImmediate(() => {
+      pumpQueued = false;
+      pump();
+    });
+  }
+
   async function attempt(claimed: Claimed): Promise<void> {
     let attempted: Attempted;
     try {
@@ -97,7 +112,7 @@ export function createMailbox(options: MailboxOptions): Mailbox {
       spool.wake(clock());
     }
     options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[settlement.kind] });
-    pump();
+    pumpSoon();
   }
 
   function schedule(): void {
