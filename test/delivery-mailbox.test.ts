@@ -220,6 +220,7 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       const { queued } = (await request(service.address.port, { body: body('alice', 0) })).json() as { queued: string };
       await waitFor(() => service.proxy.mailbox?.deadLetters().length === 1, 'a dead letter');
 
+      assert.equal((await request(adminPort, { path: '/readyz', method: 'GET' })).status, 200, 'dead letters and a queue do not make it unready');
       assert.equal((await request(adminPort, { path: '/queue', method: 'GET' })).status, 401, 'behind ADMIN_TOKEN');
       const figures = (await admin('GET', '/queue')).json();
       assert.deepEqual([figures.depth, figures.dead], [0, 1]);
