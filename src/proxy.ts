@@ -6,12 +6,12 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AffinityStrategy, KeyedExchange } from './affinity/strategy';
+import type { AffinityStrategy } from './affinity/strategy';
 import { inCheckPhase } from './check-phase';
 import type { Config } from './config/config';
 import { mailboxFromConfig } from './delivery/from-config';
 import type { Mailbox } from './delivery/mailbox';
-import { acceptWebhook } from './delivery/accept';
+import { acceptWebhook, type Acceptance } from './delivery/accept';
 import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
 import { sendError, writeJson } from './json-answer';
 import { createListener, drain, listen } from './listener/listener';
@@ -202,34 +202,42 @@ function onVerified(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer):
     // Forwarded as received: a body read only for its signature goes as framed.
     if (found.outcome === 'passthrough' || found.outcome === 'encoded') flight.body = hadBody(req) ? body : undefined;
     else log.proxy('%s %p: %s, forwarded without affinity', req.method, req.url, found.outcome);
-    if (parts.mailbox !== undefined && queue(parts, parts.mailbox, flight, undefined)) return;
-    parts.forwardSoon(flight);
-    return;
+  } else {
+    log.proxy('%s %p: key %k', req.method, req.url, found.key);
+    flight.outcome = 'affinity';
+    flight.exchange = { headers: req.headers, key: found.key };
   }
-  log.proxy('%s %p: key %k', req.method, req.url, found.key);
-  if (parts.mailbox !== undefined && queue(parts, parts.mailbox, flight, found.key)) return;
-  if (flight.outcome !== 'direct-fallback') flight.outcome = 'affinity';
-  const exchange: KeyedExchange = { headers: req.headers, key: found.key };
-  flight.exchange = exchange;
-  const pending = addAffinity(parts.strategies, exchange);
+  if (parts.mailbox !== undefined) queue(parts, parts.mailbox, flight);
+  else forwardWithAffinity(parts, flight);
+}
+
+/** Affinity, then forward (soon): the direct path. */
+function forwardWithAffinity(parts: Parts, flight: Flight): void {
+  const pending = flight.exchange === undefined ? undefined : addAffinity(parts.strategies, flight.exchange);
   if (pending === undefined) parts.forwardSoon(flight);
   else pending.then(() => parts.forwardSoon(flight)).catch((err: unknown) => crashed(flight, err));
 }
 
 /**
  * Delivery mailbox: a POST whose body is held is stored and answered at once (its delivery comes
- * later, in order per key). Anything else, or what the mailbox cannot take, is forwarded directly.
+ * later, in order per key). Anything else, or what the mailbox cannot store, is forwarded directly.
  */
-function queue(parts: Parts, mailbox: Mailbox, flight: Flight, key: string | undefined): boolean {
-  const acceptance = acceptWebhook(mailbox, flight.req, flight.body, key, parts.clock());
-  if (acceptance.stored) {
-    flight.outcome = 'queued';
-    writeJson(flight.res, parts.config.queueAckStatus, { queued: acceptance.id });
-  } else if (acceptance.full) {
-    parts.logFallback(`delivery mailbox full (QUEUE_MAX_BYTES=${parts.config.queueMaxBytes}): webhooks are forwarded directly`);
-    flight.outcome = 'direct-fallback';
-  }
-  return acceptance.stored;
+function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
+  const answer = (acceptance: Acceptance): void => {
+    if (acceptance.stored) {
+      flight.outcome = 'queued';
+      writeJson(flight.res, parts.config.queueAckStatus, { queued: acceptance.id });
+      return;
+    }
+    if (acceptance.full) {
+      parts.logFallback('delivery mailbox: a webhook could not be stored (QUEUE_MAX_BYTES reached, or the store is unreachable): forwarded directly');
+      flight.outcome = 'direct-fallback';
+    }
+    forwardWithAffinity(parts, flight);
+  };
+  const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock());
+  if (!(acceptance instanceof Promise)) answer(acceptance);
+  else acceptance.then(answer).catch((err: unknown) => crashed(flight, err));
 }
 
 /** Route, then forward along the route; learn from the answer. */

@@ -56,7 +56,7 @@ describe('delivery mailbox in hash mode: hold, don’t move', () => {
       await probeRounds(proxy, 2);
       for (let seq = 0; seq < 3; seq++) assert.equal((await request(proxy.port, { body: webhook('alice', { seq }) })).status, 200);
       // Held: the mailbox waits rather than try the instance that is up.
-      await waitFor(() => (proxy.proxy.mailbox?.stats().depth ?? 0) === 3, 'three stored');
+      await waitFor(async () => (await proxy.proxy.mailbox?.stats())?.depth === 3, 'three stored');
       await own.start();
       await probeRounds(proxy, 2);
       await waitFor(() => webhooksOf(own, 'alice').length === 3, 'delivered to its own instance once back');

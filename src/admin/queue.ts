@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeadLetter } from '../delivery/letter';
 import type { Mailbox } from '../delivery/mailbox';
+import type { SpoolStats } from '../delivery/spool';
 import { writeError, writeJson } from '../json-answer';
 import { keyTag, pathOnly } from '../log';
 
@@ -12,19 +13,19 @@ import { keyTag, pathOnly } from '../log';
 const PAGE_MAX = 500;
 
 /** Answers /queue and /queue/dead...; `path` is the URL path without its query. */
-export function answerQueue(req: IncomingMessage, res: ServerResponse, path: string, mailbox: Mailbox | undefined): void {
+export async function answerQueue(req: IncomingMessage, res: ServerResponse, path: string, mailbox: Mailbox | undefined): Promise<void> {
   if (mailbox === undefined) return writeError(res, 409, 'DELIVERY is direct: there is no mailbox');
   const method = req.method ?? 'GET';
-  if (path === '/queue' && method === 'GET') return writeJson(res, 200, figures(mailbox));
-  if (path === '/queue/dead' && method === 'GET') return writeJson(res, 200, page(mailbox.deadLetters(), req.url ?? ''));
-  if (path === '/queue/dead/replay' && method === 'POST') return writeJson(res, 200, { replayed: mailbox.replayAll() });
+  if (path === '/queue' && method === 'GET') return writeJson(res, 200, figures(await mailbox.stats()));
+  if (path === '/queue/dead' && method === 'GET') return writeJson(res, 200, page(await mailbox.deadLetters(), req.url ?? ''));
+  if (path === '/queue/dead/replay' && method === 'POST') return writeJson(res, 200, { replayed: await mailbox.replayAll() });
   const one = /^\/queue\/dead\/([^/]+)(\/replay)?$/.exec(path);
   const id = one?.[1];
   if (id !== undefined && one?.[2] !== undefined && method === 'POST') {
-    return mailbox.replay(id) ? writeJson(res, 202, { replayed: id }) : writeError(res, 404, `no dead letter ${id} (or no room in the mailbox for it)`);
+    return (await mailbox.replay(id)) ? writeJson(res, 202, { replayed: id }) : writeError(res, 404, `no dead letter ${id} (or no room in the mailbox for it)`);
   }
   if (id !== undefined && one?.[2] === undefined && method === 'DELETE') {
-    if (!mailbox.forget(id)) return writeError(res, 404, `no dead letter ${id}`);
+    if (!(await mailbox.forget(id))) return writeError(res, 404, `no dead letter ${id}`);
     res.writeHead(204);
     res.end();
     return;
@@ -32,8 +33,7 @@ export function answerQueue(req: IncomingMessage, res: ServerResponse, path: str
   writeError(res, 404, `no admin endpoint ${method} ${path}`);
 }
 
-function figures(mailbox: Mailbox): Record<string, number> {
-  const s = mailbox.stats();
+function figures(s: SpoolStats): Record<string, number> {
   return { depth: s.depth, mailboxes: s.mailboxes, inFlight: s.inFlight, bytes: s.bytes, oldestSeconds: s.oldestAgeMs / 1000, dead: s.dead, deadDropped: s.deadDropped };
 }
 

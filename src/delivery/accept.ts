@@ -22,8 +22,11 @@ export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefine
   return req.method === 'POST' && body !== undefined;
 }
 
-export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number): Acceptance {
+/** Stores the request when it goes through the mailbox; a networked spool answers once its write is acknowledged. */
+export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number): Acceptance | Promise<Acceptance> {
   if (!goesThroughMailbox(req, body)) return NOT_FOR_THE_MAILBOX;
   const letter = letterOf(req, body, key, now);
-  return mailbox.accept(letter) ? { stored: true, id: letter.id } : FULL;
+  const stored = mailbox.accept(letter);
+  const acceptance = (ok: boolean): Acceptance => (ok ? { stored: true, id: letter.id } : FULL);
+  return stored instanceof Promise ? stored.then(acceptance) : acceptance(stored);
 }

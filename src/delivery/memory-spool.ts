@@ -40,7 +40,16 @@ export class MemorySpool implements Spool {
   private inFlight = 0;
   private deadDropped = 0;
 
+  readonly shared = false;
+
   constructor(private readonly options: MemorySpoolOptions) {}
+
+  /** One process holds the claim for as long as it likes. */
+  renew(): boolean {
+    return true;
+  }
+
+  close(): void {}
 
   append(letter: Letter): boolean {
     const size = letterBytes(letter);

@@ -22,27 +22,39 @@ export interface SpoolStats {
   readonly deadDropped: number;
 }
 
+/** A value, or a promise of it: the memory spool answers at once, a networked one later. */
+export type Maybe<T> = T | Promise<T>;
+
 export interface Spool {
   /** Stores `letter` at the back of its key's mailbox; false when it cannot be stored (full). */
-  append(letter: Letter): boolean;
+  append(letter: Letter): Maybe<boolean>;
   /** The head of a mailbox that is due at `now` and has nothing in flight, or undefined. */
-  claim(now: number): Claimed | undefined;
+  claim(now: number): Maybe<Claimed | undefined>;
   /** Records how the attempt on `claimed` ended; its mailbox's next letter may then go. */
-  settle(claimed: Claimed, settlement: Settlement, now: number): void;
+  settle(claimed: Claimed, settlement: Settlement, now: number): Maybe<void>;
+  /**
+   * Extends the claim on a delivery still in flight (a shared spool hands a mailbox to another
+   * replica once its claim runs out); false when the claim was lost.
+   */
+  renew(claimed: Claimed, now: number): Maybe<boolean>;
   /**
    * Makes due now every mailbox waiting after a failure to reach the bot (`early` retries): the
    * bot has been seen answering again. Returns how many. Retries the bot asked for keep their time.
    */
-  wake(now: number): number;
+  wake(now: number): Maybe<number>;
   /** When the earliest waiting retry falls due; undefined when none waits. */
-  nextDueAt(): number | undefined;
+  nextDueAt(): Maybe<number | undefined>;
   /** Letters stored now (cheap: the pump asks after every delivery). */
-  depth(): number;
-  stats(now: number): SpoolStats;
+  depth(): Maybe<number>;
+  stats(now: number): Maybe<SpoolStats>;
   /** Dead letters, newest first. */
-  deadLetters(): readonly DeadLetter[];
+  deadLetters(): Maybe<readonly DeadLetter[]>;
   /** Puts a dead letter back, at the back of its key's mailbox; false when there is no such id. */
-  replay(id: string): boolean;
+  replay(id: string): Maybe<boolean>;
   /** Forgets a dead letter; false when there is no such id. */
-  forget(id: string): boolean;
+  forget(id: string): Maybe<boolean>;
+  /** Whether other processes share it (then the pump also looks for work they stored). */
+  readonly shared: boolean;
+  /** Releases connections. */
+  close(): Maybe<void>;
 }

@@ -21,8 +21,8 @@ export interface MetricsSources {
   readonly pool: UpstreamPool | undefined;
   /** Request body bytes held now. */
   readonly bufferedBytes: number;
-  /** DELIVERY=queued: the mailbox's figures now. */
-  readonly queue: SpoolStats | undefined;
+  /** DELIVERY=queued: the mailbox's figures now (a networked spool answers later). */
+  readonly queue: SpoolStats | Promise<SpoolStats> | undefined;
 }
 
 export function createMetrics(config: Config, sources: () => MetricsSources): Metrics {
@@ -99,8 +99,8 @@ function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queu
       name,
       help,
       registers: [registry],
-      collect() {
-        const stats = sources().queue;
+      async collect() {
+        const stats = await sources().queue;
         if (stats !== undefined) this.set(read(stats));
       },
     });

@@ -15,118 +15,118 @@ export function letter(key: string | undefined, body: string, arrivedAt = 0): Le
 }
 
 /** Claims everything due at `now`, in the order handed out. */
-function claimAll(spool: Spool, now: number) {
+async function claimAll(spool: Spool, now: number) {
   const claimed = [];
-  for (let c = spool.claim(now); c !== undefined; c = spool.claim(now)) claimed.push(c);
+  for (let c = await spool.claim(now); c !== undefined; c = await spool.claim(now)) claimed.push(c);
   return claimed;
 }
 
-export function spoolContract(name: string, open: (options: { maxBytes: number; maxDead: number }) => Spool): void {
-  describe(`Spool contract: ${name}`, () => {
-    it('hands out one letter per mailbox at a time, in arrival order', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
-      for (const text of ['a1', 'a2', 'a3']) assert.ok(spool.append(letter('alice', text)));
-      assert.ok(spool.append(letter('bob', 'b1')));
-      const first = claimAll(spool, 0);
+export function spoolContract(name: string, open: (options: { maxBytes: number; maxDead: number }) => Spool | Promise<Spool>, suite: { skip?: string | false } = {}): void {
+  describe(`Spool contract: ${name}`, { skip: suite.skip ?? false }, () => {
+    it('hands out one letter per mailbox at a time, in arrival order', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      for (const text of ['a1', 'a2', 'a3']) assert.ok(await spool.append(letter('alice', text)));
+      assert.ok(await spool.append(letter('bob', 'b1')));
+      const first = await claimAll(spool, 0);
       assert.deepEqual(first.map((c) => c.letter.body.toString()), ['a1', 'b1'], 'the heads only');
-      for (const c of first) spool.settle(c, { kind: 'delivered' }, 0);
-      const second = claimAll(spool, 0);
+      for (const c of first) await spool.settle(c, { kind: 'delivered' }, 0);
+      const second = await claimAll(spool, 0);
       assert.deepEqual(second.map((c) => c.letter.body.toString()), ['a2']);
-      spool.settle(second[0]!, { kind: 'delivered' }, 0);
-      assert.deepEqual(claimAll(spool, 0).map((c) => c.letter.body.toString()), ['a3']);
+      await spool.settle(second[0]!, { kind: 'delivered' }, 0);
+      assert.deepEqual((await claimAll(spool, 0)).map((c) => c.letter.body.toString()), ['a3']);
     });
 
-    it('wakes the mailboxes waiting after no answer, and only those', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
-      spool.append(letter('alice', 'a1'));
-      spool.append(letter('bob', 'b1'));
-      const [a, b] = claimAll(spool, 0);
-      spool.settle(a!, { kind: 'retry', at: 1000, reason: 'upstream unreachable (ECONNREFUSED)', early: true }, 0);
-      spool.settle(b!, { kind: 'retry', at: 1000, reason: 'answered 429' }, 0);
-      assert.equal(spool.wake(10), 1);
-      assert.deepEqual(claimAll(spool, 10).map((c) => c.letter.body.toString()), ['a1'], 'bob keeps the time he was given');
-      assert.equal(spool.nextDueAt(), 1000);
+    it('wakes the mailboxes waiting after no answer, and only those', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      await spool.append(letter('alice', 'a1'));
+      await spool.append(letter('bob', 'b1'));
+      const [a, b] = await claimAll(spool, 0);
+      await spool.settle(a!, { kind: 'retry', at: 1000, reason: 'upstream unreachable (ECONNREFUSED)', early: true }, 0);
+      await spool.settle(b!, { kind: 'retry', at: 1000, reason: 'answered 429' }, 0);
+      assert.equal(await spool.wake(10), 1);
+      assert.deepEqual((await claimAll(spool, 10)).map((c) => c.letter.body.toString()), ['a1'], 'bob keeps the time he was given');
+      assert.equal(await spool.nextDueAt(), 1000);
     });
 
-    it('keyless letters are not held behind one another', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
-      spool.append(letter(undefined, 'x'));
-      spool.append(letter(undefined, 'y'));
-      assert.deepEqual(claimAll(spool, 0).map((c) => c.letter.body.toString()), ['x', 'y']);
+    it('keyless letters are not held behind one another', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      await spool.append(letter(undefined, 'x'));
+      await spool.append(letter(undefined, 'y'));
+      assert.deepEqual((await claimAll(spool, 0)).map((c) => c.letter.body.toString()), ['x', 'y']);
     });
 
-    it('holds a retried head, and what is behind it, until its time; other mailboxes flow', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
-      spool.append(letter('alice', 'a1'));
-      spool.append(letter('alice', 'a2'));
-      spool.append(letter('bob', 'b1'));
-      const [a1, b1] = claimAll(spool, 0);
+    it('holds a retried head, and what is behind it, until its time; other mailboxes flow', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      await spool.append(letter('alice', 'a1'));
+      await spool.append(letter('alice', 'a2'));
+      await spool.append(letter('bob', 'b1'));
+      const [a1, b1] = await claimAll(spool, 0);
       assert.equal(a1!.attempt, 1);
-      spool.settle(a1!, { kind: 'retry', at: 100, reason: 'answered 503' }, 0);
-      spool.settle(b1!, { kind: 'delivered' }, 0);
-      assert.equal(spool.nextDueAt(), 100);
-      assert.deepEqual(claimAll(spool, 99), [], 'alice waits, a2 behind a1');
-      const again = claimAll(spool, 100);
+      await spool.settle(a1!, { kind: 'retry', at: 100, reason: 'answered 503' }, 0);
+      await spool.settle(b1!, { kind: 'delivered' }, 0);
+      assert.equal(await spool.nextDueAt(), 100);
+      assert.deepEqual(await claimAll(spool, 99), [], 'alice waits, a2 behind a1');
+      const again = await claimAll(spool, 100);
       assert.deepEqual(again.map((c) => [c.letter.body.toString(), c.attempt]), [['a1', 2]]);
-      spool.settle(again[0]!, { kind: 'delivered' }, 100);
-      assert.deepEqual(claimAll(spool, 100).map((c) => [c.letter.body.toString(), c.attempt]), [['a2', 1]]);
+      await spool.settle(again[0]!, { kind: 'delivered' }, 100);
+      assert.deepEqual((await claimAll(spool, 100)).map((c) => [c.letter.body.toString(), c.attempt]), [['a2', 1]]);
     });
 
-    it('moves a dead head to the dead letters and lets the next one go; replay puts it at the back', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
+    it('moves a dead head to the dead letters and lets the next one go; replay puts it at the back', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
       const a1 = letter('alice', 'a1', 5);
-      spool.append(a1);
-      spool.append(letter('alice', 'a2'));
-      const [c1] = claimAll(spool, 10);
-      spool.settle(c1!, { kind: 'dead', reason: 'answered 400: refused by the bot' }, 12);
+      await spool.append(a1);
+      await spool.append(letter('alice', 'a2'));
+      const [c1] = await claimAll(spool, 10);
+      await spool.settle(c1!, { kind: 'dead', reason: 'answered 400: refused by the bot' }, 12);
       assert.deepEqual(
-        spool.deadLetters().map((d) => [d.letter.id, d.attempts, d.firstAttemptAt, d.lastAttemptAt, d.reason]),
+        (await spool.deadLetters()).map((d) => [d.letter.id, d.attempts, d.firstAttemptAt, d.lastAttemptAt, d.reason]),
         [[a1.id, 1, 10, 12, 'answered 400: refused by the bot']],
       );
-      assert.ok(spool.replay(a1.id));
-      assert.equal(spool.deadLetters().length, 0);
-      const [c2] = claimAll(spool, 20);
+      assert.ok(await spool.replay(a1.id));
+      assert.equal((await spool.deadLetters()).length, 0);
+      const [c2] = await claimAll(spool, 20);
       assert.equal(c2!.letter.body.toString(), 'a2', 'the replayed letter went to the back');
-      spool.settle(c2!, { kind: 'delivered' }, 20);
-      const [c3] = claimAll(spool, 20);
+      await spool.settle(c2!, { kind: 'delivered' }, 20);
+      const [c3] = await claimAll(spool, 20);
       assert.deepEqual([c3!.letter.id, c3!.attempt], [a1.id, 1]);
-      assert.equal(spool.replay('nope'), false);
+      assert.equal(await spool.replay('nope'), false);
     });
 
-    it('refuses letters past maxBytes, and takes them again once delivered ones free the room', () => {
+    it('refuses letters past maxBytes, and takes them again once delivered ones free the room', async () => {
       const one = letter('alice', 'x'.repeat(100));
       // Room for two such letters (they are all counted alike), not three.
       const maxBytes = 2 * letterBytes(one) + 10;
-      const spool = open({ maxBytes, maxDead: 10 });
-      assert.ok(spool.append(one));
-      assert.ok(spool.append(letter('bob', 'x'.repeat(100))));
-      assert.equal(spool.append(letter('carol', 'x'.repeat(100))), false);
-      const before = spool.stats(0);
+      const spool = await open({ maxBytes, maxDead: 10 });
+      assert.ok(await spool.append(one));
+      assert.ok(await spool.append(letter('bob', 'x'.repeat(100))));
+      assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), false);
+      const before = await spool.stats(0);
       assert.equal(before.depth, 2);
       assert.ok(before.bytes <= maxBytes);
-      const [c] = claimAll(spool, 0);
-      spool.settle(c!, { kind: 'delivered' }, 0);
-      assert.ok(spool.append(letter('carol', 'x'.repeat(100))));
+      const [c] = await claimAll(spool, 0);
+      await spool.settle(c!, { kind: 'delivered' }, 0);
+      assert.ok(await spool.append(letter('carol', 'x'.repeat(100))));
     });
 
-    it('keeps at most maxDead dead letters, dropping the oldest and counting them', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 2 });
-      for (const key of ['a', 'b', 'c']) spool.append(letter(key, key));
-      for (const c of claimAll(spool, 0)) spool.settle(c, { kind: 'dead', reason: 'answered 400' }, 0);
-      assert.deepEqual(spool.deadLetters().map((d) => d.letter.key), ['c', 'b'], 'newest first');
-      assert.equal(spool.stats(0).deadDropped, 1);
-      const id = spool.deadLetters()[0]!.letter.id;
-      assert.ok(spool.forget(id));
-      assert.equal(spool.forget(id), false);
+    it('keeps at most maxDead dead letters, dropping the oldest and counting them', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 2 });
+      for (const key of ['a', 'b', 'c']) await spool.append(letter(key, key));
+      for (const c of await claimAll(spool, 0)) await spool.settle(c, { kind: 'dead', reason: 'answered 400' }, 0);
+      assert.deepEqual((await spool.deadLetters()).map((d) => d.letter.key), ['c', 'b'], 'newest first');
+      assert.equal((await spool.stats(0)).deadDropped, 1);
+      const id = (await spool.deadLetters())[0]!.letter.id;
+      assert.ok(await spool.forget(id));
+      assert.equal(await spool.forget(id), false);
     });
 
-    it('reports depth, mailboxes, in flight and the oldest letter’s age', () => {
-      const spool = open({ maxBytes: 1e6, maxDead: 10 });
-      spool.append(letter('alice', 'a1', 1000));
-      spool.append(letter('alice', 'a2', 1500));
-      spool.append(letter(undefined, 'k', 1200));
-      spool.claim(2000);
-      const stats = spool.stats(2000);
+    it('reports depth, mailboxes, in flight and the oldest letter’s age', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      await spool.append(letter('alice', 'a1', 1000));
+      await spool.append(letter('alice', 'a2', 1500));
+      await spool.append(letter(undefined, 'k', 1200));
+      await spool.claim(2000);
+      const stats = await spool.stats(2000);
       assert.deepEqual([stats.depth, stats.mailboxes, stats.inFlight, stats.oldestAgeMs], [3, 2, 1, 1000]);
     });
   });
