@@ -109,6 +109,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     },
     async listen() {
       if (store !== undefined) await waitBriefly(store);
+      if (parts.mailbox !== undefined) await waitBriefly(parts.mailbox.spool);
       return listen(server, config.port, config.host);
     },
     close() {

@@ -2,15 +2,40 @@
  * The delivery mailbox's spool and retry policy: the memory spool runs the shared contract; the
  * policy decides retry, give up or delivered from what one attempt met.
  */
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemorySpool } from '../src/delivery/memory-spool';
+import { RedisSpool } from '../src/delivery/redis-spool';
+import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
 import { MinHeap } from '../src/delivery/min-heap';
 import { backoffMs, retryAfterMs, settle } from '../src/delivery/retry-policy';
 import { spoolContract } from './helpers/spool-contract';
 
 spoolContract('memory', (options) => new MemorySpool(options));
+
+const redisSkip = redisSkipReason();
+const redisSpools: RedisSpool[] = [];
+const spoolPrefix = testPrefix();
+spoolContract(
+  'redis',
+  async (options) => {
+    const spool = new RedisSpool({ url: REDIS_URL, prefix: `${spoolPrefix}${randomUUID()}:`, timeoutMs: 2000, leaseMs: 60_000, ...options });
+    redisSpools.push(spool);
+    await spool.ready();
+    return spool;
+  },
+  { skip: redisSkip },
+);
+after(async () => {
+  for (const spool of redisSpools) await spool.close();
+  if (redisSkip !== false) return;
+  const client = new Redis(REDIS_URL);
+  await deletePrefix(client, spoolPrefix);
+  client.disconnect();
+});
 
 const POLICY = { minMs: 250, maxMs: 30_000, maxAgeMs: 3_600_000 };
 

@@ -185,10 +185,6 @@ export function checkAcross(config: Config, read: EnvReader, warnings: string[])
     const shared = STORE_NAMES.filter(isShared).map((name) => `STORE=${name}`);
     read.problem('WORKERS', String(workers), `1 with STORE=${store} in ${mode} mode: each worker would keep its own cookie map; set ${shared.join(' or ')} to share one`);
   }
-  if (config.delivery === 'queued' && isShared(store)) {
-    // The spool lives where STORE says; a shared (Redis) spool is the next step of the mailbox.
-    read.problem('DELIVERY', 'queued', `STORE=${DEFAULT_STORE} with DELIVERY=queued for now: the ${store} spool is not built yet`);
-  }
   if (config.delivery === 'queued' && workers > 1 && !isShared(store)) {
     read.problem('WORKERS', String(workers), `1 with DELIVERY=queued and STORE=${store}: each worker would keep its own mailboxes, and a key's webhooks could overtake each other`);
   }

@@ -9,7 +9,7 @@ import type { Route } from '../route/route';
 import type { Clock } from '../store/store';
 import { createDeliverer } from './deliverer';
 import { createMailbox, type Mailbox } from './mailbox';
-import { MemorySpool } from './memory-spool';
+import { openSpool } from '../store/backends';
 
 export function mailboxFromConfig(config: Config, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
   if (config.delivery !== 'queued') return undefined;
@@ -25,9 +25,18 @@ export function mailboxFromConfig(config: Config, route: Route, strategies: read
     clock,
   });
   return createMailbox({
-    spool: new MemorySpool({ maxBytes: config.queueMaxBytes, maxDead: config.deadLetterMax }),
+    spool: openSpool(config.store, config.storeOptions, {
+      maxBytes: config.queueMaxBytes,
+      maxDead: config.deadLetterMax,
+      leaseMs: config.queueLeaseMs,
+      timeoutMs: config.storeTimeoutMs,
+      clock,
+    }),
     deliverer,
     concurrency: config.queueConcurrency,
+    // A shared spool: work other replicas stored is looked for this often.
+    pollMs: Math.min(250, config.queueRetryMinMs),
+    leaseMs: config.queueLeaseMs,
     clock,
     onSettled: (record) => observer.deliverySettled?.(record),
   });

@@ -51,6 +51,8 @@ export class MemorySpool implements Spool {
 
   close(): void {}
 
+  async ready(): Promise<void> {}
+
   append(letter: Letter): boolean {
     const size = letterBytes(letter);
     if (this.bytes + size > this.options.maxBytes) return false;

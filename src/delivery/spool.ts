@@ -53,6 +53,8 @@ export interface Spool {
   replay(id: string): Maybe<boolean>;
   /** Forgets a dead letter; false when there is no such id. */
   forget(id: string): Maybe<boolean>;
+  /** Resolves once it can take letters (a networked spool: connected); the proxy waits briefly for it. */
+  ready(): Promise<void>;
   /** Whether other processes share it (then the pump also looks for work they stored). */
   readonly shared: boolean;
   /** Releases connections. */

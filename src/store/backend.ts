@@ -3,6 +3,7 @@
  * it opens, and what the rest of the proxy may know of it.
  */
 import type { EnvReader } from '../config/env-reader';
+import type { Spool } from '../delivery/spool';
 import type { AffinityStore, Clock } from './store';
 
 /** What every backend is opened with, whatever its own options. */
@@ -10,6 +11,19 @@ export interface StoreCommon {
   readonly clock: Clock;
   /** A call slower than this fails: a miss, or a dropped write (STORE_TIMEOUT_MS). */
   readonly timeoutMs: number;
+}
+
+/** What a delivery spool is opened with (DELIVERY=queued), whatever the backend. */
+export interface SpoolCommon {
+  /** Bytes of stored webhooks before new ones are refused (QUEUE_MAX_BYTES). */
+  readonly maxBytes: number;
+  /** Dead letters kept (DEAD_LETTER_MAX). */
+  readonly maxDead: number;
+  /** How long a claim lasts unless renewed, for a shared spool (QUEUE_LEASE_MS). */
+  readonly leaseMs: number;
+  /** A call slower than this fails (STORE_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  readonly clock: Clock;
 }
 
 export interface StoreBackend<Options> {
@@ -20,4 +34,6 @@ export interface StoreBackend<Options> {
   /** Where it lives, fit for the start line and logs (no password). */
   describe(options: Options): string;
   open(options: Options, common: StoreCommon): AffinityStore;
+  /** The delivery mailbox's spool in this backend (DELIVERY=queued): where webhooks wait. */
+  openSpool(options: Options, common: SpoolCommon): Spool;
 }

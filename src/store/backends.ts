@@ -4,7 +4,8 @@
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';
-import type { StoreBackend, StoreCommon } from './backend';
+import type { Spool } from '../delivery/spool';
+import type { SpoolCommon, StoreBackend, StoreCommon } from './backend';
 import { memoryBackend } from './memory';
 import { redisBackend } from './redis';
 import type { AffinityStore } from './store';
@@ -56,11 +57,16 @@ export function openStore<N extends StoreName>(name: N, options: StoreOptions, c
   return store;
 }
 
+/** Opens the delivery mailbox's spool where STORE says. */
+export function openSpool<N extends StoreName>(name: N, options: StoreOptions, common: SpoolCommon): Spool {
+  return BACKENDS[name].openSpool(options[name], common);
+}
+
 /** How long start-up waits for a networked store before listening without it. */
 const CONNECT_PATIENCE_MS = 2000;
 
-/** Gives a store a moment to connect; an unreachable one is reported by its backend, not waited for. */
-export async function waitBriefly(store: AffinityStore): Promise<void> {
+/** Gives a store (or a spool) a moment to connect; an unreachable one is reported by its backend, not waited for. */
+export async function waitBriefly(store: Pick<AffinityStore, 'ready'>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const patience = new Promise<void>((resolve) => (timer = setTimeout(resolve, CONNECT_PATIENCE_MS)));
   await Promise.race([store.ready().catch(() => {}), patience]);

@@ -3,6 +3,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { EnvReader } from '../config/env-reader';
+import { MemorySpool } from '../delivery/memory-spool';
 import type { StoreBackend } from './backend';
 import type { AffinityStore, Clock, StoreHealth } from './store';
 
@@ -68,4 +69,5 @@ export const memoryBackend: StoreBackend<{ readonly maxEntries: number }> = {
   readOptions: (read: EnvReader) => ({ maxEntries: read.integer('AFFINITY_MAX_ENTRIES', 100_000, 1, 100_000_000) }),
   describe: () => 'memory',
   open: (options, { clock }) => new MemoryStore({ maxEntries: options.maxEntries, clock }),
+  openSpool: (_options, { maxBytes, maxDead }) => new MemorySpool({ maxBytes, maxDead }),
 };

@@ -10,6 +10,7 @@ import { redactUrl } from '../config/redact';
 import { errnoOf } from '../errors';
 import { logError } from '../log';
 import { throttled } from '../throttle';
+import { RedisSpool } from '../delivery/redis-spool';
 import type { StoreBackend } from './backend';
 import type { AffinityStore, StoreHealth } from './store';
 
@@ -110,6 +111,20 @@ export const redisBackend: StoreBackend<RedisBackendOptions> = {
     return { url, prefix: read.string('REDIS_PREFIX', 'webhook-affinity:') };
   },
   describe: (options) => `Redis at ${redactUrl(options.url)} (prefix ${options.prefix})`,
+  openSpool(options, { maxBytes, maxDead, leaseMs, timeoutMs, clock }) {
+    const where = redactUrl(options.url);
+    const report = throttled(logError, 10_000, clock);
+    return new RedisSpool({
+      url: options.url,
+      prefix: `${options.prefix}mailbox:`,
+      timeoutMs,
+      maxBytes,
+      maxDead,
+      leaseMs,
+      onConnectionError: (err) =>
+        report(`delivery mailbox: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded directly until it returns`),
+    });
+  },
   open(options, { clock, timeoutMs }) {
     const where = redactUrl(options.url);
     const report = throttled(logError, 10_000, clock);
