@@ -3,6 +3,7 @@
  * deliverer, up to QUEUE_CONCURRENCY at once (one per key), waking for retries as they fall due.
  */
 import { logError } from '../log';
+import { throttled } from '../throttle';
 import type { Clock } from '../store/store';
 import { messageOf } from '../errors';
 import type { Attempted, Deliverer } from './deliverer';
@@ -67,6 +68,9 @@ export function createMailbox(options: MailboxOptions): Mailbox {
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
   let closed = false;
+  /** Stopping with a shared spool: no new claims (what is stored stays for the other replicas). */
+  let handingOver = false;
+  const report = throttled(logError, 10_000, clock);
   /** The last attempt that settled reached nobody: the bot is down, or was. */
   let botAway = false;
   const idle: (() => void)[] = [];
@@ -86,7 +90,7 @@ export function createMailbox(options: MailboxOptions): Mailbox {
     try {
       do {
         pumpAgain = false;
-        while (!closed && inFlight < options.concurrency) {
+        while (!closed && !handingOver && inFlight < options.concurrency) {
           // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
           const claiming = spool.claim(clock());
           const claimed = claiming instanceof Promise ? await claiming : claiming;
@@ -97,11 +101,11 @@ export function createMailbox(options: MailboxOptions): Mailbox {
         const scheduling = schedule();
         if (scheduling !== undefined) await scheduling;
         const depth = spool.depth();
-        if ((depth instanceof Promise ? await depth : depth) === 0) for (const wake of idle.splice(0)) wake();
+        if ((depth instanceof Promise ? await depth : depth) === 0 || (handingOver && inFlight === 0)) for (const wake of idle.splice(0)) wake();
       } while (pumpAgain && !closed);
     } catch (err) {
-      // A networked spool away: the next poll or delivery tries again.
-      logError(`delivery mailbox: ${messageOf(err)}`);
+      // A networked spool away: the next poll or delivery tries again. Said once per interval.
+      report(`delivery mailbox: its store is unreachable (${messageOf(err)}); stored webhooks wait, new ones are forwarded directly`);
     } finally {
       pumping = false;
     }
@@ -208,7 +212,11 @@ export function createMailbox(options: MailboxOptions): Mailbox {
     },
     forget: (id) => spool.forget(id),
     async drain(graceMs) {
-      if ((await settled(spool.depth())) > 0 && !spool.shared) {
+      // A shared spool keeps what it stores for the other replicas (or the next start): only the
+      // deliveries in flight are finished. The memory spool delivers all it can.
+      if (spool.shared) handingOver = true;
+      const waiting = spool.shared ? inFlight > 0 : (await settled(spool.depth())) > 0;
+      if (waiting) {
         let deadline: NodeJS.Timeout | undefined;
         await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise<void>((resolve) => (deadline = setTimeout(resolve, graceMs)))]);
         clearTimeout(deadline);
