@@ -63,7 +63,8 @@ function depth(adminPort: number): Promise<number> {
   });
 }
 
-export async function runBacklogBench(quick: boolean): Promise<void> {
+/** `spoolEnv`: where the mailbox keeps them (STORE and its variables; memory when empty). */
+export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, string>): Promise<void> {
   const [webhooks, keys] = quick ? [10_000, 1_000] : [100_000, 10_000];
   const fixture = readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8');
   const perKey = webexPayloads(fixture, actorPool(keys));
@@ -83,7 +84,7 @@ export async function runBacklogBench(quick: boolean): Promise<void> {
 
   // The backlog: stored while the bot is down, drained once it is back.
   await stop(bot);
-  proxy = start([server], { ...base, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31) });
+  proxy = start([server], { ...base, ...spoolEnv, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31) });
   await untilAccepting(port, 'the proxy (queued)');
   const acceptSeconds = await sendAll(port, payloads);
   const stored = await depth(adminPort);
@@ -96,7 +97,7 @@ export async function runBacklogBench(quick: boolean): Promise<void> {
 
   const direct = webhooks / directSeconds;
   const drained = stored / drainSeconds;
-  console.log(`\nDelivery mailbox backlog: ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`);
+  console.log(`\nDelivery mailbox backlog (${spoolEnv.STORE ?? 'memory'} spool): ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`);
   console.log('| measure | webhooks/s | ÷ direct |');
   console.log('| --- | ---: | ---: |');
   console.log(`| direct, bot up | ${Math.round(direct)} | 1.00 |`);

@@ -2,7 +2,7 @@
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
- * npm run bench -- backlog [--quick]
+ * npm run bench -- backlog [--quick] [--redis]
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
  * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
@@ -57,13 +57,22 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean; backlog: boolean } {
-  const opts: Options & { memory: boolean; instructions: boolean; backlog: boolean } = { durationS: 4, rounds: 5, connections: 50, memory: false, instructions: false, backlog: false };
+function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean } {
+  const opts: Options & { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean } = {
+    durationS: 4,
+    rounds: 5,
+    connections: 50,
+    memory: false,
+    instructions: false,
+    backlog: false,
+    redis: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'memory') opts.memory = true;
     else if (a === 'instructions') opts.instructions = true;
     else if (a === 'backlog') opts.backlog = true;
+    else if (a === '--redis') opts.redis = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
@@ -139,6 +148,7 @@ function cases(): Case[] {
   ];
   if (redisSkipReason() === false) {
     list.push(affinity('cookie mode, Redis store', { AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }));
+    list.push(affinity('queued mode (Redis spool)', { AFFINITY_MODE: 'header', DELIVERY: 'queued', STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }));
   }
   if (haproxyBinary() !== undefined) {
     list.push({
@@ -209,7 +219,11 @@ async function main(): Promise<void> {
     return;
   }
   if (opts.backlog) {
-    await runBacklogBench(opts.durationS === 1);
+    await runBacklogBench(opts.durationS === 1, opts.redis ? { STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX } : {});
+    if (opts.redis) {
+      const client = new Redis(REDIS_URL);
+      await deletePrefix(client, BENCH_REDIS_PREFIX).finally(() => client.quit());
+    }
     return;
   }
   if (opts.instructions) {

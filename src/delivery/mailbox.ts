@@ -92,11 +92,14 @@ export function createMailbox(options: MailboxOptions): Mailbox {
         pumpAgain = false;
         while (!closed && !handingOver && inFlight < options.concurrency) {
           // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
-          const claiming = spool.claim(clock());
-          const claimed = claiming instanceof Promise ? await claiming : claiming;
-          if (claimed === undefined) break;
-          inFlight++;
-          void attempt(claimed);
+          const room = options.concurrency - inFlight;
+          const claiming = spool.claim(clock(), room);
+          const batch = claiming instanceof Promise ? await claiming : claiming;
+          for (const claimed of batch) {
+            inFlight++;
+            void attempt(claimed);
+          }
+          if (batch.length < room) break;
         }
         const scheduling = schedule();
         if (scheduling !== undefined) await scheduling;

@@ -70,21 +70,24 @@ export class MemorySpool implements Spool {
     return true;
   }
 
-  claim(now: number): Claimed | undefined {
+  claim(now: number, max: number): Claimed[] {
     for (let next = this.waiting.peek(); next !== undefined && next.dueAt <= now; next = this.waiting.peek()) {
       this.waiting.pop();
       this.due.add(next);
     }
-    const mailbox = this.due.values().next().value;
-    if (mailbox === undefined) return undefined;
-    this.due.delete(mailbox);
-    const letter = mailbox.letters[0];
-    if (letter === undefined) return undefined;
-    mailbox.inFlight = true;
-    mailbox.attempts++;
-    mailbox.firstAttemptAt ??= now;
-    this.inFlight++;
-    return { letter, attempt: mailbox.attempts };
+    const claimed: Claimed[] = [];
+    for (const mailbox of this.due) {
+      if (claimed.length >= max) break;
+      this.due.delete(mailbox);
+      const letter = mailbox.letters[0];
+      if (letter === undefined) continue;
+      mailbox.inFlight = true;
+      mailbox.attempts++;
+      mailbox.firstAttemptAt ??= now;
+      this.inFlight++;
+      claimed.push({ letter, attempt: mailbox.attempts });
+    }
+    return claimed;
   }
 
   settle(claimed: Claimed, settlement: Settlement, now: number): void {

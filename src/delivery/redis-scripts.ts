@@ -31,7 +31,7 @@ redis.call('HINCRBY', P .. 'stats', 'bytes', bytes)
 return 1
 `;
 
-/** ARGV: P, now, claim's end, owner. Returns {id, attempt, fields...} or nil. */
+/** ARGV: P, now, claim's end, owner, max. Returns up to max {id, attempt, fields} triples. */
 export const CLAIM = `
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -40,18 +40,20 @@ for _, mb in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now)) do
   redis.call('HDEL', P .. 'owners', mb)
   redis.call('ZADD', P .. 'due', now, mb)
 end
-local first = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, 1)
-if #first == 0 then return nil end
-local mb = first[1]
-redis.call('ZREM', P .. 'due', mb)
-redis.call('SREM', P .. 'early', mb)
-local id = redis.call('LINDEX', P .. 'mb:' .. mb, 0)
-if not id then return nil end
-redis.call('ZADD', P .. 'leases', ARGV[3], mb)
-redis.call('HSET', P .. 'owners', mb, ARGV[4] .. ' ' .. id)
-local attempt = redis.call('HINCRBY', P .. 'letter:' .. id, 'attempts', 1)
-redis.call('HSETNX', P .. 'letter:' .. id, 'first', ARGV[2])
-return {id, attempt, redis.call('HGETALL', P .. 'letter:' .. id)}
+local claimed = {}
+for _, mb in ipairs(redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
+  redis.call('ZREM', P .. 'due', mb)
+  redis.call('SREM', P .. 'early', mb)
+  local id = redis.call('LINDEX', P .. 'mb:' .. mb, 0)
+  if id then
+    redis.call('ZADD', P .. 'leases', ARGV[3], mb)
+    redis.call('HSET', P .. 'owners', mb, ARGV[4] .. ' ' .. id)
+    local attempt = redis.call('HINCRBY', P .. 'letter:' .. id, 'attempts', 1)
+    redis.call('HSETNX', P .. 'letter:' .. id, 'first', ARGV[2])
+    table.insert(claimed, {id, attempt, redis.call('HGETALL', P .. 'letter:' .. id)})
+  end
+end
+return claimed
 `;
 
 /** ARGV: P, mailbox, id, owner, kind, now, at, early (1/0), reason, maxDead. Returns 1, or 0 when the claim was lost. */

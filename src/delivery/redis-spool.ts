@@ -71,12 +71,14 @@ export class RedisSpool implements Spool {
     return stored === 1;
   }
 
-  async claim(now: number): Promise<Claimed | undefined> {
-    const reply = await this.scripts.claim(this.options.prefix, now, now + this.options.leaseMs, this.owner);
-    if (!Array.isArray(reply)) return undefined;
-    const [id, attempt, fields] = reply;
-    if (!Buffer.isBuffer(id) || typeof attempt !== 'number' || !Array.isArray(fields)) return undefined;
-    return { letter: letterFrom(id.toString(), fields), attempt };
+  async claim(now: number, max: number): Promise<Claimed[]> {
+    const reply = await this.scripts.claim(this.options.prefix, now, now + this.options.leaseMs, this.owner, max);
+    const claimed: Claimed[] = [];
+    for (const triple of Array.isArray(reply) ? reply : []) {
+      const [id, attempt, fields]: unknown[] = Array.isArray(triple) ? triple : [];
+      if (Buffer.isBuffer(id) && typeof attempt === 'number' && Array.isArray(fields)) claimed.push({ letter: letterFrom(id.toString(), fields), attempt });
+    }
+    return claimed;
   }
 
   async settle(claimed: Claimed, settlement: Settlement, now: number): Promise<void> {

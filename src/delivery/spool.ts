@@ -28,8 +28,11 @@ export type Maybe<T> = T | Promise<T>;
 export interface Spool {
   /** Stores `letter` at the back of its key's mailbox; false when it cannot be stored (full). */
   append(letter: Letter): Maybe<boolean>;
-  /** The head of a mailbox that is due at `now` and has nothing in flight, or undefined. */
-  claim(now: number): Maybe<Claimed | undefined>;
+  /**
+   * Up to `max` heads of mailboxes that are due at `now` and have nothing in flight, earliest due
+   * first (several at once: one round trip to a networked spool for a whole batch).
+   */
+  claim(now: number, max: number): Maybe<Claimed[]>;
   /** Records how the attempt on `claimed` ended; its mailbox's next letter may then go. */
   settle(claimed: Claimed, settlement: Settlement, now: number): Maybe<void>;
   /**

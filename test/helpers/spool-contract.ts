@@ -17,7 +17,8 @@ export function letter(key: string | undefined, body: string, arrivedAt = 0): Le
 /** Claims everything due at `now`, in the order handed out. */
 async function claimAll(spool: Spool, now: number) {
   const claimed = [];
-  for (let c = await spool.claim(now); c !== undefined; c = await spool.claim(now)) claimed.push(c);
+  // One at a time, as a pump with room for one would.
+  for (let c = (await spool.claim(now, 1))[0]; c !== undefined; c = (await spool.claim(now, 1))[0]) claimed.push(c);
   return claimed;
 }
 
@@ -46,6 +47,17 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.equal(await spool.wake(10), 1);
       assert.deepEqual((await claimAll(spool, 10)).map((c) => c.letter.body.toString()), ['a1'], 'bob keeps the time he was given');
       assert.equal(await spool.nextDueAt(), 1000);
+    });
+
+    it('hands out several due mailboxes at once, up to the number asked for, one head each', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      for (const key of ['a', 'b', 'c']) {
+        await spool.append(letter(key, `${key}1`));
+        await spool.append(letter(key, `${key}2`));
+      }
+      const batch = await spool.claim(0, 2);
+      assert.deepEqual(batch.map((c) => c.letter.body.toString()), ['a1', 'b1']);
+      assert.deepEqual((await spool.claim(0, 10)).map((c) => c.letter.body.toString()), ['c1']);
     });
 
     it('keyless letters are not held behind one another', async () => {
@@ -125,7 +137,7 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       await spool.append(letter('alice', 'a1', 1000));
       await spool.append(letter('alice', 'a2', 1500));
       await spool.append(letter(undefined, 'k', 1200));
-      await spool.claim(2000);
+      await spool.claim(2000, 1);
       const stats = await spool.stats(2000);
       assert.deepEqual([stats.depth, stats.mailboxes, stats.inFlight, stats.oldestAgeMs], [3, 2, 1, 1000]);
     });
