@@ -34,7 +34,17 @@ export async function answerQueue(req: IncomingMessage, res: ServerResponse, pat
 }
 
 function figures(s: SpoolStats): Record<string, number> {
-  return { depth: s.depth, mailboxes: s.mailboxes, inFlight: s.inFlight, bytes: s.bytes, oldestSeconds: s.oldestAgeMs / 1000, dead: s.dead, deadDropped: s.deadDropped };
+  return {
+    depth: s.depth,
+    keyed: s.depth - s.keyless,
+    keyless: s.keyless,
+    mailboxes: s.mailboxes,
+    inFlight: s.inFlight,
+    bytes: s.bytes,
+    oldestSeconds: s.oldestAgeMs / 1000,
+    dead: s.dead,
+    deadDropped: s.deadDropped,
+  };
 }
 
 /** One page of dead letters, newest first: ?offset=0&limit=100. */

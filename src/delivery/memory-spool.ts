@@ -36,6 +36,7 @@ export class MemorySpool implements Spool {
   private readonly waiting = new MinHeap<Mailbox>((a, b) => a.dueAt - b.dueAt);
   private dead: DeadLetter[] = [];
   private stored = 0;
+  private keyless = 0;
   private bytes = 0;
   private inFlight = 0;
   private deadDropped = 0;
@@ -66,6 +67,7 @@ export class MemorySpool implements Spool {
     }
     mailbox.letters.push(letter);
     this.stored++;
+    if (letter.key === undefined) this.keyless++;
     this.bytes += size;
     return true;
   }
@@ -142,6 +144,7 @@ export class MemorySpool implements Spool {
     }
     return {
       depth: this.stored,
+      keyless: this.keyless,
       bytes: this.bytes,
       mailboxes: this.mailboxes.size,
       inFlight: this.inFlight,
@@ -173,6 +176,7 @@ export class MemorySpool implements Spool {
     const letter = mailbox.letters.shift();
     if (letter !== undefined) {
       this.stored--;
+      if (letter.key === undefined) this.keyless--;
       this.bytes -= letterBytes(letter);
     }
     mailbox.attempts = 0;

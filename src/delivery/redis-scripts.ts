@@ -28,6 +28,7 @@ if redis.call('RPUSH', P .. 'mb:' .. ARGV[3], ARGV[2]) == 1 then redis.call('ZAD
 redis.call('ZADD', P .. 'arrivals', ARGV[4], ARGV[2])
 redis.call('HINCRBY', P .. 'stats', 'depth', 1)
 redis.call('HINCRBY', P .. 'stats', 'bytes', bytes)
+if string.sub(ARGV[3], 1, 2) == 'n:' then redis.call('HINCRBY', P .. 'stats', 'keyless', 1) end
 return 1
 `;
 
@@ -74,6 +75,7 @@ redis.call('LPOP', P .. 'mb:' .. mb)
 redis.call('ZREM', P .. 'arrivals', id)
 redis.call('HINCRBY', P .. 'stats', 'depth', -1)
 redis.call('HINCRBY', P .. 'stats', 'bytes', -tonumber(redis.call('HGET', P .. 'letter:' .. id, 'bytes') or '0'))
+if string.sub(mb, 1, 2) == 'n:' then redis.call('HINCRBY', P .. 'stats', 'keyless', -1) end
 if kind == 'dead' then
   redis.call('HSET', P .. 'letter:' .. id, 'reason', ARGV[9], 'last', ARGV[6])
   redis.call('LPUSH', P .. 'dead', id)
@@ -123,6 +125,7 @@ if redis.call('RPUSH', P .. 'mb:' .. mb, id) == 1 then redis.call('ZADD', P .. '
 redis.call('ZADD', P .. 'arrivals', redis.call('HGET', P .. 'letter:' .. id, 'arrivedAt'), id)
 redis.call('HINCRBY', P .. 'stats', 'depth', 1)
 redis.call('HINCRBY', P .. 'stats', 'bytes', tonumber(redis.call('HGET', P .. 'letter:' .. id, 'bytes') or '0'))
+if string.sub(mb, 1, 2) == 'n:' then redis.call('HINCRBY', P .. 'stats', 'keyless', 1) end
 return 1
 `;
 

@@ -121,6 +121,7 @@ export class RedisSpool implements Spool {
     const oldestAt = oldest[1] === undefined ? now : Number(oldest[1]);
     return {
       depth: Number(stats.depth ?? 0),
+      keyless: Number(stats.keyless ?? 0),
       bytes: Number(stats.bytes ?? 0),
       mailboxes: due + leases,
       inFlight: leases,
@@ -141,7 +142,7 @@ export class RedisSpool implements Spool {
       const hash = replies[i]?.[1];
       if (hash === null || typeof hash !== 'object') return;
       const fields = Object.entries(hash).flatMap(([name, value]) => [Buffer.from(name), Buffer.isBuffer(value) ? value : Buffer.from(String(value))]);
-      const text = (name: string) => fieldOf(fields, name)?.toString();
+      const text = (name: string) => fieldMap(fields).get(name)?.toString();
       dead.push({
         letter: letterFrom(id, fields),
         attempts: Number(text('attempts') ?? 0),
@@ -167,19 +168,21 @@ export class RedisSpool implements Spool {
   }
 }
 
-/** The value of `name` in a flat [name, value, ...] list of a hash's fields. */
-function fieldOf(fields: readonly unknown[], name: string): Buffer | undefined {
+/** A hash's fields from a flat [name, value, ...] reply, by name. */
+function fieldMap(fields: readonly unknown[]): Map<string, Buffer> {
+  const map = new Map<string, Buffer>();
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const field = fields[i];
     const value = fields[i + 1];
-    if (Buffer.isBuffer(field) && field.toString() === name && Buffer.isBuffer(value)) return value;
+    if (Buffer.isBuffer(field) && Buffer.isBuffer(value)) map.set(field.toString(), value);
   }
-  return undefined;
+  return map;
 }
 
 /** A stored letter, from its hash's fields. */
-function letterFrom(id: string, fields: readonly unknown[]): Letter {
-  const text = (name: string) => fieldOf(fields, name)?.toString();
+function letterFrom(id: string, reply: readonly unknown[]): Letter {
+  const fields = fieldMap(reply);
+  const text = (name: string) => fields.get(name)?.toString();
   const headers: unknown = JSON.parse(text('headers') ?? '{}');
   return {
     id,
@@ -187,7 +190,7 @@ function letterFrom(id: string, fields: readonly unknown[]): Letter {
     method: text('method') ?? 'POST',
     url: text('url') ?? '/',
     headers: isStringRecord(headers) ? headers : {},
-    body: fieldOf(fields, 'body') ?? Buffer.alloc(0),
+    body: fields.get('body') ?? Buffer.alloc(0),
     arrivedAt: Number(text('arrivedAt') ?? 0),
   };
 }

@@ -9,6 +9,8 @@ import type { Claimed, DeadLetter, Letter, Settlement } from './letter';
 export interface SpoolStats {
   /** Letters stored and not yet delivered or dead (in flight included). */
   readonly depth: number;
+  /** Of those, the keyless lane's (delivered without ordering). */
+  readonly keyless: number;
   /** Bytes they are counted for (QUEUE_MAX_BYTES bounds it). */
   readonly bytes: number;
   /** Mailboxes holding letters (each keyless letter is a mailbox of its own). */

@@ -139,7 +139,7 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       await spool.append(letter(undefined, 'k', 1200));
       await spool.claim(2000, 1);
       const stats = await spool.stats(2000);
-      assert.deepEqual([stats.depth, stats.mailboxes, stats.inFlight, stats.oldestAgeMs], [3, 2, 1, 1000]);
+      assert.deepEqual([stats.depth, stats.keyless, stats.mailboxes, stats.inFlight, stats.oldestAgeMs], [3, 1, 2, 1, 1000]);
     });
   });
 }
