@@ -5,7 +5,8 @@
  * again, with the same delivery id and the next attempt number.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient } from '../store/redis-client';
 import type { Claimed, DeadLetter, Letter, Settlement } from './letter';
 import { letterBytes } from './letter';
 import { APPEND, CLAIM, FORGET, RENEW, REPLAY, SETTLE, WAKE } from './redis-scripts';
@@ -37,15 +38,7 @@ export class RedisSpool implements Spool {
   private readonly scripts: Record<'append' | 'claim' | 'settle' | 'renew' | 'wake' | 'replay' | 'forget', Script>;
 
   constructor(private readonly options: RedisSpoolOptions) {
-    this.client = new Redis(options.url, {
-      enableOfflineQueue: false,
-      commandTimeout: options.timeoutMs,
-      connectTimeout: Math.max(1000, options.timeoutMs),
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      connectionName: 'webhook-affinity-mailbox',
-    });
-    this.client.on('error', (err: Error) => options.onConnectionError?.(err));
+    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity-mailbox', options.onConnectionError);
     const sources = { append: APPEND, claim: CLAIM, settle: SETTLE, renew: RENEW, wake: WAKE, replay: REPLAY, forget: FORGET };
     for (const [name, lua] of Object.entries(sources)) this.client.defineCommand(`mailbox_${name}`, { numberOfKeys: 0, lua });
     const call = (name: string): Script => {

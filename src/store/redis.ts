@@ -1,17 +1,15 @@
 /**
- * The Redis backend: one affinity map shared by every proxy replica and worker.
- *
- * ioredis, because it reconnects by itself, can refuse commands at once while disconnected
- * (enableOfflineQueue: false) and bounds every command (commandTimeout): a sick Redis turns
- * into fast misses, never into a webhook waiting on it.
+ * The Redis backend: one affinity map shared by every proxy replica and worker (and, with
+ * DELIVERY=queued, the shared delivery spool).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redactUrl } from '../config/redact';
 import { errnoOf } from '../errors';
 import { logError } from '../log';
 import { throttled } from '../throttle';
 import { RedisSpool } from '../delivery/redis-spool';
 import type { StoreBackend } from './backend';
+import { redisClient } from './redis-client';
 import type { AffinityStore, StoreHealth } from './store';
 
 export interface RedisStoreOptions {
@@ -35,17 +33,7 @@ export class RedisStore implements AffinityStore {
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
-      enableOfflineQueue: false,
-      commandTimeout: options.timeoutMs,
-      connectTimeout: Math.max(1000, options.timeoutMs),
-      maxRetriesPerRequest: 0,
-      // Reconnect forever, backing off to one attempt every 2 s.
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-      connectionName: 'webhook-affinity',
-    });
-    // Without a listener ioredis prints every connection error itself.
-    this.client.on('error', (err: Error) => options.onConnectionError?.(err));
+    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity', options.onConnectionError);
   }
 
   health(): StoreHealth {
