@@ -6,10 +6,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AffinityStrategy } from './affinity/strategy';
-import { inCheckPhase } from './check-phase';
 import type { Config } from './config/config';
-import { mailboxFromConfig } from './delivery/from-config';
 import type { Mailbox } from './delivery/mailbox';
 import { acceptWebhook, type Acceptance } from './delivery/accept';
 import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
@@ -19,18 +16,13 @@ import { log, logError, pathOnly } from './log';
 import { modeOf } from './modes';
 import type { ProxyObserver } from './observe/observer';
 import { newFlight, type Flight } from './pipeline/flight';
+import { buildParts, type Parts } from './pipeline/parts';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify, type BodyPlan } from './pipeline/steps';
 import { hadBody, readBody } from './request/body';
-import { BodyBudget } from './request/body-budget';
-import type { Route } from './route/route';
-import { ROUTES } from './route/routes';
 import type { Verdict } from './signature/scheme';
-import { signatureVerifier, type SignatureVerifier } from './signature/verifier';
 import { openStore, waitBriefly } from './store/backends';
 import type { AffinityStore, Clock } from './store/store';
-import { throttled } from './throttle';
 import { dispatch } from './upstream/dispatch';
-import { createForwarder, type Forwarder } from './upstream/forward';
 import type { UpstreamPool } from './upstream/pool';
 
 export interface ProxyDeps {
@@ -68,31 +60,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const observer = deps.observer ?? {};
   const mode = modeOf(config.mode);
   const store = deps.store ?? (mode.learns ? openStore(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }) : undefined);
-  const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
-  const route = ROUTES[mode.route]({ config, clock, observer });
-  const parts: Parts = {
-    config,
-    clock,
-    observer,
-    strategies,
-    sanitizers: strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : [])),
-    learners: strategies.filter((s) => s.learn !== undefined),
-    verifier: config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined,
-    route,
-    mailbox: mailboxFromConfig(config, route, strategies, clock, observer),
-    forwarder: createForwarder({
-      upstreamTimeoutMs: config.upstreamTimeoutMs,
-      keepAliveMs: config.upstreamKeepAliveMs,
-      onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
-      targetInsecure: config.targetInsecure,
-      changeOrigin: config.changeOrigin,
-    }),
-    budget: new BodyBudget(config.maxBufferedBytes),
-    logRejection: throttled(logError, 10_000, clock),
-    logFallback: throttled(logError, 10_000, clock),
-    forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
-    shuttingDown: false,
-  };
+  const parts = buildParts(config, store, clock, observer, forward);
   const server = createListener(config, (req, res) => onRequest(parts, server, req, res));
   let closing: Promise<void> | undefined;
 
@@ -117,7 +85,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         parts.shuttingDown = true;
         // The mailbox goes on delivering what it holds while the listener drains.
         await Promise.all([drain(server, config.shutdownTimeoutMs), parts.mailbox?.drain(config.shutdownTimeoutMs)]);
-        parts.mailbox?.close();
+        await parts.mailbox?.close();
         parts.route.close();
         parts.forwarder.close();
         await store?.close();
@@ -127,26 +95,6 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   };
 }
 
-/** What the steps are run with: built once per proxy. */
-interface Parts {
-  readonly config: Config;
-  readonly clock: Clock;
-  readonly observer: ProxyObserver;
-  readonly strategies: readonly AffinityStrategy[];
-  readonly sanitizers: readonly NonNullable<AffinityStrategy['sanitize']>[];
-  readonly learners: readonly AffinityStrategy[];
-  readonly verifier: SignatureVerifier | undefined;
-  readonly route: Route;
-  /** DELIVERY=queued: where webhooks are stored and delivered from. */
-  readonly mailbox: Mailbox | undefined;
-  readonly forwarder: Forwarder;
-  readonly budget: BodyBudget;
-  readonly logRejection: (line: string) => void;
-  readonly logFallback: (line: string) => void;
-  /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
-  readonly forwardSoon: (flight: Flight) => void;
-  shuttingDown: boolean;
-}
 
 /** Sanitize, then read the body when a later step needs it; otherwise forward it unread. */
 function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: ServerResponse): void {

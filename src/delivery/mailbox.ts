@@ -63,54 +63,141 @@ async function settled<T>(value: Maybe<T>): Promise<T> {
 }
 
 export function createMailbox(options: MailboxOptions): Mailbox {
-  const { spool, deliverer, clock } = options;
-  let inFlight = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Infinity;
-  let closed = false;
+  return new SpoolMailbox(options);
+}
+
+class SpoolMailbox implements Mailbox {
+  readonly spool: Spool;
+  private readonly deliverer: Deliverer;
+  private readonly clock: Clock;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private closed = false;
   /** Stopping with a shared spool: no new claims (what is stored stays for the other replicas). */
-  let handingOver = false;
-  const report = throttled(logError, 10_000, clock);
+  private handingOver = false;
   /** The last attempt that settled reached nobody: the bot is down, or was. */
-  let botAway = false;
-  const idle: (() => void)[] = [];
-  let pumping = false;
-  let pumpAgain = false;
-  // A shared spool gets work from other replicas too: look for it now and then.
-  const poll = spool.shared ? setInterval(() => void pump(), options.pollMs ?? 250) : undefined;
+  private botAway = false;
+  /** Waiting for the spool to empty (memory) or the deliveries in flight to end (shared). */
+  private readonly idle: (() => void)[] = [];
+  private pumping = false;
+  private pumpAgain = false;
+  private pumpQueued = false;
+  private readonly poll: NodeJS.Timeout | undefined;
+  private readonly report: (line: string) => void;
+
+  constructor(private readonly options: MailboxOptions) {
+    this.spool = options.spool;
+    this.deliverer = options.deliverer;
+    this.clock = options.clock;
+    this.report = throttled(logError, 10_000, options.clock);
+    // A shared spool gets work from other replicas too: look for it now and then.
+    this.poll = this.spool.shared ? setInterval(() => void this.pump(), options.pollMs ?? 250) : undefined;
+  }
+
+  accept(letter: Letter): Maybe<boolean> {
+    if (this.closed) return false;
+    const stored = this.spool.append(letter);
+    return stored instanceof Promise ? stored.then((ok) => this.appended(ok), () => false) : this.appended(stored);
+  }
+
+  stats(): Maybe<SpoolStats> {
+    return this.spool.stats(this.clock());
+  }
+
+  deadLetters(): Maybe<readonly DeadLetter[]> {
+    return this.spool.deadLetters();
+  }
+
+  async replay(id: string): Promise<boolean> {
+    const replayed = !this.closed && (await settled(this.spool.replay(id)));
+    if (replayed) void this.pump();
+    return replayed;
+  }
+
+  async replayAll(): Promise<number> {
+    // Oldest first, so the mailboxes get them back in the order they died.
+    let replayed = 0;
+    for (const dead of [...(await settled(this.spool.deadLetters()))].reverse()) {
+      if (!this.closed && (await settled(this.spool.replay(dead.letter.id)))) replayed++;
+    }
+    if (replayed > 0) void this.pump();
+    return replayed;
+  }
+
+  forget(id: string): Maybe<boolean> {
+    return this.spool.forget(id);
+  }
+
+  async drain(graceMs: number): Promise<number> {
+    // A shared spool keeps what it stores for the other replicas (or the next start): only the
+    // deliveries in flight are finished. The memory spool delivers all it can.
+    if (this.spool.shared) this.handingOver = true;
+    const waiting = this.spool.shared ? this.inFlight > 0 : (await settled(this.spool.depth())) > 0;
+    if (waiting) {
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.idle.push(resolve)), new Promise<void>((resolve) => (deadline = setTimeout(resolve, graceMs)))]);
+      clearTimeout(deadline);
+    }
+    return settled(this.spool.depth());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.poll !== undefined) clearInterval(this.poll);
+    this.deliverer.close();
+    if (!this.spool.shared) {
+      const left = await settled(this.spool.depth());
+      if (left > 0) logError(`delivery mailbox: ${left} webhook(s) not delivered are dropped with the process (memory spool)`);
+    }
+    await settled(this.spool.close());
+  }
+
+  /** Stored: tell the pump. */
+  private appended(ok: boolean): boolean {
+    if (ok) void this.pump();
+    return ok;
+  }
 
   /** Starts every delivery that may start now, and sets the timer for the next retry due. */
-  async function pump(): Promise<void> {
-    if (closed) return;
-    if (pumping) {
-      pumpAgain = true;
+  private async pump(): Promise<void> {
+    if (this.closed) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
       return;
     }
-    pumping = true;
+    this.pumping = true;
     try {
       do {
-        pumpAgain = false;
-        while (!closed && !handingOver && inFlight < options.concurrency) {
-          // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
-          const room = options.concurrency - inFlight;
-          const claiming = spool.claim(clock(), room);
-          const batch = claiming instanceof Promise ? await claiming : claiming;
-          for (const claimed of batch) {
-            inFlight++;
-            void attempt(claimed);
-          }
-          if (batch.length < room) break;
-        }
-        const scheduling = schedule();
+        this.pumpAgain = false;
+        await this.claimWhatFits();
+        const scheduling = this.schedule();
         if (scheduling !== undefined) await scheduling;
-        const depth = spool.depth();
-        if ((depth instanceof Promise ? await depth : depth) === 0 || (handingOver && inFlight === 0)) for (const wake of idle.splice(0)) wake();
-      } while (pumpAgain && !closed);
+        const depth = this.spool.depth();
+        const empty = (depth instanceof Promise ? await depth : depth) === 0;
+        if (empty || (this.handingOver && this.inFlight === 0)) for (const wake of this.idle.splice(0)) wake();
+      } while (this.pumpAgain && !this.closed);
     } catch (err) {
       // A networked spool away: the next poll or delivery tries again. Said once per interval.
-      report(`delivery mailbox: its store is unreachable (${messageOf(err)}); stored webhooks wait, new ones are forwarded directly`);
+      this.report(`delivery mailbox: its store is unreachable (${messageOf(err)}); stored webhooks wait, new ones are forwarded directly`);
     } finally {
-      pumping = false;
+      this.pumping = false;
+    }
+  }
+
+  /** Claims as many letters as there is room for, in batches, and starts their deliveries. */
+  private async claimWhatFits(): Promise<void> {
+    while (!this.closed && !this.handingOver && this.inFlight < this.options.concurrency) {
+      const room = this.options.concurrency - this.inFlight;
+      // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
+      const claiming = this.spool.claim(this.clock(), room);
+      const batch = claiming instanceof Promise ? await claiming : claiming;
+      for (const claimed of batch) {
+        this.inFlight++;
+        void this.attempt(claimed);
+      }
+      if (batch.length < room) return;
     }
   }
 
@@ -119,123 +206,76 @@ export function createMailbox(options: MailboxOptions): Mailbox {
    * the next ones together, after the answers are all read, costs less CPU than one at a time
    * between them (as check-phase.ts does for direct forwards).
    */
-  let pumpQueued = false;
-  function pumpSoon(): void {
-    if (pumpQueued) return;
-    pumpQueued = true;
+  private pumpSoon(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
     setImmediate(() => {
-      pumpQueued = false;
-      void pump();
+      this.pumpQueued = false;
+      void this.pump();
     });
   }
 
-  async function attempt(claimed: Claimed): Promise<void> {
+  private async attempt(claimed: Claimed): Promise<void> {
     // A shared spool's claim runs out after QUEUE_LEASE_MS: renewed while the delivery lasts.
-    const leaseMs = options.leaseMs ?? 10_000;
-    const renewal = spool.shared ? setInterval(() => void Promise.resolve(spool.renew(claimed, clock())).catch(() => {}), leaseMs / 3) : undefined;
-    let attempted: Attempted;
+    const leaseMs = this.options.leaseMs ?? 10_000;
+    const renewal = this.spool.shared ? setInterval(() => void Promise.resolve(this.spool.renew(claimed, this.clock())).catch(() => {}), leaseMs / 3) : undefined;
+    const attempted = await this.deliverSafely(claimed);
+    if (renewal !== undefined) clearInterval(renewal);
+    this.inFlight--;
+    await this.record(claimed, attempted);
+    const { letter, attempt } = claimed;
+    this.options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[attempted.settlement.kind] });
+    this.pumpSoon();
+  }
+
+  private async deliverSafely(claimed: Claimed): Promise<Attempted> {
     try {
-      attempted = await deliverer.deliver(claimed);
+      return await this.deliverer.deliver(claimed);
     } catch (err) {
       // A bug, not the bot: retry later rather than lose the letter.
       logError(`delivery ${claimed.letter.id} failed inside the proxy: ${messageOf(err)}`);
-      const settlement: Settlement = { kind: 'retry', at: clock() + 1000, reason: 'internal error' };
-      attempted = { settlement, report: { upstream: undefined, status: undefined, error: 'internal error', durationMs: 0 } };
+      const settlement: Settlement = { kind: 'retry', at: this.clock() + 1000, reason: 'internal error' };
+      return { settlement, report: { upstream: undefined, status: undefined, error: 'internal error', durationMs: 0 } };
     }
-    if (renewal !== undefined) clearInterval(renewal);
-    inFlight--;
-    const { letter, attempt } = claimed;
-    const { settlement } = attempted;
+  }
+
+  /** Settles the attempt in the spool; wakes the waiting mailboxes when the bot is back. */
+  private async record(claimed: Claimed, { settlement, report }: Attempted): Promise<void> {
     try {
-      const settling = spool.settle(claimed, settlement, clock());
+      const settling = this.spool.settle(claimed, settlement, this.clock());
       if (settling instanceof Promise) await settling;
       // The bot answers again after an outage: the mailboxes waiting out a backoff go now, rather
       // than each after its own wait (up to QUEUE_RETRY_MAX_MS).
-      if (settlement.kind === 'retry' && settlement.early === true) botAway = true;
-      else if (botAway && attempted.report.status !== undefined) {
-        botAway = false;
-        await settled(spool.wake(clock()));
+      if (settlement.kind === 'retry' && settlement.early === true) this.botAway = true;
+      else if (this.botAway && report.status !== undefined) {
+        this.botAway = false;
+        await settled(this.spool.wake(this.clock()));
       }
     } catch (err) {
       // A networked spool away: the claim runs out, and the letter is delivered again (at least once).
-      logError(`delivery ${letter.id}: its outcome could not be recorded (${messageOf(err)}); it will be delivered again`);
+      logError(`delivery ${claimed.letter.id}: its outcome could not be recorded (${messageOf(err)}); it will be delivered again`);
     }
-    options.onSettled?.({ ...attempted.report, id: letter.id, key: letter.key, url: letter.url, attempt, outcome: OUTCOME_OF[settlement.kind] });
-    pumpSoon();
   }
 
   /** Sets the timer for the next retry due; a promise only when the spool answers later. */
-  function schedule(): Promise<void> | undefined {
-    const due = spool.nextDueAt();
-    if (due instanceof Promise) return due.then(setTimerFor);
-    setTimerFor(due);
+  private schedule(): Promise<void> | undefined {
+    const due = this.spool.nextDueAt();
+    if (due instanceof Promise) return due.then((at) => this.setTimerFor(at));
+    this.setTimerFor(due);
     return undefined;
   }
 
-  function setTimerFor(due: number | undefined): void {
-    if (due === undefined || due >= timerAt) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timerAt = due;
-    timer = setTimeout(
+  private setTimerFor(due: number | undefined): void {
+    if (due === undefined || due >= this.timerAt) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = due;
+    this.timer = setTimeout(
       () => {
-        timer = undefined;
-        timerAt = Infinity;
-        void pump();
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        void this.pump();
       },
-      Math.max(0, due - clock()),
+      Math.max(0, due - this.clock()),
     );
   }
-
-  /** Stored and told the pump, or not stored (full, or the spool is away). */
-  function appended(ok: boolean): boolean {
-    if (ok) void pump();
-    return ok;
-  }
-
-  return {
-    spool,
-    accept(letter) {
-      if (closed) return false;
-      const stored = spool.append(letter);
-      return stored instanceof Promise ? stored.then(appended, () => false) : appended(stored);
-    },
-    stats: () => spool.stats(clock()),
-    deadLetters: () => spool.deadLetters(),
-    async replay(id) {
-      const replayed = !closed && (await settled(spool.replay(id)));
-      if (replayed) void pump();
-      return replayed;
-    },
-    async replayAll() {
-      // Oldest first, so the mailboxes get them back in the order they died.
-      let replayed = 0;
-      for (const dead of [...(await settled(spool.deadLetters()))].reverse()) if (!closed && (await settled(spool.replay(dead.letter.id)))) replayed++;
-      if (replayed > 0) void pump();
-      return replayed;
-    },
-    forget: (id) => spool.forget(id),
-    async drain(graceMs) {
-      // A shared spool keeps what it stores for the other replicas (or the next start): only the
-      // deliveries in flight are finished. The memory spool delivers all it can.
-      if (spool.shared) handingOver = true;
-      const waiting = spool.shared ? inFlight > 0 : (await settled(spool.depth())) > 0;
-      if (waiting) {
-        let deadline: NodeJS.Timeout | undefined;
-        await Promise.race([new Promise<void>((resolve) => idle.push(resolve)), new Promise<void>((resolve) => (deadline = setTimeout(resolve, graceMs)))]);
-        clearTimeout(deadline);
-      }
-      return settled(spool.depth());
-    },
-    async close() {
-      closed = true;
-      if (timer !== undefined) clearTimeout(timer);
-      if (poll !== undefined) clearInterval(poll);
-      deliverer.close();
-      if (!spool.shared) {
-        const left = await settled(spool.depth());
-        if (left > 0) logError(`delivery mailbox: ${left} webhook(s) not delivered are dropped with the process (memory spool)`);
-      }
-      await settled(spool.close());
-    },
-  };
 }

@@ -1,0 +1,72 @@
+/**
+ * What the pipeline's steps run with, built once per proxy from the configuration: the mode's
+ * strategies and route, the signature verifier, the forwarder, the mailbox, the body budget.
+ */
+import type { AffinityStrategy } from '../affinity/strategy';
+import { inCheckPhase } from '../check-phase';
+import type { Config } from '../config/config';
+import { mailboxFromConfig } from '../delivery/from-config';
+import type { Mailbox } from '../delivery/mailbox';
+import { logError } from '../log';
+import { modeOf } from '../modes';
+import type { ProxyObserver } from '../observe/observer';
+import { BodyBudget } from '../request/body-budget';
+import type { Route } from '../route/route';
+import { ROUTES } from '../route/routes';
+import { signatureVerifier, type SignatureVerifier } from '../signature/verifier';
+import type { AffinityStore, Clock } from '../store/store';
+import { throttled } from '../throttle';
+import { createForwarder, type Forwarder } from '../upstream/forward';
+import type { Flight } from './flight';
+
+/** What the steps are run with: built once per proxy. */
+export interface Parts {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly observer: ProxyObserver;
+  readonly strategies: readonly AffinityStrategy[];
+  readonly sanitizers: readonly NonNullable<AffinityStrategy['sanitize']>[];
+  readonly learners: readonly AffinityStrategy[];
+  readonly verifier: SignatureVerifier | undefined;
+  readonly route: Route;
+  /** DELIVERY=queued: where webhooks are stored and delivered from. */
+  readonly mailbox: Mailbox | undefined;
+  readonly forwarder: Forwarder;
+  readonly budget: BodyBudget;
+  readonly logRejection: (line: string) => void;
+  readonly logFallback: (line: string) => void;
+  /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
+  readonly forwardSoon: (flight: Flight) => void;
+  shuttingDown: boolean;
+}
+
+/** `forward` is the step the check phase runs for each flight queued with `forwardSoon`. */
+export function buildParts(config: Config, store: AffinityStore | undefined, clock: Clock, observer: ProxyObserver, forward: (parts: Parts, flight: Flight) => void): Parts {
+  const mode = modeOf(config.mode);
+  const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
+  const route = ROUTES[mode.route]({ config, clock, observer });
+  const parts: Parts = {
+    config,
+    clock,
+    observer,
+    strategies,
+    sanitizers: strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : [])),
+    learners: strategies.filter((s) => s.learn !== undefined),
+    verifier: config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined,
+    route,
+    mailbox: mailboxFromConfig(config, route, strategies, clock, observer),
+    forwarder: createForwarder({
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      keepAliveMs: config.upstreamKeepAliveMs,
+      onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
+      targetInsecure: config.targetInsecure,
+      changeOrigin: config.changeOrigin,
+    }),
+    budget: new BodyBudget(config.maxBufferedBytes),
+    logRejection: throttled(logError, 10_000, clock),
+    logFallback: throttled(logError, 10_000, clock),
+    forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
+    shuttingDown: false,
+  };
+  return parts;
+}
