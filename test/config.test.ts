@@ -124,6 +124,9 @@ describe('configuration', () => {
     ['UPSTREAM_KEEP_ALIVE_MS', 'long'],
     ['READY_REQUIRES_STORE', 'perhaps'],
     ['DELIVERY', 'later'],
+    ['SIGNATURE_TOLERANCE_S', '0'],
+    ['DISCORD_PUBLIC_KEY', 'not-a-key'],
+    ['SIGNATURE_SCHEME', 'discord'],
     ['QUEUE_ACK_STATUS', '302'],
     ['QUEUE_ACK_STATUS', '500'],
     ['QUEUE_CONCURRENCY', '0'],
@@ -234,6 +237,16 @@ describe('configuration', () => {
   it('refuses DELIVERY=queued with several workers each keeping its own mailboxes; a shared STORE is fine', () => {
     assert.deepEqual(problemsOf({ DELIVERY: 'queued', WORKERS: '2' }), ['WORKERS']);
     assert.equal(parseConfig({ DELIVERY: 'queued', WORKERS: '2', STORE: 'redis' }).workers, 2);
+  });
+
+  it('reads the signature keys; a scheme named without its keys is refused, one left to its default is not', () => {
+    const key = 'cbdc6209957fcf75dcb99e78b4147a67e387827cb19d95626d20aa1332a7a5bc';
+    const c = parseConfig({ SIGNATURE_SCHEME: 'discord', DISCORD_PUBLIC_KEY: key.toUpperCase(), SIGNATURE_TOLERANCE_S: '60' });
+    assert.deepEqual([c.signatureScheme, c.signaturePublicKey, c.signatureToleranceMs], ['discord', key, 60_000]);
+    assert.equal(parseConfig({}).signatureToleranceMs, 300_000);
+    assert.deepEqual(problemsOf({ SIGNATURE_SCHEME: 'slack' }), ['SIGNATURE_SCHEME']);
+    assert.equal(parseConfig({ SIGNATURE_SCHEME: 'slack', WEBHOOK_SECRET: 's' }).signatureScheme, 'slack');
+    assert.equal(parseConfig({}).webhookSecrets.length, 0, 'the default scheme without a secret: no checking, as before');
   });
 
   it('never echoes a Redis password in an error', () => {

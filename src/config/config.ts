@@ -77,6 +77,10 @@ export interface Config {
   readonly webhookSecrets: readonly string[];
   /** How signatures are made (SIGNATURE_SCHEME, default webex). */
   readonly signatureScheme: SignatureSchemeName;
+  /** The discord scheme's Ed25519 public key, hex (DISCORD_PUBLIC_KEY). */
+  readonly signaturePublicKey: string | undefined;
+  /** Slack and Zoom: largest distance between the signed timestamp and now, ms (SIGNATURE_TOLERANCE_S, default 300 s). */
+  readonly signatureToleranceMs: number;
   /** Check signatures on every method, not only POST (VERIFY_ALL_METHODS, default false). */
   readonly verifyAllMethods: boolean;
   /** Hash mode: the bot instances keys are spread over (UPSTREAMS). */

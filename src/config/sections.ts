@@ -3,7 +3,8 @@
  * the checks that span groups. Bad values go to the reader's problem list.
  */
 import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
-import { SIGNATURE_SCHEME_NAMES } from '../signature/schemes';
+import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } from '../signature/schemes';
+import { schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
 import type { Config } from './config';
 import { DEFAULT_AFFINITY_COOKIES } from './config';
@@ -73,9 +74,25 @@ export function readLimits(read: EnvReader) {
 }
 
 export function readSignatures(read: EnvReader, warnings: string[]) {
+  const webhookSecrets = readSecrets(read, warnings);
+  const signatureScheme = read.oneOf('SIGNATURE_SCHEME', DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES);
+  const publicKey = read.string('DISCORD_PUBLIC_KEY', '').toLowerCase();
+  if (publicKey !== '' && !/^[0-9a-f]{64}$/.test(publicKey)) {
+    read.problem('DISCORD_PUBLIC_KEY', publicKey, "the application's Ed25519 public key: 64 hex characters");
+  }
+  const signaturePublicKey = publicKey === '' ? undefined : publicKey;
+  // A scheme chosen by name must be able to verify: a typo'd key variable would otherwise turn
+  // checking off without a word. (The default stays off without a secret, as always: the
+  // .env.example lists it with WEBHOOK_SECRET empty.)
+  if (signatureScheme !== DEFAULT_SIGNATURE_SCHEME && !schemeHasKeys(signatureScheme, webhookSecrets, signaturePublicKey)) {
+    const needs = SIGNATURE_SCHEMES[signatureScheme].needs === 'secret' ? 'WEBHOOK_SECRET' : 'DISCORD_PUBLIC_KEY';
+    read.problem('SIGNATURE_SCHEME', signatureScheme, `a scheme whose keys are set: ${signatureScheme} needs ${needs}`);
+  }
   return {
-    webhookSecrets: readSecrets(read, warnings),
-    signatureScheme: read.oneOf('SIGNATURE_SCHEME', 'webex', SIGNATURE_SCHEME_NAMES),
+    webhookSecrets,
+    signatureScheme,
+    signaturePublicKey,
+    signatureToleranceMs: read.integer('SIGNATURE_TOLERANCE_S', 300, 1, 86_400) * 1000,
     verifyAllMethods: read.boolean('VERIFY_ALL_METHODS', false),
   };
 }

@@ -13,7 +13,7 @@ import type { ProxyObserver } from '../observe/observer';
 import { BodyBudget } from '../request/body-budget';
 import type { Route } from '../route/route';
 import { ROUTES } from '../route/routes';
-import { signatureVerifier, type SignatureVerifier } from '../signature/verifier';
+import { verifierFor, type SignatureVerifier } from '../signature/verifier';
 import type { AffinityStore, Clock } from '../store/store';
 import { throttled } from '../throttle';
 import { createForwarder, type Forwarder } from '../upstream/forward';
@@ -52,7 +52,7 @@ export function buildParts(config: Config, store: AffinityStore | undefined, clo
     strategies,
     sanitizers: strategies.flatMap((s) => (s.sanitize ? [s.sanitize] : [])),
     learners: strategies.filter((s) => s.learn !== undefined),
-    verifier: config.webhookSecrets.length > 0 ? signatureVerifier(config.signatureScheme, config.webhookSecrets) : undefined,
+    verifier: verifierFor(config),
     route,
     mailbox: mailboxFromConfig(config, route, strategies, clock, observer),
     forwarder: createForwarder({

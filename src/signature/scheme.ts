@@ -4,6 +4,7 @@
  * over a timestamp and the body (Slack, Zoom), a shared token (Telegram), Ed25519 (Discord) and
  * JWTs (Teams) all fit this shape.
  */
+import type { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Why a request's signature was refused: a closed set, for logs and tests. */
@@ -18,10 +19,14 @@ export type Verdict = { readonly ok: true } | { readonly ok: false; readonly rea
 export const ACCEPTED: Verdict = { ok: true };
 export const rejected = (reason: RejectionReason): Verdict => ({ ok: false, reason });
 
-/** What a scheme is configured with (WEBHOOK_SECRET, and later public keys or app ids). */
+/** What a scheme is configured with. */
 export interface SchemeKeys {
-  /** The shared secrets, as bytes; several during a rotation. */
+  /** The shared secrets (WEBHOOK_SECRET), as bytes; several during a rotation. */
   readonly secrets: readonly Buffer[];
+  /** An Ed25519 public key (DISCORD_PUBLIC_KEY). */
+  readonly publicKey: KeyObject | undefined;
+  /** Timestamped schemes: the largest distance accepted between the signed time and now (SIGNATURE_TOLERANCE_S). */
+  readonly toleranceMs: number;
 }
 
 /** One request as a scheme sees it. */
@@ -38,6 +43,8 @@ export interface SignatureScheme {
   readonly headers: readonly string[];
   /** Whether it signs a timestamp that must lie within a tolerance of now. */
   readonly timestamped: boolean;
+  /** What it cannot verify without: WEBHOOK_SECRET, or a public key. */
+  readonly needs: 'secret' | 'public-key';
   /** Checks one request against `keys`. A scheme that must fetch keys (JWKS) returns a promise. */
   verify(request: SignedRequest, keys: SchemeKeys): Verdict | Promise<Verdict>;
 }

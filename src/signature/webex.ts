@@ -10,6 +10,7 @@ const SHA1_HEX = /^[0-9a-f]{40}$/;
 export const webex: SignatureScheme = {
   headers: ['X-Spark-Signature'],
   timestamped: false,
+  needs: 'secret',
   verify({ headers, body }, { secrets }) {
     const given = headers['x-spark-signature'];
     if (typeof given !== 'string') return rejected('missing');
