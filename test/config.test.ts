@@ -124,6 +124,7 @@ describe('configuration', () => {
     ['UPSTREAM_KEEP_ALIVE_MS', 'long'],
     ['READY_REQUIRES_STORE', 'perhaps'],
     ['DELIVERY', 'later'],
+    ['PLATFORM', 'myspace'],
     ['SIGNATURE_TOLERANCE_S', '0'],
     ['DISCORD_PUBLIC_KEY', 'not-a-key'],
     ['SIGNATURE_SCHEME', 'discord'],

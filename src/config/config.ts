@@ -8,10 +8,11 @@
  */
 
 import type { AffinityMode } from '../modes';
+import type { PlatformName } from '../platforms/platforms';
 import type { SignatureSchemeName } from '../signature/schemes';
 import type { StoreName, StoreOptions } from '../store/backends';
 import { EnvReader } from './env-reader';
-import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, readDelivery, checkAcross } from './sections';
+import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
 
 /** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
 export const DEFAULT_AFFINITY_COOKIES = [
@@ -34,6 +35,8 @@ export interface Config {
   readonly host: string | undefined;
   /** Where every request goes (TARGET_URL); its path is a prefix joined to the request path. */
   readonly target: URL;
+  /** The platform preset (PLATFORM, default webex): AFFINITY_KEY's and SIGNATURE_SCHEME's defaults. */
+  readonly platform: PlatformName;
   /** How affinity is given (AFFINITY_MODE, default header). */
   readonly mode: AffinityMode;
   /**
@@ -41,7 +44,7 @@ export interface Config {
    * lower-cased; undefined in hash mode when AFFINITY_HEADER is set empty.
    */
   readonly affinityHeader: string | undefined;
-  /** JSON paths tried in order for the key (AFFINITY_KEY, default actorId), split on dots. */
+  /** JSON paths tried in order for the key (AFFINITY_KEY, default the platform's: actorId for webex), split on dots. */
   readonly keyPaths: readonly (readonly string[])[];
   /** Longest key accepted, in characters (AFFINITY_KEY_MAX_LENGTH, default 256). */
   readonly keyMaxLength: number;
@@ -170,13 +173,15 @@ export function parseConfig(env: Env): Config {
   const read = new EnvReader(env, problems);
   const listener = readListener(read);
   const target = readTarget(read);
-  const affinity = readAffinity(read);
+  const platform = readPlatform(read);
+  const affinity = readAffinity(read, platform.preset);
   const config: Config = {
     ...listener,
     ...target,
+    platform: platform.platform,
     ...affinity,
     ...readLimits(read),
-    ...readSignatures(read, warnings),
+    ...readSignatures(read, warnings, platform),
     ...readUpstreams(read, affinity.mode, warnings),
     ...readStore(read),
     ...readDelivery(read),

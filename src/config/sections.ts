@@ -3,6 +3,8 @@
  * the checks that span groups. Bad values go to the reader's problem list.
  */
 import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
+import type { Platform } from '../platforms/platform';
+import { PLATFORM_NAMES, PLATFORMS } from '../platforms/platforms';
 import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } from '../signature/schemes';
 import { schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
@@ -36,7 +38,13 @@ export function readListener(read: EnvReader) {
   };
 }
 
-export function readAffinity(read: EnvReader) {
+/** PLATFORM: the preset that gives AFFINITY_KEY and SIGNATURE_SCHEME their defaults. */
+export function readPlatform(read: EnvReader) {
+  const name = read.oneOf('PLATFORM', 'webex', PLATFORM_NAMES);
+  return { platform: name, preset: PLATFORMS[name], platformGiven: (read.given('PLATFORM') ?? '').trim() !== '' && !read.hasProblem('PLATFORM') };
+}
+
+export function readAffinity(read: EnvReader, preset: Platform) {
   const mode = read.oneOf('AFFINITY_MODE', 'header', AFFINITY_MODES);
   // Where the proxy chooses the instance itself, AFFINITY_HEADER set empty means: inject no header.
   const givenHeader = read.given('AFFINITY_HEADER');
@@ -45,7 +53,7 @@ export function readAffinity(read: EnvReader) {
   if (!TOKEN.test(header) || isReservedHeader(header)) {
     read.problem('AFFINITY_HEADER', header, 'an HTTP header name (letters, digits, - and _) that is not a framing, hop-by-hop or Host header');
   }
-  const keyPaths = read.list('AFFINITY_KEY', 'actorId').map((p) => p.split('.'));
+  const keyPaths = read.list('AFFINITY_KEY', preset.keyPaths).map((p) => p.split('.'));
   if (keyPaths.length === 0 || keyPaths.some((segments) => segments.some((s) => s === ''))) {
     read.problem('AFFINITY_KEY', read.given('AFFINITY_KEY') ?? '', 'comma-separated dotted JSON paths, such as actorId or data.roomId,actorId');
   }
@@ -73,9 +81,10 @@ export function readLimits(read: EnvReader) {
   return { maxBodyBytes, maxBufferedBytes };
 }
 
-export function readSignatures(read: EnvReader, warnings: string[]) {
+export function readSignatures(read: EnvReader, warnings: string[], { platform, preset, platformGiven }: ReturnType<typeof readPlatform>) {
   const webhookSecrets = readSecrets(read, warnings);
-  const signatureScheme = read.oneOf('SIGNATURE_SCHEME', DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES);
+  const signatureScheme = read.oneOf('SIGNATURE_SCHEME', preset.scheme ?? DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES);
+  const schemeGiven = (read.given('SIGNATURE_SCHEME') ?? '').trim() !== '';
   const publicKey = read.string('DISCORD_PUBLIC_KEY', '').toLowerCase();
   if (publicKey !== '' && !/^[0-9a-f]{64}$/.test(publicKey)) {
     read.problem('DISCORD_PUBLIC_KEY', publicKey, "the application's Ed25519 public key: 64 hex characters");
@@ -84,9 +93,14 @@ export function readSignatures(read: EnvReader, warnings: string[]) {
   // A scheme chosen by name must be able to verify: a typo'd key variable would otherwise turn
   // checking off without a word. (The default stays off without a secret, as always: the
   // .env.example lists it with WEBHOOK_SECRET empty.)
-  if (signatureScheme !== DEFAULT_SIGNATURE_SCHEME && !schemeHasKeys(signatureScheme, webhookSecrets, signaturePublicKey)) {
-    const needs = SIGNATURE_SCHEMES[signatureScheme].needs === 'secret' ? 'WEBHOOK_SECRET' : 'DISCORD_PUBLIC_KEY';
+  const needs = SIGNATURE_SCHEMES[signatureScheme].needs === 'secret' ? 'WEBHOOK_SECRET' : 'DISCORD_PUBLIC_KEY';
+  const hasKeys = schemeHasKeys(signatureScheme, webhookSecrets, signaturePublicKey);
+  if (!hasKeys && schemeGiven && signatureScheme !== DEFAULT_SIGNATURE_SCHEME) {
     read.problem('SIGNATURE_SCHEME', signatureScheme, `a scheme whose keys are set: ${signatureScheme} needs ${needs}`);
+  } else if (!hasKeys && platformGiven && preset.scheme !== undefined) {
+    warnings.push(`PLATFORM=${platform}: deliveries are not verified; set ${needs} to check their ${signatureScheme} signatures`);
+  } else if (platformGiven && preset.scheme === undefined && platform !== 'generic' && !schemeGiven) {
+    warnings.push(`PLATFORM=${platform}: this version cannot verify its deliveries' signatures; they are forwarded unverified`);
   }
   return {
     webhookSecrets,

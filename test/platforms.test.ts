@@ -1,0 +1,69 @@
+/**
+ * PLATFORM presets: each platform's delivery gets its person's key and its scheme's check, from
+ * one variable; AFFINITY_KEY and SIGNATURE_SCHEME still override.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config/config';
+import { keyFromBody } from '../src/request/key';
+import { PLATFORM_NAMES } from '../src/platforms/platforms';
+import { request, startPair, stopPair } from './helpers/http';
+
+const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
+const fixture = (platform: string, file: string) => readFileSync(join(FIXTURES, platform, file));
+
+/** The key the preset finds in a platform's delivery. */
+function keyOf(platform: string, file: string): string | undefined {
+  const config = parseConfig({ PLATFORM: platform });
+  const found = keyFromBody(fixture(platform, file), config);
+  return found.found ? found.key : undefined;
+}
+
+describe('PLATFORM presets', () => {
+  it('find the person in each platform’s deliveries', () => {
+    assert.equal(keyOf('slack', 'event-message.json'), 'U05A1B2C3D4');
+    assert.equal(keyOf('slack', 'event-app-mention.json'), 'U06F7G8H9JK');
+    assert.equal(keyOf('telegram', 'message-private.json'), '6512345678', 'a numeric id as its decimal text');
+    assert.equal(keyOf('telegram', 'callback-query.json'), String(JSON.parse(fixture('telegram', 'callback-query.json').toString('utf8')).callback_query.from.id));
+    assert.equal(keyOf('github', 'issue-comment-created.json'), String(JSON.parse(fixture('github', 'issue-comment-created.json').toString('utf8')).repository.id));
+    assert.equal(keyOf('zoom', 'bot-notification.json'), JSON.parse(fixture('zoom', 'bot-notification.json').toString('utf8')).payload.userId);
+    assert.equal(keyOf('discord', 'command-guild.json'), JSON.parse(fixture('discord', 'command-guild.json').toString('utf8')).member.user.id);
+    assert.equal(keyOf('discord', 'command-dm.json'), JSON.parse(fixture('discord', 'command-dm.json').toString('utf8')).user.id);
+    assert.equal(keyOf('slack', 'url-verification.json'), undefined, 'a handshake has no person');
+  });
+
+  it('set the scheme, which AFFINITY_KEY and SIGNATURE_SCHEME override', () => {
+    const c = parseConfig({ PLATFORM: 'github', WEBHOOK_SECRET: 's' });
+    assert.deepEqual([c.platform, c.signatureScheme], ['github', 'github']);
+    const o = parseConfig({ PLATFORM: 'github', WEBHOOK_SECRET: 's', AFFINITY_KEY: 'sender.id', SIGNATURE_SCHEME: 'webex' });
+    assert.deepEqual([o.keyPaths, o.signatureScheme], [[['sender', 'id']], 'webex']);
+    assert.deepEqual(parseConfig({}).keyPaths, [['actorId']], 'webex by default, as before');
+    assert.deepEqual([...PLATFORM_NAMES], ['webex', 'slack', 'teams', 'telegram', 'github', 'zoom', 'discord', 'generic']);
+  });
+
+  it('warn when the preset’s deliveries cannot be verified', () => {
+    assert.match(parseConfig({ PLATFORM: 'slack' }).warnings.join('\n'), /PLATFORM=slack: deliveries are not verified; set WEBHOOK_SECRET/);
+    assert.match(parseConfig({ PLATFORM: 'discord' }).warnings.join('\n'), /set DISCORD_PUBLIC_KEY/);
+    assert.match(parseConfig({ PLATFORM: 'teams' }).warnings.join('\n'), /cannot verify/);
+    assert.deepEqual(parseConfig({ PLATFORM: 'telegram', WEBHOOK_SECRET: 't' }).warnings, []);
+    assert.deepEqual(parseConfig({}).warnings, []);
+  });
+
+  it('PLATFORM=telegram: the secret token is checked and the sender’s id becomes the Actorid header', async () => {
+    const secret = 'acme_Deploy-bot_webhook_7Qx2Lm9Vr4';
+    const pair = await startPair({ PLATFORM: 'telegram', WEBHOOK_SECRET: secret });
+    try {
+      const body = fixture('telegram', 'message-private.json');
+      const received = pair.upstream.nextRequest();
+      assert.equal((await request(pair.proxy.port, { body, headers: { 'x-telegram-bot-api-secret-token': secret } })).status, 200);
+      const got = await received;
+      assert.equal(got.headers.actorid, '6512345678');
+      assert.deepEqual(got.body, body);
+      assert.equal((await request(pair.proxy.port, { body, headers: { 'x-telegram-bot-api-secret-token': 'wrong' } })).status, 401);
+    } finally {
+      await stopPair(pair);
+    }
+  });
+});
