@@ -17,6 +17,7 @@ import { modeOf } from './modes';
 import type { ProxyObserver } from './observe/observer';
 import { newFlight, type Flight } from './pipeline/flight';
 import { buildParts, type Parts } from './pipeline/parts';
+import { PLATFORMS } from './platforms/platforms';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify, type BodyPlan } from './pipeline/steps';
 import { hadBody, readBody } from './request/body';
 import type { Verdict } from './signature/scheme';
@@ -184,7 +185,7 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
     }
     forwardWithAffinity(parts, flight);
   };
-  const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock());
+  const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock(), PLATFORMS[parts.config.platform]);
   if (!(acceptance instanceof Promise)) answer(acceptance);
   else acceptance.then(answer).catch((err: unknown) => crashed(flight, err));
 }

@@ -5,6 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type http from 'node:http';
 import { Bot } from './helpers/bot';
 import { fixture, request, startProxy, webhook, type RunningProxy } from './helpers/http';
@@ -196,6 +198,38 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       const res = await request(proxy.port, { method: 'GET', path: '/health' });
       assert.equal(res.body.toString(), 'direct');
       assert.equal(bot.deliveries.at(-1)?.id, undefined, 'not a delivery from the mailbox');
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+});
+
+describe('delivery mailbox: deliveries whose answer the platform reads go directly', () => {
+  const slackFixture = (file: string) => readFileSync(join(__dirname, '..', '..', 'test', 'fixtures', 'slack', file));
+
+  it('PLATFORM=slack: url_verification and slash commands are answered by the bot at once; events are queued', async () => {
+    const { bot, proxy } = await queuedPair({ PLATFORM: 'slack' });
+    bot.answer = (d, res) => res.end(d.id === undefined ? 'answered by the bot' : 'delivered');
+    try {
+      const handshake = await request(proxy.port, { body: slackFixture('url-verification.json') });
+      assert.equal(handshake.body.toString(), 'answered by the bot');
+      const command = await request(proxy.port, { body: slackFixture('slash-command.txt'), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(command.body.toString(), 'answered by the bot');
+      const event = await request(proxy.port, { body: slackFixture('event-message.json') });
+      assert.ok(event.body.toString().startsWith('{"queued"'), event.body.toString());
+    } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('PLATFORM=discord: every interaction is answered by the bot', async () => {
+    const { bot, proxy } = await queuedPair({ PLATFORM: 'discord' });
+    bot.answer = (_d, res) => res.end('{"type":1}');
+    try {
+      const res = await request(proxy.port, { body: '{"type":1,"id":"1"}' });
+      assert.equal(res.body.toString(), '{"type":1}');
     } finally {
       await proxy.close();
       await bot.stop();

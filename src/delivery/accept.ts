@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Mailbox } from './mailbox';
+import type { Platform } from '../platforms/platform';
 import { letterOf } from './stored-request';
 
 /** Stored under this delivery id; or not, and whether for want of room (QUEUE_MAX_BYTES). */
@@ -14,17 +15,17 @@ const FULL: Acceptance = { stored: false, full: true };
 
 /**
  * A POST whose body was read goes into the mailbox; anything else is forwarded directly (its
- * body was streamed, or it is not a webhook). Deliveries whose answer the platform reads (Slack's
- * url_verification and slash commands, Teams invokes, Discord interactions) will be told apart
- * here too, by the platform presets.
+ * body was streamed, or it is not a webhook), and so is a delivery whose answer the platform
+ * reads (PLATFORM's `answerMatters`: Slack's url_verification and slash commands, Zoom's
+ * endpoint validation, Teams invokes, every Discord interaction).
  */
-export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefined): body is Buffer {
-  return req.method === 'POST' && body !== undefined;
+export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefined, platform: Platform): body is Buffer {
+  return req.method === 'POST' && body !== undefined && platform.answerMatters?.(req.headers, body) !== true;
 }
 
 /** Stores the request when it goes through the mailbox; a networked spool answers once its write is acknowledged. */
-export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number): Acceptance | Promise<Acceptance> {
-  if (!goesThroughMailbox(req, body)) return NOT_FOR_THE_MAILBOX;
+export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number, platform: Platform): Acceptance | Promise<Acceptance> {
+  if (!goesThroughMailbox(req, body, platform)) return NOT_FOR_THE_MAILBOX;
   const letter = letterOf(req, body, key, now);
   const stored = mailbox.accept(letter);
   const acceptance = (ok: boolean): Acceptance => (ok ? { stored: true, id: letter.id } : FULL);

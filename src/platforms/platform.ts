@@ -2,6 +2,7 @@
  * What a platform preset (PLATFORM) sets: where the person is in its deliveries, and how they are
  * signed. AFFINITY_KEY and SIGNATURE_SCHEME, when set, override it.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { SignatureSchemeName } from '../signature/schemes';
 
 export interface Platform {
@@ -9,4 +10,24 @@ export interface Platform {
   readonly keyPaths: string;
   /** SIGNATURE_SCHEME's default; undefined when this proxy cannot verify the platform yet. */
   readonly scheme: SignatureSchemeName | undefined;
+  /**
+   * Whether the platform reads the HTTP answer to this delivery (a handshake, a slash command, an
+   * invoke): such a delivery is forwarded directly even with DELIVERY=queued, for the bot to answer.
+   */
+  readonly answerMatters?: (headers: IncomingHttpHeaders, body: Buffer) => boolean;
+}
+
+/** The body's top-level `field`, when it is JSON (undefined otherwise). */
+export function topLevel(body: Buffer, field: string): unknown {
+  try {
+    const doc: unknown = JSON.parse(body.toString('utf8'));
+    return typeof doc === 'object' && doc !== null ? Reflect.get(doc, field) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the request says its body is form-encoded. */
+export function isForm(headers: IncomingHttpHeaders): boolean {
+  return (headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 }

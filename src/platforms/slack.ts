@@ -1,4 +1,9 @@
 /** Slack: the Events API's event.user; user.id (interactivity) and user_id (slash commands) follow. */
-import type { Platform } from './platform';
+import { isForm, topLevel, type Platform } from './platform';
 
-export const slack: Platform = { keyPaths: 'event.user,user.id,user_id', scheme: 'slack' };
+export const slack: Platform = {
+  keyPaths: 'event.user,user.id,user_id',
+  scheme: 'slack',
+  // Slash commands and interactivity (form bodies) are answered inline; url_verification echoes its challenge.
+  answerMatters: (headers, body) => isForm(headers) || topLevel(body, 'type') === 'url_verification',
+};

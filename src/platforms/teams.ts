@@ -2,6 +2,11 @@
  * Microsoft Teams: the sender's Entra object id, else their channel account id. Its deliveries
  * carry a Bot Framework JWT, which this proxy does not verify yet.
  */
-import type { Platform } from './platform';
+import { topLevel, type Platform } from './platform';
 
-export const teams: Platform = { keyPaths: 'from.aadObjectId,from.id', scheme: undefined };
+export const teams: Platform = {
+  keyPaths: 'from.aadObjectId,from.id',
+  scheme: undefined,
+  // An invoke activity expects an invoke response in the answer.
+  answerMatters: (_headers, body) => topLevel(body, 'type') === 'invoke',
+};

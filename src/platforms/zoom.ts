@@ -1,4 +1,9 @@
 /** Zoom: the chatbot user (payload.userId), else the operator of a Team Chat event. */
-import type { Platform } from './platform';
+import { topLevel, type Platform } from './platform';
 
-export const zoom: Platform = { keyPaths: 'payload.userId,payload.operator_id', scheme: 'zoom' };
+export const zoom: Platform = {
+  keyPaths: 'payload.userId,payload.operator_id',
+  scheme: 'zoom',
+  // The endpoint validation expects the hashed token back in the answer.
+  answerMatters: (_headers, body) => topLevel(body, 'event') === 'endpoint.url_validation',
+};
