@@ -105,7 +105,7 @@ function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: Serv
   if (parts.shuttingDown) res.once('finish', () => server.closeIdleConnections());
   try {
     sanitize(req.headers, parts.sanitizers);
-    const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods);
+    const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods, parts.readsForms);
     if (!plan.verify && !plan.findKey) {
       parts.forwardSoon(flight);
       return;

@@ -4,6 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/config';
@@ -49,6 +50,33 @@ describe('PLATFORM presets', () => {
     assert.match(parseConfig({ PLATFORM: 'teams' }).warnings.join('\n'), /cannot verify/);
     assert.deepEqual(parseConfig({ PLATFORM: 'telegram', WEBHOOK_SECRET: 't' }).warnings, []);
     assert.deepEqual(parseConfig({}).warnings, []);
+  });
+
+  it('PLATFORM=slack: slash commands and interactivity (form bodies) get their person as the key, bytes untouched', async () => {
+    const secret = 'e4b1c7a0d93f58a2b6c1e0f7a9d35c18';
+    const pair = await startPair({ PLATFORM: 'slack', WEBHOOK_SECRET: secret });
+    try {
+      for (const [file, person] of [
+        ['slash-command.txt', 'U05A1B2C3D4'],
+        ['interactivity-block-actions.txt', 'U06F7G8H9JK'],
+      ] as const) {
+        const body = fixture('slack', file);
+        // Signed now, as Slack signs a delivery it sends now.
+        const ts = String(Math.floor(Date.now() / 1000));
+        const signature = `v0=${createHmac('sha256', secret).update(`v0:${ts}:`).update(body).digest('hex')}`;
+        const received = pair.upstream.nextRequest();
+        const res = await request(pair.proxy.port, {
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': signature },
+        });
+        assert.equal(res.status, 200, file);
+        const got = await received;
+        assert.equal(got.headers.actorid, person, file);
+        assert.deepEqual(got.body, body, `${file} byte for byte`);
+      }
+    } finally {
+      await stopPair(pair);
+    }
   });
 
   it('PLATFORM=telegram: the secret token is checked and the sender’s id becomes the Actorid header', async () => {

@@ -9,6 +9,8 @@ import { mailboxFromConfig } from '../delivery/from-config';
 import type { Mailbox } from '../delivery/mailbox';
 import { logError } from '../log';
 import { modeOf } from '../modes';
+import type { Platform } from '../platforms/platform';
+import { PLATFORMS } from '../platforms/platforms';
 import type { ProxyObserver } from '../observe/observer';
 import { BodyBudget } from '../request/body-budget';
 import type { Route } from '../route/route';
@@ -35,6 +37,8 @@ export interface Parts {
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
   readonly logFallback: (line: string) => void;
+  /** PLATFORM reads form-encoded deliveries for their key. */
+  readonly readsForms: boolean;
   /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
   readonly forwardSoon: (flight: Flight) => void;
   shuttingDown: boolean;
@@ -43,6 +47,7 @@ export interface Parts {
 /** `forward` is the step the check phase runs for each flight queued with `forwardSoon`. */
 export function buildParts(config: Config, store: AffinityStore | undefined, clock: Clock, observer: ProxyObserver, forward: (parts: Parts, flight: Flight) => void): Parts {
   const mode = modeOf(config.mode);
+  const platform: Platform = PLATFORMS[config.platform];
   const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
   const route = ROUTES[mode.route]({ config, clock, observer });
   const parts: Parts = {
@@ -65,6 +70,7 @@ export function buildParts(config: Config, store: AffinityStore | undefined, clo
     budget: new BodyBudget(config.maxBufferedBytes),
     logRejection: throttled(logError, 10_000, clock),
     logFallback: throttled(logError, 10_000, clock),
+    readsForms: platform.readsForms === true,
     forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,
   };

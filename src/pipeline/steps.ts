@@ -11,8 +11,8 @@ import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
 import type { ProxyError } from '../errors';
 import type { RequestRecord } from '../observe/observer';
 import type { RequestOutcome } from '../observe/outcomes';
-import { isEncoded, isJsonPost } from '../request/body';
-import { keyFromBody, type KeyResult, type KeyRules } from '../request/key';
+import { isEncoded, isFormPost, isJsonPost } from '../request/body';
+import { keyFromBody, keyFromForm, type KeyResult, type KeyRules } from '../request/key';
 import type { SignatureVerifier } from '../signature/verifier';
 import type { Verdict } from '../signature/scheme';
 import type { Flight } from './flight';
@@ -26,19 +26,25 @@ export function sanitize(headers: IncomingHttpHeaders, sanitizers: readonly ((he
 export interface BodyPlan {
   readonly verify: boolean;
   readonly findKey: boolean;
+  /** The key is in form fields (PLATFORM reads form bodies), not in JSON. */
+  readonly form?: boolean;
 }
 const STREAM: BodyPlan = { verify: false, findKey: false };
 const KEY_ONLY: BodyPlan = { verify: false, findKey: true };
 const VERIFY_ONLY: BodyPlan = { verify: true, findKey: false };
 const VERIFY_AND_KEY: BodyPlan = { verify: true, findKey: true };
+const FORM_KEY_ONLY: BodyPlan = { verify: false, findKey: true, form: true };
+const VERIFY_AND_FORM_KEY: BodyPlan = { verify: true, findKey: true, form: true };
 
 /**
  * Read body, the decision: JSON POSTs are read for their key; with a verifier, POSTs (every
  * method with VERIFY_ALL_METHODS) for their signature. Anything else streams through unread.
  */
-export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMethods: boolean): BodyPlan {
+export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMethods: boolean, readsForms = false): BodyPlan {
+  const verify = verifying && (req.method === 'POST' || verifyAllMethods);
+  if (readsForms && isFormPost(req)) return verify ? VERIFY_AND_FORM_KEY : FORM_KEY_ONLY;
   const json = isJsonPost(req);
-  if (verifying && (req.method === 'POST' || verifyAllMethods)) return json ? VERIFY_AND_KEY : VERIFY_ONLY;
+  if (verify) return json ? VERIFY_AND_KEY : VERIFY_ONLY;
   return json ? KEY_ONLY : STREAM;
 }
 
@@ -59,7 +65,7 @@ const ENCODED: KeyStep = { found: false, outcome: 'encoded' };
 export function findKey(req: IncomingMessage, body: Buffer, plan: BodyPlan, rules: KeyRules): KeyStep {
   if (!plan.findKey) return READ_FOR_SIGNATURE_ONLY;
   if (isEncoded(req)) return ENCODED;
-  return keyFromBody(body, rules);
+  return plan.form === true ? keyFromForm(body, rules) : keyFromBody(body, rules);
 }
 
 /**

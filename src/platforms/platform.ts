@@ -15,6 +15,8 @@ export interface Platform {
    * invoke): such a delivery is forwarded directly even with DELIVERY=queued, for the bot to answer.
    */
   readonly answerMatters?: (headers: IncomingHttpHeaders, body: Buffer) => boolean;
+  /** Its form-encoded deliveries are read for their key (form fields, a JSON `payload` field). */
+  readonly readsForms?: boolean;
 }
 
 /** The body's top-level `field`, when it is JSON (undefined otherwise). */

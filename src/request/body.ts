@@ -18,6 +18,11 @@ export function isJsonPost(req: IncomingMessage): boolean {
   return media === 'application/json' || (media.startsWith('application/') && media.endsWith('+json'));
 }
 
+/** True for form-encoded POSTs (Slack's slash commands and interactivity). */
+export function isFormPost(req: IncomingMessage): boolean {
+  return req.method === 'POST' && (req.headers['content-type'] ?? '').trim().toLowerCase().startsWith('application/x-www-form-urlencoded');
+}
+
 /** Called once with the whole body, or with why there is none. */
 export type BodyCallback = (...result: [err: ProxyError, body: undefined] | [err: undefined, body: Buffer]) => void;
 

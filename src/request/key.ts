@@ -33,8 +33,38 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
   } catch {
     return NOT_JSON;
   }
+  return firstKey(rules, (path) => valueAt(doc, path));
+}
+
+/**
+ * The key of a form-encoded body (Slack's slash commands and interactivity): a path's first
+ * segment names a form field (`user_id`); a `payload` field holding JSON is a document the paths
+ * are followed in (`user.id` finds an interactivity payload's user). Never throws.
+ */
+export function keyFromForm(body: Buffer, rules: KeyRules): KeyResult {
+  const form = new URLSearchParams(body.toString('utf8'));
+  const payloadText = form.get('payload');
+  const payload = payloadText === null ? undefined : parseOrUndefined(payloadText);
+  return firstKey(rules, (path) => {
+    const [field] = path;
+    const raw = field === undefined ? null : form.get(field);
+    if (raw !== null && path.length === 1) return raw;
+    return valueAt(payload, path);
+  });
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first usable value at the key paths, judged by the key rules. */
+function firstKey(rules: KeyRules, valueOf: (path: readonly string[]) => unknown): KeyResult {
   for (const path of rules.keyPaths) {
-    const value = valueAt(doc, path);
+    const value = valueOf(path);
     let key: string | undefined;
     if (typeof value === 'string' && value !== '') key = value;
     else if (typeof value === 'number' && Number.isFinite(value)) key = String(value);
