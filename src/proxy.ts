@@ -79,6 +79,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     async listen() {
       if (store !== undefined) await waitBriefly(store);
       if (parts.mailbox !== undefined) await waitBriefly(parts.mailbox.spool);
+      if (parts.dedupe !== undefined) await waitBriefly(parts.dedupe.ids);
       return listen(server, config.port, config.host);
     },
     close() {
@@ -87,6 +88,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         // The mailbox goes on delivering what it holds while the listener drains.
         await Promise.all([drain(server, config.shutdownTimeoutMs), parts.mailbox?.drain(config.shutdownTimeoutMs)]);
         await parts.mailbox?.close();
+        await parts.dedupe?.ids.close();
         parts.route.close();
         parts.forwarder.close();
         await store?.close();
@@ -124,7 +126,7 @@ function onBody(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): voi
   flight.body = body;
   try {
     if (!plan.verify || parts.verifier === undefined) {
-      onVerified(parts, flight, plan, body);
+      dedupeThen(parts, flight, body, () => onVerified(parts, flight, plan, body));
       return;
     }
     const verdict = verify(parts.verifier, flight.req.headers, body, parts.clock());
@@ -136,11 +138,34 @@ function onBody(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): voi
 }
 
 function afterVerdict(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer, verdict: Verdict): void {
-  if (verdict.ok) onVerified(parts, flight, plan, body);
+  if (verdict.ok) dedupeThen(parts, flight, body, () => onVerified(parts, flight, plan, body));
   else {
     log.proxy('%s %p: signature %s', flight.req.method, flight.req.url, verdict.reason);
     fail(parts, flight, signatureRejected(parts.verifier?.header ?? 'signature'));
   }
+}
+
+/**
+ * DEDUPE: a copy of a delivery already taken (the platform re-sent it) is answered
+ * `200 {"duplicate":true}` and goes no further; anything else claims its id and goes on. A store
+ * that cannot answer lets the delivery through (a copy too many beats a delivery lost).
+ */
+function dedupeThen(parts: Parts, flight: Flight, body: Buffer, next: () => void): void {
+  const id = parts.dedupe?.idOf(flight.req.headers, body);
+  if (parts.dedupe === undefined || id === undefined) return next();
+  const decide = (first: boolean): void => {
+    if (first) {
+      flight.deliveryId = id;
+      next();
+      return;
+    }
+    log.proxy('%s %p: a copy of a delivery already taken', flight.req.method, flight.req.url);
+    flight.outcome = 'duplicate';
+    writeJson(flight.res, 200, { duplicate: true });
+  };
+  const claiming = parts.dedupe.ids.claim(id, parts.dedupe.ttlMs);
+  if (!(claiming instanceof Promise)) decide(claiming);
+  else claiming.then(decide, () => next()).catch((err: unknown) => crashed(flight, err));
 }
 
 /** Find the key, then add affinity; forward without affinity when there is no key. */
@@ -253,6 +278,9 @@ function crashed(flight: Flight, err: unknown): void {
 /** Report: the response is done, or the client has gone; stops the upstream request then. */
 function closed(parts: Parts, flight: Flight): void {
   if (flight.charged > 0) parts.budget.release(flight.charged);
+  // A delivery that was not taken lets the platform's next copy through.
+  const taken = flight.res.writableFinished && flight.res.statusCode >= 200 && flight.res.statusCode < 300;
+  if (flight.deliveryId !== undefined && !taken) void Promise.resolve(parts.dedupe?.ids.release(flight.deliveryId)).catch(() => {});
   if (!flight.res.writableFinished && flight.upstreamRequest !== undefined) parts.forwarder.abandon(flight.upstreamRequest);
   parts.observer.requestEnded?.(recordOf(flight));
 }

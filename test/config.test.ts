@@ -125,6 +125,8 @@ describe('configuration', () => {
     ['READY_REQUIRES_STORE', 'perhaps'],
     ['DELIVERY', 'later'],
     ['PLATFORM', 'myspace'],
+    ['DEDUPE', 'sometimes'],
+    ['DEDUPE_TTL_S', '0'],
     ['SIGNATURE_TOLERANCE_S', '0'],
     ['DISCORD_PUBLIC_KEY', 'not-a-key'],
     ['SIGNATURE_SCHEME', 'discord'],

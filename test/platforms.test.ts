@@ -44,6 +44,14 @@ describe('PLATFORM presets', () => {
     assert.deepEqual([...PLATFORM_NAMES], ['webex', 'slack', 'teams', 'telegram', 'github', 'zoom', 'discord', 'generic']);
   });
 
+  it('turn dedupe on for the platforms that re-send (DEDUPE=auto), and DEDUPE overrides', () => {
+    const on = ['slack', 'teams', 'telegram', 'github', 'zoom'];
+    for (const platform of PLATFORM_NAMES) assert.equal(parseConfig({ PLATFORM: platform }).dedupe, on.includes(platform), platform);
+    assert.equal(parseConfig({ PLATFORM: 'discord', DEDUPE: 'on' }).dedupe, true);
+    assert.equal(parseConfig({ PLATFORM: 'slack', DEDUPE: 'off' }).dedupe, false);
+    assert.equal(parseConfig({ DEDUPE_TTL_S: '60' }).dedupeTtlMs, 60_000);
+  });
+
   it('warn when the preset’s deliveries cannot be verified', () => {
     assert.match(parseConfig({ PLATFORM: 'slack' }).warnings.join('\n'), /PLATFORM=slack: deliveries are not verified; set WEBHOOK_SECRET/);
     assert.match(parseConfig({ PLATFORM: 'discord' }).warnings.join('\n'), /set DISCORD_PUBLIC_KEY/);

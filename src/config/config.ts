@@ -78,6 +78,10 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   /** Secrets a webhook signature may be made with (WEBHOOK_SECRET); empty turns checking off. */
   readonly webhookSecrets: readonly string[];
+  /** Copies of a delivery (same delivery id) are answered without reaching the bot (DEDUPE: auto, on for platforms that re-send). */
+  readonly dedupe: boolean;
+  /** How long a delivery id is remembered, ms (DEDUPE_TTL_S, default 5400 s). */
+  readonly dedupeTtlMs: number;
   /** How signatures are made (SIGNATURE_SCHEME, default webex). */
   readonly signatureScheme: SignatureSchemeName;
   /** The discord scheme's Ed25519 public key, hex (DISCORD_PUBLIC_KEY). */

@@ -41,7 +41,8 @@ export function readListener(read: EnvReader) {
 /** PLATFORM: the preset that gives AFFINITY_KEY and SIGNATURE_SCHEME their defaults. */
 export function readPlatform(read: EnvReader) {
   const name = read.oneOf('PLATFORM', 'webex', PLATFORM_NAMES);
-  return { platform: name, preset: PLATFORMS[name], platformGiven: (read.given('PLATFORM') ?? '').trim() !== '' && !read.hasProblem('PLATFORM') };
+  const preset: Platform = PLATFORMS[name];
+  return { platform: name, preset, platformGiven: (read.given('PLATFORM') ?? '').trim() !== '' && !read.hasProblem('PLATFORM') };
 }
 
 export function readAffinity(read: EnvReader, preset: Platform) {
@@ -102,7 +103,10 @@ export function readSignatures(read: EnvReader, warnings: string[], { platform, 
   } else if (platformGiven && preset.scheme === undefined && platform !== 'generic' && !schemeGiven) {
     warnings.push(`PLATFORM=${platform}: this version cannot verify its deliveries' signatures; they are forwarded unverified`);
   }
+  const dedupeMode = read.oneOf('DEDUPE', 'auto', ['auto', 'on', 'off'] as const);
   return {
+    dedupe: dedupeMode === 'on' || (dedupeMode === 'auto' && preset.resends === true),
+    dedupeTtlMs: read.integer('DEDUPE_TTL_S', 5400, 1, 30 * 86_400) * 1000,
     webhookSecrets,
     signatureScheme,
     signaturePublicKey,

@@ -11,6 +11,7 @@ export const REQUEST_OUTCOMES = [
   'encoded', // a Content-Encoding body: forwarded untouched without a key
   'passthrough', // not a JSON POST: streamed through without reading
   'queued', // DELIVERY=queued: stored in the mailbox and answered QUEUE_ACK_STATUS
+  'duplicate', // DEDUPE: a copy of a delivery already taken: answered 200 {"duplicate":true}, not forwarded
   'direct-fallback', // DELIVERY=queued, but the mailbox could not store it: forwarded directly
   'signature-rejected', // 401: missing or wrong webhook signature
   'too-large', // 413: body over MAX_BODY_BYTES

@@ -15,6 +15,8 @@ export interface Flight extends BudgetHolder {
   exchange: KeyedExchange | undefined;
   /** The body, once read (undefined: not read, or streamed through). */
   body: Buffer | undefined;
+  /** DEDUPE: the delivery id this request claimed (released when it fails). */
+  deliveryId: string | undefined;
   /** The upstream tried last (for the record). */
   upstream: string | undefined;
   /** The request sent upstream last, until the client's response closes. */
@@ -31,6 +33,7 @@ export function newFlight(req: IncomingMessage, res: ServerResponse): Flight {
     outcome: 'passthrough',
     exchange: undefined,
     body: undefined,
+    deliveryId: undefined,
     upstream: undefined,
     upstreamRequest: undefined,
     started: performance.now(),

@@ -8,7 +8,9 @@ import type { Config } from '../config/config';
 import { mailboxFromConfig } from '../delivery/from-config';
 import type { Mailbox } from '../delivery/mailbox';
 import { logError } from '../log';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
 import { modeOf } from '../modes';
+import { openDeliveryIds } from '../store/backends';
 import type { Platform } from '../platforms/platform';
 import { PLATFORMS } from '../platforms/platforms';
 import type { ProxyObserver } from '../observe/observer';
@@ -37,6 +39,8 @@ export interface Parts {
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
   readonly logFallback: (line: string) => void;
+  /** DEDUPE: the ids seen lately, and how to find a delivery's id. */
+  readonly dedupe: { readonly ids: DeliveryIds; readonly idOf: NonNullable<Platform['deliveryId']>; readonly ttlMs: number } | undefined;
   /** PLATFORM reads form-encoded deliveries for their key. */
   readonly readsForms: boolean;
   /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
@@ -71,6 +75,10 @@ export function buildParts(config: Config, store: AffinityStore | undefined, clo
     logRejection: throttled(logError, 10_000, clock),
     logFallback: throttled(logError, 10_000, clock),
     readsForms: platform.readsForms === true,
+    dedupe:
+      config.dedupe && platform.deliveryId !== undefined
+        ? { ids: openDeliveryIds(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs }
+        : undefined,
     forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,
   };

@@ -17,6 +17,17 @@ export interface Platform {
   readonly answerMatters?: (headers: IncomingHttpHeaders, body: Buffer) => boolean;
   /** Its form-encoded deliveries are read for their key (form fields, a JSON `payload` field). */
   readonly readsForms?: boolean;
+  /** Whether the platform sends a delivery again on its own (DEDUPE=auto turns dedupe on then). */
+  readonly resends?: boolean;
+  /** The id a delivery keeps across the platform's copies of it; undefined when it has none. */
+  readonly deliveryId?: (headers: IncomingHttpHeaders, body: Buffer) => string | undefined;
+}
+
+/** A top-level field that is a non-empty string or a number, as text. */
+export function idField(body: Buffer, field: string): string | undefined {
+  const value = topLevel(body, field);
+  if (typeof value === 'string' && value !== '') return value;
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 }
 
 /** The body's top-level `field`, when it is JSON (undefined otherwise). */

@@ -6,4 +6,6 @@ export const zoom: Platform = {
   scheme: 'zoom',
   // The endpoint validation expects the hashed token back in the answer.
   answerMatters: (_headers, body) => topLevel(body, 'event') === 'endpoint.url_validation',
+  // Zoom retries (for ~85 min in all), but documents no id that stays the same across copies.
+  resends: true,
 };

@@ -3,6 +3,7 @@
  * it opens, and what the rest of the proxy may know of it.
  */
 import type { EnvReader } from '../config/env-reader';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
 import type { Spool } from '../delivery/spool';
 import type { AffinityStore, Clock } from './store';
 
@@ -36,4 +37,6 @@ export interface StoreBackend<Options> {
   open(options: Options, common: StoreCommon): AffinityStore;
   /** The delivery mailbox's spool in this backend (DELIVERY=queued): where webhooks wait. */
   openSpool(options: Options, common: SpoolCommon): Spool;
+  /** The delivery ids seen lately (DEDUPE), shared when the backend is. */
+  openDeliveryIds(options: Options, common: StoreCommon): DeliveryIds;
 }

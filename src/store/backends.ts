@@ -4,6 +4,7 @@
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
 import type { Spool } from '../delivery/spool';
 import type { SpoolCommon, StoreBackend, StoreCommon } from './backend';
 import { memoryBackend } from './memory';
@@ -60,6 +61,11 @@ export function openStore<N extends StoreName>(name: N, options: StoreOptions, c
 /** Opens the delivery mailbox's spool where STORE says. */
 export function openSpool<N extends StoreName>(name: N, options: StoreOptions, common: SpoolCommon): Spool {
   return BACKENDS[name].openSpool(options[name], common);
+}
+
+/** Opens the delivery ids (DEDUPE) where STORE says. */
+export function openDeliveryIds<N extends StoreName>(name: N, options: StoreOptions, common: StoreCommon): DeliveryIds {
+  return BACKENDS[name].openDeliveryIds(options[name], common);
 }
 
 /** How long start-up waits for a networked store before listening without it. */

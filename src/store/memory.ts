@@ -3,6 +3,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { EnvReader } from '../config/env-reader';
+import { memoryDeliveryIds } from '../dedupe/delivery-ids';
 import { MemorySpool } from '../delivery/memory-spool';
 import type { StoreBackend } from './backend';
 import type { AffinityStore, Clock, StoreHealth } from './store';
@@ -70,4 +71,5 @@ export const memoryBackend: StoreBackend<{ readonly maxEntries: number }> = {
   describe: () => 'memory',
   open: (options, { clock }) => new MemoryStore({ maxEntries: options.maxEntries, clock }),
   openSpool: (_options, { maxBytes, maxDead }) => new MemorySpool({ maxBytes, maxDead }),
+  openDeliveryIds: (options, { clock }) => memoryDeliveryIds(options.maxEntries, clock),
 };

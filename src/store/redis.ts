@@ -113,6 +113,23 @@ export const redisBackend: StoreBackend<RedisBackendOptions> = {
         report(`delivery mailbox: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded directly until it returns`),
     });
   },
+  openDeliveryIds(options, { clock, timeoutMs }) {
+    const report = throttled(logError, 10_000, clock);
+    const where = redactUrl(options.url);
+    const client = redisClient(options.url, timeoutMs, 'webhook-affinity-dedupe', (err) =>
+      report(`dedupe: Redis at ${where} unreachable (${errnoOf(err) || err.message}); retried deliveries are forwarded again until it returns`),
+    );
+    const key = (id: string) => `${options.prefix}ids:${id}`;
+    return {
+      // SET NX: only the first copy's claim succeeds, whichever replica it reached.
+      claim: async (id, ttlMs) => (await client.set(key(id), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK',
+      release: async (id) => void (await client.del(key(id))),
+      ready: () => (client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()))),
+      close: async () => {
+        await client.quit().catch(() => client.disconnect());
+      },
+    };
+  },
   open(options, { clock, timeoutMs }) {
     const where = redactUrl(options.url);
     const report = throttled(logError, 10_000, clock);
