@@ -224,6 +224,24 @@ describe('delivery mailbox: deliveries whose answer the platform reads go direct
     }
   });
 
+  it('PLATFORM=zoom: the endpoint validation goes directly; PLATFORM=teams: invokes go directly, messages are queued', async () => {
+    const fixture = (platform: string, file: string) => readFileSync(join(__dirname, '..', '..', 'test', 'fixtures', platform, file));
+    for (const [platform, direct, queued] of [
+      ['zoom', fixture('zoom', 'url-validation.json'), fixture('zoom', 'bot-notification.json')],
+      ['teams', fixture('teams', 'invoke-adaptive-card-action.json'), fixture('teams', 'message-personal.json')],
+    ] as const) {
+      const { bot, proxy } = await queuedPair({ PLATFORM: platform });
+      bot.answer = (d, res) => res.end(d.id === undefined ? 'answered by the bot' : 'delivered');
+      try {
+        assert.equal((await request(proxy.port, { body: direct })).body.toString(), 'answered by the bot', platform);
+        assert.ok((await request(proxy.port, { body: queued })).body.toString().startsWith('{"queued"'), platform);
+      } finally {
+        await proxy.close();
+        await bot.stop();
+      }
+    }
+  });
+
   it('PLATFORM=discord: every interaction is answered by the bot', async () => {
     const { bot, proxy } = await queuedPair({ PLATFORM: 'discord' });
     bot.answer = (_d, res) => res.end('{"type":1}');
