@@ -279,8 +279,9 @@ function crashed(flight: Flight, err: unknown): void {
 function closed(parts: Parts, flight: Flight): void {
   if (flight.charged > 0) parts.budget.release(flight.charged);
   // A delivery that was not taken lets the platform's next copy through.
-  const taken = flight.res.writableFinished && flight.res.statusCode >= 200 && flight.res.statusCode < 300;
-  if (flight.deliveryId !== undefined && !taken) void Promise.resolve(parts.dedupe?.ids.release(flight.deliveryId)).catch(() => {});
+  if (flight.deliveryId !== undefined && !(flight.res.writableFinished && flight.res.statusCode >= 200 && flight.res.statusCode < 300)) {
+    void Promise.resolve(parts.dedupe?.ids.release(flight.deliveryId)).catch(() => {});
+  }
   if (!flight.res.writableFinished && flight.upstreamRequest !== undefined) parts.forwarder.abandon(flight.upstreamRequest);
   parts.observer.requestEnded?.(recordOf(flight));
 }

@@ -69,7 +69,7 @@ export class RedisSpool implements Spool {
     const claimed: Claimed[] = [];
     for (const triple of Array.isArray(reply) ? reply : []) {
       const [id, attempt, fields]: unknown[] = Array.isArray(triple) ? triple : [];
-      if (Buffer.isBuffer(id) && typeof attempt === 'number' && Array.isArray(fields)) claimed.push({ letter: letterFrom(id.toString(), fields), attempt });
+      if (Buffer.isBuffer(id) && typeof attempt === 'number' && Array.isArray(fields)) claimed.push({ letter: letterFrom(id.toString(), fieldMap(fields)), attempt });
     }
     return claimed;
   }
@@ -134,8 +134,8 @@ export class RedisSpool implements Spool {
     ids.forEach((id, i) => {
       const hash = replies[i]?.[1];
       if (hash === null || typeof hash !== 'object') return;
-      const fields = Object.entries(hash).flatMap(([name, value]) => [Buffer.from(name), Buffer.isBuffer(value) ? value : Buffer.from(String(value))]);
-      const text = (name: string) => fieldMap(fields).get(name)?.toString();
+      const fields = new Map(Object.entries(hash).map(([name, value]) => [name, Buffer.isBuffer(value) ? value : Buffer.from(String(value))]));
+      const text = (name: string) => fields.get(name)?.toString();
       dead.push({
         letter: letterFrom(id, fields),
         attempts: Number(text('attempts') ?? 0),
@@ -173,8 +173,7 @@ function fieldMap(fields: readonly unknown[]): Map<string, Buffer> {
 }
 
 /** A stored letter, from its hash's fields. */
-function letterFrom(id: string, reply: readonly unknown[]): Letter {
-  const fields = fieldMap(reply);
+function letterFrom(id: string, fields: ReadonlyMap<string, Buffer>): Letter {
   const text = (name: string) => fields.get(name)?.toString();
   const headers: unknown = JSON.parse(text('headers') ?? '{}');
   return {
