@@ -11,6 +11,7 @@ export type ProxyErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_FAILED'
   | 'SIGNATURE_REJECTED'
+  | 'SIGNING_KEYS_UNAVAILABLE'
   | 'NO_UPSTREAM'
   | 'BUFFERS_FULL'
   | 'INTERNAL';
@@ -37,8 +38,13 @@ export const bodyTooLarge = (limit: number) =>
 
 export const clientAborted = () => new ProxyError('CLIENT_ABORTED', 499, 'client closed the connection');
 
-export const signatureRejected = (header: string) =>
-  new ProxyError('SIGNATURE_REJECTED', 401, `missing or invalid ${header}`);
+/** A 401 that says what was wrong (`bad signature`, `token expired`, ...) and which header it was in. */
+export const signatureRejected = (header: string, reasonText: string) =>
+  new ProxyError('SIGNATURE_REJECTED', 401, `${reasonText} (${header})`);
+
+/** The platform's keys could not be fetched: nothing can be verified, so nothing is let through. */
+export const signingKeysUnavailable = () =>
+  new ProxyError('SIGNING_KEYS_UNAVAILABLE', 503, 'the signing keys cannot be fetched; retry shortly', { headers: { 'retry-after': '5' } });
 
 export const noUpstream = (retryAfterSeconds: number) =>
   new ProxyError('NO_UPSTREAM', 503, 'no upstream is available', { headers: { 'retry-after': String(retryAfterSeconds) } });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config';
 import type { Mailbox } from './delivery/mailbox';
 import { acceptWebhook, type Acceptance } from './delivery/accept';
-import { internalError, noUpstream, signatureRejected, stackOf, type ProxyError } from './errors';
+import { internalError, noUpstream, signatureRejected, signingKeysUnavailable, stackOf, type ProxyError } from './errors';
 import { sendError, writeJson } from './json-answer';
 import { createListener, drain, listen } from './listener/listener';
 import { log, logError, pathOnly } from './log';
@@ -20,7 +20,7 @@ import { buildParts, type Parts } from './pipeline/parts';
 import { PLATFORMS } from './platforms/platforms';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify, type BodyPlan } from './pipeline/steps';
 import { hadBody, readBody } from './request/body';
-import type { Verdict } from './signature/scheme';
+import { REJECTION_TEXT, type Verdict } from './signature/scheme';
 import { openStore, waitBriefly } from './store/backends';
 import type { AffinityStore, Clock } from './store/store';
 import { dispatch } from './upstream/dispatch';
@@ -141,7 +141,8 @@ function afterVerdict(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer
   if (verdict.ok) dedupeThen(parts, flight, body, () => onVerified(parts, flight, plan, body));
   else {
     log.proxy('%s %p: signature %s', flight.req.method, flight.req.url, verdict.reason);
-    fail(parts, flight, signatureRejected(parts.verifier?.header ?? 'signature'));
+    const header = parts.verifier?.header ?? 'signature';
+    fail(parts, flight, verdict.reason === 'unavailable' ? signingKeysUnavailable() : signatureRejected(header, REJECTION_TEXT[verdict.reason]));
   }
 }
 

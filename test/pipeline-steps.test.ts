@@ -11,7 +11,7 @@ import { cookieStrategy } from '../src/affinity/cookie';
 import { headerAffinity } from '../src/affinity/header';
 import type { AffinityStrategy, KeyedExchange } from '../src/affinity/strategy';
 import { parseConfig } from '../src/config/config';
-import { bodyTooLarge, clientAborted, internalError, noUpstream, ProxyError, signatureRejected, tooManyBufferedBytes, upstreamTimeout } from '../src/errors';
+import { bodyTooLarge, clientAborted, internalError, noUpstream, ProxyError, signatureRejected, signingKeysUnavailable, tooManyBufferedBytes, upstreamTimeout } from '../src/errors';
 import { REQUEST_OUTCOMES } from '../src/observe/outcomes';
 import { newFlight } from '../src/pipeline/flight';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify } from '../src/pipeline/steps';
@@ -104,10 +104,11 @@ describe('pipeline steps', () => {
   });
 
   it('report: every error code has its outcome, one of the listed outcomes', () => {
-    const errors: ProxyError[] = [bodyTooLarge(1), clientAborted(), signatureRejected('X'), noUpstream(1), tooManyBufferedBytes(), internalError(), upstreamTimeout(1)];
+    const errors: ProxyError[] = [bodyTooLarge(1), clientAborted(), signatureRejected('X', 'bad signature'), signingKeysUnavailable(), noUpstream(1), tooManyBufferedBytes(), internalError(), upstreamTimeout(1)];
     for (const err of errors) assert.ok(REQUEST_OUTCOMES.includes(outcomeOfError(err)), err.code);
     assert.equal(outcomeOfError(bodyTooLarge(1)), 'too-large');
     assert.equal(outcomeOfError(tooManyBufferedBytes()), 'overloaded');
+    assert.equal(outcomeOfError(signingKeysUnavailable()), 'keys-unavailable');
   });
 
   it('report: a response never finished is a client that left (499), with the declared length in', () => {

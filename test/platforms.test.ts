@@ -55,7 +55,7 @@ describe('PLATFORM presets', () => {
   it('warn when the preset’s deliveries cannot be verified', () => {
     assert.match(parseConfig({ PLATFORM: 'slack' }).warnings.join('\n'), /PLATFORM=slack: deliveries are not verified; set WEBHOOK_SECRET/);
     assert.match(parseConfig({ PLATFORM: 'discord' }).warnings.join('\n'), /set DISCORD_PUBLIC_KEY/);
-    assert.match(parseConfig({ PLATFORM: 'teams' }).warnings.join('\n'), /cannot verify/);
+    assert.match(parseConfig({ PLATFORM: 'teams' }).warnings.join('\n'), /set TEAMS_APP_ID to check their teams signatures/);
     assert.deepEqual(parseConfig({ PLATFORM: 'telegram', WEBHOOK_SECRET: 't' }).warnings, []);
     assert.deepEqual(parseConfig({}).warnings, []);
   });

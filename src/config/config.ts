@@ -86,6 +86,10 @@ export interface Config {
   readonly signatureScheme: SignatureSchemeName;
   /** The discord scheme's Ed25519 public key, hex (DISCORD_PUBLIC_KEY). */
   readonly signaturePublicKey: string | undefined;
+  /** TEAMS_APP_ID: the audience of Teams tokens; unset leaves Teams deliveries unverified. */
+  readonly teamsAppId: string | undefined;
+  /** TEAMS_OPENID_URL: where Teams' signing keys are found. */
+  readonly teamsOpenIdUrl: string;
   /** Slack and Zoom: largest distance between the signed timestamp and now, ms (SIGNATURE_TOLERANCE_S, default 300 s). */
   readonly signatureToleranceMs: number;
   /** Check signatures on every method, not only POST (VERIFY_ALL_METHODS, default false). */

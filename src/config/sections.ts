@@ -6,7 +6,7 @@ import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
 import type { Platform } from '../platforms/platform';
 import { PLATFORM_NAMES, PLATFORMS } from '../platforms/platforms';
 import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } from '../signature/schemes';
-import { schemeHasKeys } from '../signature/verifier';
+import { DEFAULT_TEAMS_OPENID_URL, schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
 import type { Config } from './config';
 import { DEFAULT_AFFINITY_COOKIES } from './config';
@@ -82,6 +82,9 @@ export function readLimits(read: EnvReader) {
   return { maxBodyBytes, maxBufferedBytes };
 }
 
+/** The variable that gives a scheme what it needs, by what it needs. */
+const NEEDS_VARIABLE = { secret: 'WEBHOOK_SECRET', 'public-key': 'DISCORD_PUBLIC_KEY', 'app-id': 'TEAMS_APP_ID' } as const;
+
 export function readSignatures(read: EnvReader, warnings: string[], { platform, preset, platformGiven }: ReturnType<typeof readPlatform>) {
   const webhookSecrets = readSecrets(read, warnings);
   const signatureScheme = read.oneOf('SIGNATURE_SCHEME', preset.scheme ?? DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES);
@@ -91,17 +94,18 @@ export function readSignatures(read: EnvReader, warnings: string[], { platform, 
     read.problem('DISCORD_PUBLIC_KEY', publicKey, "the application's Ed25519 public key: 64 hex characters");
   }
   const signaturePublicKey = publicKey === '' ? undefined : publicKey;
+  const appId = read.string('TEAMS_APP_ID', '').trim();
+  const teamsAppId = appId === '' ? undefined : appId;
+  const teamsOpenIdUrl = (read.url('TEAMS_OPENID_URL', DEFAULT_TEAMS_OPENID_URL) ?? new URL(DEFAULT_TEAMS_OPENID_URL)).href;
   // A scheme chosen by name must be able to verify: a typo'd key variable would otherwise turn
   // checking off without a word. (The default stays off without a secret, as always: the
   // .env.example lists it with WEBHOOK_SECRET empty.)
-  const needs = SIGNATURE_SCHEMES[signatureScheme].needs === 'secret' ? 'WEBHOOK_SECRET' : 'DISCORD_PUBLIC_KEY';
-  const hasKeys = schemeHasKeys(signatureScheme, webhookSecrets, signaturePublicKey);
+  const needs = NEEDS_VARIABLE[SIGNATURE_SCHEMES[signatureScheme].needs];
+  const hasKeys = schemeHasKeys(signatureScheme, { secrets: webhookSecrets, publicKeyHex: signaturePublicKey, teamsAppId });
   if (!hasKeys && schemeGiven && signatureScheme !== DEFAULT_SIGNATURE_SCHEME) {
     read.problem('SIGNATURE_SCHEME', signatureScheme, `a scheme whose keys are set: ${signatureScheme} needs ${needs}`);
   } else if (!hasKeys && platformGiven && preset.scheme !== undefined) {
     warnings.push(`PLATFORM=${platform}: deliveries are not verified; set ${needs} to check their ${signatureScheme} signatures`);
-  } else if (platformGiven && preset.scheme === undefined && platform !== 'generic' && !schemeGiven) {
-    warnings.push(`PLATFORM=${platform}: this version cannot verify its deliveries' signatures; they are forwarded unverified`);
   }
   const dedupeMode = read.oneOf('DEDUPE', 'auto', ['auto', 'on', 'off'] as const);
   return {
@@ -110,6 +114,8 @@ export function readSignatures(read: EnvReader, warnings: string[], { platform, 
     webhookSecrets,
     signatureScheme,
     signaturePublicKey,
+    teamsAppId,
+    teamsOpenIdUrl,
     signatureToleranceMs: read.integer('SIGNATURE_TOLERANCE_S', 300, 1, 86_400) * 1000,
     verifyAllMethods: read.boolean('VERIFY_ALL_METHODS', false),
   };

@@ -14,6 +14,7 @@ export const REQUEST_OUTCOMES = [
   'duplicate', // DEDUPE: a copy of a delivery already taken: answered 200 {"duplicate":true}, not forwarded
   'direct-fallback', // DELIVERY=queued, but the mailbox could not store it: forwarded directly
   'signature-rejected', // 401: missing or wrong webhook signature
+  'keys-unavailable', // 503: the platform's signing keys (Teams) could not be fetched
   'too-large', // 413: body over MAX_BODY_BYTES
   'client-aborted', // the client left before its answer (499 in logs)
   'upstream-unreachable', // 502: refused, reset, not resolvable

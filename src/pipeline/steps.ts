@@ -96,6 +96,7 @@ const OUTCOME_OF_ERROR: Readonly<Record<ProxyError['code'], RequestOutcome>> = {
   UPSTREAM_TIMEOUT: 'upstream-timeout',
   UPSTREAM_FAILED: 'upstream-failed',
   SIGNATURE_REJECTED: 'signature-rejected',
+  SIGNING_KEYS_UNAVAILABLE: 'keys-unavailable',
   NO_UPSTREAM: 'no-upstream',
   BUFFERS_FULL: 'overloaded',
   INTERNAL: 'internal-error',

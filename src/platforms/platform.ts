@@ -8,7 +8,7 @@ import type { SignatureSchemeName } from '../signature/schemes';
 export interface Platform {
   /** AFFINITY_KEY's default: dotted JSON paths, the first found wins. */
   readonly keyPaths: string;
-  /** SIGNATURE_SCHEME's default; undefined when this proxy cannot verify the platform yet. */
+  /** SIGNATURE_SCHEME's default; undefined for `generic`, which has none. */
   readonly scheme: SignatureSchemeName | undefined;
   /**
    * Whether the platform reads the HTTP answer to this delivery (a handshake, a slash command, an

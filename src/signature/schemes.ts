@@ -6,6 +6,7 @@ import { discord } from './discord';
 import { github } from './github';
 import type { SignatureScheme } from './scheme';
 import { slack } from './slack';
+import { teams } from './teams';
 import { telegram } from './telegram';
 import { webex } from './webex';
 import { zoom } from './zoom';
@@ -17,6 +18,7 @@ export const SIGNATURE_SCHEMES = {
   zoom,
   telegram,
   discord,
+  teams,
 } as const satisfies Record<string, SignatureScheme>;
 
 export type SignatureSchemeName = keyof typeof SIGNATURE_SCHEMES;

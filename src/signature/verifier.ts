@@ -5,6 +5,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config';
 import { SIGNATURE_SCHEMES, type SignatureSchemeName } from './schemes';
 import type { SchemeKeys, SignedRequest, Verdict } from './scheme';
+import { teamsKeySource, type KeySourceOptions } from './teams-keys';
 
 export interface SignatureVerifier {
   /** The header named in a 401's message. */
@@ -15,30 +16,58 @@ export interface SignatureVerifier {
 export interface VerifierKeys {
   /** Ed25519 public key, 64 hex characters (DISCORD_PUBLIC_KEY). */
   readonly publicKeyHex?: string | undefined;
+  /** Teams: the bot's app id (TEAMS_APP_ID). */
+  readonly teamsAppId?: string | undefined;
+  /** Teams: where the signing keys are found (TEAMS_OPENID_URL). */
+  readonly teamsOpenIdUrl?: string;
+  /** Teams: fetch timeouts and cooldowns (tests shorten them). */
+  readonly teamsKeyFetch?: KeySourceOptions;
   /** Timestamped schemes' window, ms (SIGNATURE_TOLERANCE_S; default 300 s). */
   readonly toleranceMs?: number;
 }
 
+export const DEFAULT_TEAMS_OPENID_URL = 'https://login.botframework.com/v1/.well-known/openidconfiguration';
+
 export function signatureVerifier(name: SignatureSchemeName, secrets: readonly string[], options: VerifierKeys = {}): SignatureVerifier {
   const scheme = SIGNATURE_SCHEMES[name];
+  const { publicKeyHex, teamsAppId } = options;
   const keys: SchemeKeys = {
     secrets: secrets.map((s) => Buffer.from(s, 'utf8')),
-    publicKey: options.publicKeyHex === undefined ? undefined : ed25519PublicKey(options.publicKeyHex),
+    publicKey: publicKeyHex === undefined ? undefined : ed25519PublicKey(publicKeyHex),
+    // Only a Teams verifier gets a key source: it fetches nothing until the first delivery.
+    teams:
+      scheme.needs === 'app-id' && teamsAppId !== undefined
+        ? { appId: teamsAppId, source: teamsKeySource(new URL(options.teamsOpenIdUrl ?? DEFAULT_TEAMS_OPENID_URL), options.teamsKeyFetch) }
+        : undefined,
     toleranceMs: options.toleranceMs ?? 300_000,
   };
   return { header: scheme.headers[0] ?? name, verify: (request) => scheme.verify(request, keys) };
 }
 
+/** What the configuration holds of each scheme's needs. */
+export interface ConfiguredKeys {
+  readonly secrets: readonly string[];
+  readonly publicKeyHex: string | undefined;
+  readonly teamsAppId: string | undefined;
+}
+
 /** Whether the configuration gives SIGNATURE_SCHEME what it needs to verify anything. */
-export function schemeHasKeys(name: SignatureSchemeName, secrets: readonly string[], publicKeyHex: string | undefined): boolean {
-  return SIGNATURE_SCHEMES[name].needs === 'secret' ? secrets.length > 0 : publicKeyHex !== undefined;
+export function schemeHasKeys(name: SignatureSchemeName, { secrets, publicKeyHex, teamsAppId }: ConfiguredKeys): boolean {
+  switch (SIGNATURE_SCHEMES[name].needs) {
+    case 'secret':
+      return secrets.length > 0;
+    case 'public-key':
+      return publicKeyHex !== undefined;
+    case 'app-id':
+      return teamsAppId !== undefined;
+  }
 }
 
 /** The verifier the configuration asks for; undefined (no checking) when its scheme lacks its keys. */
 export function verifierFor(config: Config): SignatureVerifier | undefined {
-  const { signatureScheme: name, webhookSecrets: secrets, signaturePublicKey: publicKeyHex } = config;
-  if (!schemeHasKeys(name, secrets, publicKeyHex)) return undefined;
-  return signatureVerifier(name, secrets, { publicKeyHex, toleranceMs: config.signatureToleranceMs });
+  const { signatureScheme: name, webhookSecrets: secrets, signaturePublicKey: publicKeyHex, teamsAppId } = config;
+  if (!schemeHasKeys(name, { secrets, publicKeyHex, teamsAppId })) return undefined;
+  return signatureVerifier(name, secrets, { publicKeyHex, teamsAppId, teamsOpenIdUrl: config.teamsOpenIdUrl, toleranceMs: config.signatureToleranceMs });
 }
 
 /** A raw 32-byte Ed25519 public key, as hex, made a KeyObject (through its JWK form). */
