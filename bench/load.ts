@@ -45,20 +45,21 @@ export async function measureWithWrk(url: string, payloads: Payload[], options: 
 
 function wrkScript(payloads: Payload[]): string {
   const bodies = payloads.map((p) => `[==[${p.body}]==]`).join(',\n');
-  const signatures = payloads.map((p) => `"${p.signature}"`).join(',\n');
+  // One header table per body: its signature headers (any scheme's) and the content type.
+  const headerTables = payloads
+    .map((p) => `{ ["Content-Type"] = "application/json", ${Object.entries(p.headers).map(([k, v]) => `[ [==[${k}]==] ] = [==[${v}]==]`).join(', ')} }`)
+    .join(',\n');
   return `local bodies = {
 ${bodies}
 }
-local signatures = {
-${signatures}
+local headers = {
+${headerTables}
 }
 local i = 0
-local headers = { ["Content-Type"] = "application/json" }
 request = function()
   i = i + 1
   if i > #bodies then i = 1 end
-  headers["X-Spark-Signature"] = signatures[i]
-  return wrk.format("POST", nil, headers, bodies[i])
+  return wrk.format("POST", nil, headers[i], bodies[i])
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -79,10 +80,10 @@ export async function measureWithNode(url: string, payloads: Payload[], options:
   const deadline = performance.now() + options.seconds * 1000;
   const started = performance.now();
 
-  const one = ({ body, signature }: Payload) =>
+  const one = ({ body, headers: signed }: Payload) =>
     new Promise<void>((resolve) => {
       const t0 = performance.now();
-      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-spark-signature': signature };
+      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...signed };
       const req = http.request(target, { method: 'POST', agent, headers }, (res) => {
         res.resume();
         res.on('end', () => {

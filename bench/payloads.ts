@@ -8,7 +8,8 @@ export const BENCH_SECRET = 'bench-secret';
 
 export interface Payload {
   readonly body: string;
-  readonly signature: string;
+  /** The platform's signature headers for this body (lower-case names). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 const ALICE = 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS8xZjdkZTVjYi04NTYxLTQ2NzEtYmMwMy1iYzk3NDMxNDQ0MmQ';
@@ -29,6 +30,12 @@ export function webexPayloads(fixture: string, actors: string[]): Payload[] {
   if (!fixture.includes(ALICE)) throw new Error('fixture does not hold the expected actorId');
   return actors.map((actor) => {
     const body = fixture.split(ALICE).join(actor);
-    return { body, signature: createHmac('sha1', BENCH_SECRET).update(body).digest('hex') };
+    return { body, headers: { 'x-spark-signature': createHmac('sha1', BENCH_SECRET).update(body).digest('hex') } };
   });
+}
+
+/** The same deliveries with the headers `sign` gives each (another platform's signature). */
+export async function signedAs(payloads: Payload[], sign: (body: Buffer, nowMs: number) => Promise<Record<string, string>>): Promise<Payload[]> {
+  const now = Date.now();
+  return Promise.all(payloads.map(async ({ body }) => ({ body, headers: await sign(Buffer.from(body), now) })));
 }

@@ -3,6 +3,7 @@
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
  * npm run bench -- backlog [--quick] [--redis]
+ * npm run bench -- signatures [--quick]
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
  * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
@@ -14,13 +15,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
 import { measureWithNode, measureWithWrk, type Measurement } from './load';
-import { actorPool, BENCH_SECRET, webexPayloads } from './payloads';
+import { actorPool, BENCH_SECRET, signedAs, webexPayloads, type Payload } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
 import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
+import { signers } from '../test/helpers/signers';
+import { startKeyServer, type KeyServer } from '../test/helpers/teams-keys';
+import { SIGNATURE_SCHEME_NAMES } from '../src/signature/schemes';
 
 const BENCH_REDIS_PREFIX = testPrefix().replace('-test:', '-bench:');
 
@@ -37,6 +41,8 @@ interface Options {
 
 interface Case {
   readonly name: string;
+  /** Its own deliveries (signed for its scheme); the Webex ones otherwise. */
+  readonly payloads?: Payload[];
   /** Starts what is measured; resolves with its URL and the pid whose CPU and RSS are read. */
   start(upstream: BenchUpstream): Promise<Target>;
 }
@@ -57,8 +63,10 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-function parseArgs(argv: string[]): Options & { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean } {
-  const opts: Options & { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean } = {
+type Commands = { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean; signatures: boolean };
+
+function parseArgs(argv: string[]): Options & Commands {
+  const opts: Options & Commands = {
     durationS: 4,
     rounds: 5,
     connections: 50,
@@ -66,6 +74,7 @@ function parseArgs(argv: string[]): Options & { memory: boolean; instructions: b
     instructions: false,
     backlog: false,
     redis: false,
+    signatures: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -73,6 +82,7 @@ function parseArgs(argv: string[]): Options & { memory: boolean; instructions: b
     else if (a === 'instructions') opts.instructions = true;
     else if (a === 'backlog') opts.backlog = true;
     else if (a === '--redis') opts.redis = true;
+    else if (a === 'signatures') opts.signatures = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
@@ -183,6 +193,25 @@ backend bots
   return list;
 }
 
+/**
+ * `npm run bench -- signatures`: the same deliveries with no verification and then signed and
+ * checked as each platform does it, so each scheme's cost is a ratio to no verification.
+ */
+async function signatureCases(payloads: Payload[], keyServer: KeyServer): Promise<Case[]> {
+  const made = signers(keyServer.openIdUrl);
+  keyServer.keys = made.teamsJwks;
+  const bare = cases().find((c) => c.name === 'bare http-proxy')!;
+  const list: Case[] = [bare, affinity(NO_VERIFICATION, { AFFINITY_MODE: 'header' })];
+  for (const name of SIGNATURE_SCHEME_NAMES) {
+    const signer = made.signers[name];
+    // Signed once, before a run of minutes: the timestamped schemes get a day's tolerance.
+    const env = { AFFINITY_MODE: 'header', SIGNATURE_TOLERANCE_S: '86400', ...signer.env };
+    list.push({ ...affinity(`signature: ${name}`, env), payloads: await signedAs(payloads, signer.sign) });
+  }
+  return list;
+}
+const NO_VERIFICATION = 'no verification';
+
 /** utime + stime of a process, in seconds (Linux /proc). */
 function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -234,7 +263,9 @@ async function main(): Promise<void> {
   const payloads = webexPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8'), actorPool(1000));
   const useWrk = spawnSync('wrk', ['-v']).error === undefined;
   const upstream = await startUpstream(work);
-  const all = cases().filter((c) => opts.only === undefined || c.name === 'bare http-proxy' || opts.only.some((o) => c.name.includes(o)));
+  const keyServer = opts.signatures ? await startKeyServer({ keys: [] }) : undefined;
+  const list = keyServer !== undefined ? await signatureCases(payloads, keyServer) : cases();
+  const all = list.filter((c) => opts.only === undefined || c.name === 'bare http-proxy' || opts.only.some((o) => c.name.includes(o)));
   const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], references: [], peakRssBytes: undefined }));
   const bareIndex = all.findIndex((c) => c.name === 'bare http-proxy');
   console.error(
@@ -243,14 +274,14 @@ async function main(): Promise<void> {
   );
 
   try {
-    const measure = (url: string, seconds: number) =>
+    const measure = (url: string, seconds: number, sent = payloads) =>
       useWrk
-        ? measureWithWrk(url, payloads, { seconds, connections: opts.connections, work })
-        : measureWithNode(url, payloads, { seconds, connections: opts.connections });
+        ? measureWithWrk(url, sent, { seconds, connections: opts.connections, work })
+        : measureWithNode(url, sent, { seconds, connections: opts.connections });
     /** One measured run of `target`, with the CPU it used. */
-    const runOf = async (target: Target): Promise<Run> => {
+    const runOf = async (target: Target, sent = payloads): Promise<Run> => {
       const cpuBefore = cpuSeconds(target.pid);
-      const m = await measure(target.url, opts.durationS);
+      const m = await measure(target.url, opts.durationS, sent);
       const cpuAfter = cpuSeconds(target.pid);
       return { ...m, cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined };
     };
@@ -269,8 +300,8 @@ async function main(): Promise<void> {
           }
           const target = await c.start(upstream);
           try {
-            await measure(target.url, Math.min(1, opts.durationS)); // warm-up: JIT, connections, learned cookies
-            const run = await runOf(target);
+            await measure(target.url, Math.min(1, opts.durationS), c.payloads); // warm-up: JIT, connections, learned cookies, fetched keys
+            const run = await runOf(target, c.payloads);
             results[i]!.runs.push(run);
             results[i]!.references.push(reference);
             const rss = peakRss(target.pid);
@@ -290,6 +321,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await upstream.stop();
+    await keyServer?.close();
     rmSync(work, { recursive: true, force: true });
     if (all.some((c) => c.name.includes('Redis'))) {
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -298,6 +330,7 @@ async function main(): Promise<void> {
   }
 
   printTable(results, opts, useWrk, upstream.kind);
+  if (opts.signatures) printSignatureCosts(results);
   if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify({ options: opts, results }, null, 2));
 }
 
@@ -343,6 +376,21 @@ function printTable(results: CaseResult[], opts: Options, useWrk: boolean, upstr
     const ok = ratio >= minRatio && (maxP99 === undefined || p99 <= maxP99);
     const p99Text = maxP99 === undefined ? '' : `, p99 ${p99.toFixed(2)} × bare (target ≤ ${maxP99})`;
     console.log(`${ok ? 'meets' : 'MISSES'} target: ${name} ${ratio.toFixed(2)} × bare req/s (target ≥ ${minRatio})${p99Text}`);
+  }
+}
+
+/** Each scheme against no verification, run by run (the runs of one round are seconds apart). */
+function printSignatureCosts(results: CaseResult[]): void {
+  const none = results.find((r) => r.name === NO_VERIFICATION);
+  if (none === undefined) return;
+  const perDeliveryUs = (run: Run) => (run.cpuSeconds === undefined ? NaN : (run.cpuSeconds / run.requests) * 1e6);
+  console.log('\n| scheme | req/s ÷ no verification | proxy CPU µs per delivery | over no verification |');
+  console.log('| --- | ---: | ---: | ---: |');
+  for (const r of results.filter((x) => x.name.startsWith('signature: '))) {
+    const ratio = median(r.runs.map((run, i) => run.requestsPerSecond / (none.runs[i]?.requestsPerSecond ?? NaN)));
+    const cpu = median(r.runs.map(perDeliveryUs));
+    const extra = median(r.runs.map((run, i) => perDeliveryUs(run) - perDeliveryUs(none.runs[i]!)));
+    console.log(`| ${r.name.slice('signature: '.length)} | ${ratio.toFixed(2)} | ${cpu.toFixed(0)} | ${extra >= 0 ? '+' : ''}${extra.toFixed(0)} |`);
   }
 }
 

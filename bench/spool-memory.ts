@@ -33,7 +33,7 @@ function main(): void {
         host: 'bots.example.com',
         'user-agent': 'Java/1.8.0_301',
         'content-type': 'application/json; charset=utf-8',
-        'x-spark-signature': payload.signature,
+        ...payload.headers,
         trackingid: `WH_${i.toString(16).padStart(32, '0')}`,
         'x-forwarded-for': '146.20.231.19',
         'x-forwarded-port': '443',
