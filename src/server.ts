@@ -5,15 +5,27 @@
  * cannot be bound.
  */
 import cluster from 'node:cluster';
+import { checkConfiguration, commandOf, effectiveSettings, helpText } from './cli';
 import { runPrimary } from './cluster';
 import { ConfigError, parseConfig, type Config } from './config/config';
 import { redactUrl } from './config/redact';
 import { messageOf, StartupError, stackOf } from './errors';
 import { modeOf } from './modes';
 import { log, logError } from './log';
+import { packageVersion } from './package-files';
 import { startService, type Service } from './service';
 
 function main(): void {
+  const args = commandOf(process.argv.slice(2));
+  if ('error' in args) {
+    logError(args.error);
+    process.exit(2);
+  }
+  if (args.command !== 'run') {
+    answer(args.command);
+    return;
+  }
+
   let config: Config;
   try {
     config = parseConfig(process.env);
@@ -22,7 +34,10 @@ function main(): void {
     for (const line of err.message.split('\n')) logError(`config: ${line}`);
     process.exit(2);
   }
-  if (cluster.isPrimary) for (const warning of config.warnings) logError(`warning: ${warning}`);
+  if (cluster.isPrimary) {
+    for (const warning of config.warnings) logError(`warning: ${warning}`);
+    log.config('effective settings (secrets masked):\n%s', effectiveSettings(config));
+  }
 
   if (config.workers > 1 && cluster.isPrimary) runPrimary(config, (port, address) => startLine(config, port, address));
   else void runServer(config);
@@ -49,7 +64,7 @@ async function runServer(config: Config): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.server('%s: draining', signal);
+    if (cluster.isPrimary) logError(`${signal}: stopping; answering what is in flight (up to SHUTDOWN_TIMEOUT_MS)`);
     service.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -60,6 +75,22 @@ async function runServer(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** --help, --version, --check: print, and exit once stdout has taken it all (a pipe may be slow). */
+function answer(command: 'help' | 'version' | 'check'): void {
+  const exitAfter = (code: number, text: string) => process.stdout.write(text, () => process.exit(code));
+  if (command === 'help') exitAfter(0, helpText());
+  else if (command === 'version') exitAfter(0, `${packageVersion()}\n`);
+  else {
+    const checked = checkConfiguration(process.env);
+    if (!checked.ok) {
+      for (const line of checked.text.split('\n')) logError(`config: ${line}`);
+      process.exit(2);
+    }
+    for (const warning of checked.warnings) logError(`warning: ${warning}`);
+    exitAfter(0, `configuration is valid; effective settings (secrets masked):\n${checked.text}`);
+  }
 }
 
 function adminLine(service: Service): string {

@@ -7,6 +7,8 @@
  * tests hand `parseConfig` a plain record.
  */
 
+import { nearMissWarnings } from './near-miss';
+import { knownVariables } from './variables';
 import type { AffinityMode } from '../modes';
 import type { PlatformName } from '../platforms/platforms';
 import type { SignatureSchemeName } from '../signature/schemes';
@@ -198,6 +200,7 @@ export function parseConfig(env: Env): Config {
     warnings,
   };
   checkAcross(config, read, warnings);
+  warnings.push(...nearMissWarnings(env, knownVariables().map((v) => v.name)));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -38,10 +38,10 @@ export function startServerProcess(env: Record<string, string>, script = SERVER_
   });
 }
 
-/** Runs `node <script>` to completion; resolves with its exit code and output. */
-export function runServerProcess(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs `node <script> [args]` to completion; resolves with its exit code and output. */
+export function runServerProcess(env: Record<string, string>, args: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SERVER_JS], { env: { PATH: process.env.PATH ?? '', ADMIN_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SERVER_JS, ...args], { env: { PATH: process.env.PATH ?? '', ADMIN_PORT: 'off', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

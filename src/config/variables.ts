@@ -1,0 +1,50 @@
+/**
+ * Every variable the proxy reads, with its default and what it does, taken from .env.example:
+ * the one list, which a test keeps equal to what the code reads. --help prints it, --check
+ * walks it, and the near-miss warning compares the environment against its names.
+ */
+import { packageFile } from '../package-files';
+
+export interface Variable {
+  readonly name: string;
+  /** As .env.example sets it ('' when it is empty there). */
+  readonly default: string;
+  /** The first sentence of the comment above it. */
+  readonly summary: string;
+}
+
+let cached: readonly Variable[] | undefined;
+
+/** The variables of .env.example, in its order; empty when the file is not shipped. */
+export function knownVariables(): readonly Variable[] {
+  cached ??= parseEnvExample(packageFile('.env.example') ?? '');
+  return cached;
+}
+
+/** `NAME=value` lines, each described by the comment block above it (or the one before). */
+export function parseEnvExample(text: string): Variable[] {
+  const variables: Variable[] = [];
+  let comment: string[] = [];
+  let summary = '';
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed.startsWith('#')) {
+      comment.push(trimmed.replace(/^#\s?/, ''));
+      continue;
+    }
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(trimmed);
+    if (m === null) {
+      comment = [];
+      continue;
+    }
+    if (comment.length > 0) summary = firstSentence(comment.join(' '));
+    comment = [];
+    variables.push({ name: m[1]!, default: m[2]!, summary });
+  }
+  return variables;
+}
+
+function firstSentence(text: string): string {
+  const end = text.search(/\.(\s|$)/);
+  return end === -1 ? text : text.slice(0, end + 1);
+}
