@@ -10,6 +10,8 @@ import type { Clock } from '../store/store';
 import { createDeliverer } from './deliverer';
 import { createMailbox, type Mailbox } from './mailbox';
 import { openSpool } from '../store/backends';
+import { logError } from '../log';
+import { throttled } from '../throttle';
 
 export function mailboxFromConfig(config: Config, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
   if (config.delivery !== 'queued') return undefined;
@@ -24,6 +26,8 @@ export function mailboxFromConfig(config: Config, route: Route, strategies: read
     targetInsecure: config.targetInsecure,
     clock,
   });
+  // A dead letter is a webhook the bot will not get unless someone acts: the operator hears of it.
+  const announceDead = throttled(logError, 10_000, clock);
   return createMailbox({
     spool: openSpool(config.store, config.storeOptions, {
       maxBytes: config.queueMaxBytes,
@@ -38,6 +42,12 @@ export function mailboxFromConfig(config: Config, route: Route, strategies: read
     pollMs: Math.min(250, config.queueRetryMinMs),
     leaseMs: config.queueLeaseMs,
     clock,
-    onSettled: (record) => observer.deliverySettled?.(record),
+    onSettled: (record) => {
+      if (record.outcome === 'dead') {
+        const why = record.error ?? (record.status === undefined ? 'no answer' : `status ${record.status}`);
+        announceDead(`delivery mailbox: webhook ${record.id} is a dead letter after ${record.attempt} attempt(s) (${why}); GET /queue/dead lists dead letters, POST /queue/dead/<id>/replay sends one again`);
+      }
+      observer.deliverySettled?.(record);
+    },
   });
 }

@@ -23,6 +23,8 @@ export interface RedisSpoolOptions {
   /** How long a claim lasts unless renewed (QUEUE_LEASE_MS). */
   readonly leaseMs: number;
   readonly onConnectionError?: (err: Error) => void;
+  /** Called when the connection is ready again after an error. */
+  readonly onBack?: () => void;
 }
 
 type Script = (...args: (string | number | Buffer)[]) => Promise<unknown>;
@@ -38,7 +40,7 @@ export class RedisSpool implements Spool {
   private readonly scripts: Record<'append' | 'claim' | 'settle' | 'renew' | 'wake' | 'replay' | 'forget', Script>;
 
   constructor(private readonly options: RedisSpoolOptions) {
-    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity-mailbox', options.onConnectionError);
+    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity-mailbox', options.onConnectionError, options.onBack);
     const sources = { append: APPEND, claim: CLAIM, settle: SETTLE, renew: RENEW, wake: WAKE, replay: REPLAY, forget: FORGET };
     for (const [name, lua] of Object.entries(sources)) this.client.defineCommand(`mailbox_${name}`, { numberOfKeys: 0, lua });
     const call = (name: string): Script => {

@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 
-export function redisClient(url: string, timeoutMs: number, connectionName: string, onConnectionError?: (err: Error) => void): Redis {
+export function redisClient(url: string, timeoutMs: number, connectionName: string, onConnectionError?: (err: Error) => void, onBack?: () => void): Redis {
   const client = new Redis(url, {
     enableOfflineQueue: false,
     commandTimeout: timeoutMs,
@@ -18,6 +18,15 @@ export function redisClient(url: string, timeoutMs: number, connectionName: stri
     connectionName,
   });
   // Without a listener ioredis prints every connection error itself.
-  client.on('error', (err: Error) => onConnectionError?.(err));
+  let lost = false;
+  client.on('error', (err: Error) => {
+    lost = true;
+    onConnectionError?.(err);
+  });
+  // Said once per outage: the operator heard it was lost, and hears it is back.
+  client.on('ready', () => {
+    if (lost) onBack?.();
+    lost = false;
+  });
   return client;
 }

@@ -21,6 +21,8 @@ export interface RedisStoreOptions {
   readonly timeoutMs: number;
   /** Told about connection trouble (each failed attempt); commands report through rejections. */
   readonly onConnectionError?: (err: Error) => void;
+  /** Called when the connection is ready again after an error. */
+  readonly onBack?: () => void;
 }
 
 const CONNECTED: StoreHealth = { remote: true, up: true, detail: 'Redis connected' };
@@ -33,7 +35,7 @@ export class RedisStore implements AffinityStore {
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix;
-    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity', options.onConnectionError);
+    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity', options.onConnectionError, options.onBack);
   }
 
   health(): StoreHealth {
@@ -111,6 +113,7 @@ export const redisBackend: StoreBackend<RedisBackendOptions> = {
       leaseMs,
       onConnectionError: (err) =>
         report(`delivery mailbox: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded directly until it returns`),
+      onBack: () => logError(`delivery mailbox: Redis at ${where} is back; webhooks are queued again`),
     });
   },
   openDeliveryIds(options, { clock, timeoutMs }) {
@@ -118,6 +121,7 @@ export const redisBackend: StoreBackend<RedisBackendOptions> = {
     const where = redactUrl(options.url);
     const client = redisClient(options.url, timeoutMs, 'webhook-affinity-dedupe', (err) =>
       report(`dedupe: Redis at ${where} unreachable (${errnoOf(err) || err.message}); retried deliveries are forwarded again until it returns`),
+      () => logError(`dedupe: Redis at ${where} is back`),
     );
     const key = (id: string) => `${options.prefix}ids:${id}`;
     return {
@@ -139,6 +143,7 @@ export const redisBackend: StoreBackend<RedisBackendOptions> = {
       timeoutMs,
       onConnectionError: (err) =>
         report(`affinity store: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded without learned cookies until it returns`),
+      onBack: () => logError(`affinity store: Redis at ${where} is back`),
     });
   },
 };

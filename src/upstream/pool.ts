@@ -5,7 +5,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { log } from '../log';
+import { log, logError } from '../log';
+import { redactUrl } from '../config/redact';
+import { throttled } from '../throttle';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
 import type { Config } from '../config/config';
 import type { Candidate } from '../route/route';
@@ -59,6 +61,8 @@ export class UpstreamPool {
   private readonly probing = new Map<PoolMember, Promise<void>>();
   private roundRobin = 0;
   private readonly stop = new AbortController();
+  /** Each member's down/up lines for the operator, at most one per 5 s (a flapping bot is summarised). */
+  private readonly announcers = new Map<PoolMember, (line: string) => void>();
 
   constructor(
     urls: readonly URL[],
@@ -175,6 +179,7 @@ export class UpstreamPool {
     member.streak = 0;
     member.retryAt = this.clock() + this.options.coolDownMs;
     log.pool('%s is down: %s', member.id, reason);
+    this.announce(member, `upstream ${redactUrl(member.id)} is down (${reason}); its keys go to the next instance`);
     this.options.onChange?.(member);
   }
 
@@ -183,7 +188,14 @@ export class UpstreamPool {
     member.changedAt = this.clock();
     member.streak = 0;
     log.pool('%s is up', member.id);
+    this.announce(member, `upstream ${redactUrl(member.id)} is up again; its keys come back to it`);
     this.options.onChange?.(member);
+  }
+
+  private announce(member: PoolMember, line: string): void {
+    let write = this.announcers.get(member);
+    if (write === undefined) this.announcers.set(member, (write = throttled(logError, 5000, this.clock)));
+    write(line);
   }
 }
 
