@@ -20,10 +20,11 @@ import { startUpstream, type BenchUpstream } from './upstream';
 import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
+import { printVerifyCosts } from './signature-cost';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
 import { signers } from '../test/helpers/signers';
-import { startKeyServer, type KeyServer } from '../test/helpers/teams-keys';
+import { startKeyServer } from '../test/helpers/teams-keys';
 import { SIGNATURE_SCHEME_NAMES } from '../src/signature/schemes';
 
 const BENCH_REDIS_PREFIX = testPrefix().replace('-test:', '-bench:');
@@ -197,9 +198,7 @@ backend bots
  * `npm run bench -- signatures`: the same deliveries with no verification and then signed and
  * checked as each platform does it, so each scheme's cost is a ratio to no verification.
  */
-async function signatureCases(payloads: Payload[], keyServer: KeyServer): Promise<Case[]> {
-  const made = signers(keyServer.openIdUrl);
-  keyServer.keys = made.teamsJwks;
+async function signatureCases(payloads: Payload[], made: ReturnType<typeof signers>): Promise<Case[]> {
   const bare = cases().find((c) => c.name === 'bare http-proxy')!;
   const list: Case[] = [bare, affinity(NO_VERIFICATION, { AFFINITY_MODE: 'header' })];
   for (const name of SIGNATURE_SCHEME_NAMES) {
@@ -264,7 +263,9 @@ async function main(): Promise<void> {
   const useWrk = spawnSync('wrk', ['-v']).error === undefined;
   const upstream = await startUpstream(work);
   const keyServer = opts.signatures ? await startKeyServer({ keys: [] }) : undefined;
-  const list = keyServer !== undefined ? await signatureCases(payloads, keyServer) : cases();
+  const made = keyServer === undefined ? undefined : signers(keyServer.openIdUrl);
+  if (keyServer !== undefined && made !== undefined) keyServer.keys = made.teamsJwks;
+  const list = keyServer !== undefined && made !== undefined ? await signatureCases(payloads, made) : cases();
   const all = list.filter((c) => opts.only === undefined || c.name === 'bare http-proxy' || opts.only.some((o) => c.name.includes(o)));
   const results: CaseResult[] = all.map((c) => ({ name: c.name, runs: [], references: [], peakRssBytes: undefined }));
   const bareIndex = all.findIndex((c) => c.name === 'bare http-proxy');
@@ -321,7 +322,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await upstream.stop();
-    await keyServer?.close();
     rmSync(work, { recursive: true, force: true });
     if (all.some((c) => c.name.includes('Redis'))) {
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -331,6 +331,10 @@ async function main(): Promise<void> {
 
   printTable(results, opts, useWrk, upstream.kind);
   if (opts.signatures) printSignatureCosts(results);
+  if (made !== undefined && keyServer !== undefined) {
+    await printVerifyCosts(made.signers, Buffer.from(payloads[0]!.body));
+    await keyServer.close();
+  }
   if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify({ options: opts, results }, null, 2));
 }
 
