@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { log, logError } from '../log';
 import { redactUrl } from '../config/redact';
-import { throttled } from '../throttle';
+import { latestOf } from '../throttle';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
 import type { Config } from '../config/config';
 import type { Candidate } from '../route/route';
@@ -61,7 +61,7 @@ export class UpstreamPool {
   private readonly probing = new Map<PoolMember, Promise<void>>();
   private roundRobin = 0;
   private readonly stop = new AbortController();
-  /** Each member's down/up lines for the operator, at most one per 5 s (a flapping bot is summarised). */
+  /** Each member's down/up lines for the operator: at most one per 5 s, the latest state always told. */
   private readonly announcers = new Map<PoolMember, (line: string) => void>();
 
   constructor(
@@ -194,7 +194,7 @@ export class UpstreamPool {
 
   private announce(member: PoolMember, line: string): void {
     let write = this.announcers.get(member);
-    if (write === undefined) this.announcers.set(member, (write = throttled(logError, 5000, this.clock)));
+    if (write === undefined) this.announcers.set(member, (write = latestOf(logError, 5000)));
     write(line);
   }
 }
