@@ -10,7 +10,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.page.json ./
+COPY page ./page
 COPY src ./src
 RUN npm run build && npm pack --ignore-scripts --pack-destination /tmp && mv /tmp/webhook-affinity-*.tgz /tmp/app.tgz
 

@@ -63,12 +63,34 @@ describe('admin listener', () => {
   it('anything else is a 404 JSON answer, and /affinity is not served without ADMIN_TOKEN', async () => {
     const r = await start();
     try {
-      for (const path of ['/', '/nope', '/affinity/alice']) {
+      for (const path of ['/nope', '/affinity/alice', '/auth']) {
         const res = await r.get(path);
         assert.equal(res.status, 404);
         assert.equal(res.json().status, 404);
       }
       assert.equal((await request(r.admin, { method: 'POST', path: '/healthz', body: '{}' })).status, 404);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('serves the status page under a strict CSP, and /status.json without keys or secrets', async () => {
+    const r = await start({ WEBHOOK_SECRET: 'sekr1t', REDIS_URL: 'redis://u:pw@127.0.0.1:1' });
+    try {
+      for (const path of ['/', '/status']) {
+        const page = await r.get(path);
+        assert.equal(page.status, 200);
+        assert.match(String(page.headers['content-type']), /^text\/html/);
+        assert.match(String(page.headers['content-security-policy']), /^default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'/);
+        assert.match(page.body.toString(), /<script type="module" src="\/status\.js"><\/script>/);
+        assert.doesNotMatch(page.body.toString(), /https?:\/\/(?!www\.w3\.org)/, 'no external asset');
+      }
+      assert.match((await r.get('/status.js')).body.toString(), /\/status\.json/);
+      assert.match(String((await r.get('/status.css')).headers['content-type']), /^text\/css/);
+      const status = (await r.get('/status.json')).json() as Record<string, unknown>;
+      assert.deepEqual([status.mode, status.platform, status.delivery, status.token, status.ready], ['header', 'webex', 'direct', false, true]);
+      assert.equal(status.target, `${r.upstream.url}/`);
+      assert.ok(!JSON.stringify(status).includes('sekr1t'));
     } finally {
       await r.close();
     }

@@ -27,7 +27,7 @@ async function halfHead(port: number): Promise<{ reply: string; ms: number }> {
 describe('listener timeouts', () => {
   it('the admin listener answers 408 JSON once its header timeout has passed, checked at least every second', async () => {
     const config = parseConfig({ ADMIN_PORT: '9999' });
-    const backend = { store: undefined, readiness: () => ({}), metrics: async () => ({ contentType: new Registry().contentType, text: '' }) };
+    const backend = { store: undefined, readiness: () => ({}), metrics: async () => ({ contentType: new Registry().contentType, text: '' }), listenAddress: () => '127.0.0.1:0' };
     const admin = createAdminServer({ config, backend, headersTimeoutMs: 300 });
     admin.listen(0, '127.0.0.1');
     await once(admin, 'listening');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ALICE, fixture, request, startUpstream } from './helpers/http';
 import { startServerProcess } from './helpers/process';
+import { freePort } from './helpers/net';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -35,13 +36,20 @@ describe('production install', () => {
       await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app });
       assert.ok(!existsSync(join(app, 'node_modules', 'typescript')), 'no dev dependency installed');
 
-      const server = await startServerProcess({ TARGET_URL: upstream.url }, join(app, 'dist', 'server.js'), app);
+      const adminPort = await freePort();
+      const server = await startServerProcess({ TARGET_URL: upstream.url, ADMIN_PORT: String(adminPort) }, join(app, 'dist', 'server.js'), app);
       const received = upstream.nextRequest();
       const res = await request(server.port, { body: fixture('message-created.json') });
       assert.equal(res.status, 200);
       const got = await received;
       assert.deepEqual(got.body, fixture('message-created.json'));
       assert.equal(got.headers.actorid, ALICE);
+      // The status page's script and --help's variables (.env.example) are shipped too.
+      const script = await request(adminPort, { method: 'GET', path: '/status.js' });
+      assert.equal(script.status, 200);
+      assert.match(script.body.toString(), /\/status\.json/);
+      const help = await run(process.execPath, [join(app, 'dist', 'server.js'), '--help'], { cwd: app });
+      assert.match(help.stdout, /^ {2}TARGET_URL +.*\(default: http:\/\/127\.0\.0\.1:8080\)$/m);
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
     } finally {

@@ -31,6 +31,22 @@ export interface AdminBackend {
   readonly mailbox?: Mailbox | undefined;
   /** Hash mode: the key's rendezvous order; `available` when known here. */
   upstreamOrder?: ((key: string) => { upstream: string; available?: boolean }[]) | undefined;
+  /** Hash mode: each instance's health as this process sees it (unknown on a cluster primary). */
+  upstreamHealth?: (() => UpstreamHealth[]) | undefined;
+  /** Where the proxy listens, as host:port. */
+  listenAddress(): string;
+}
+
+export interface UpstreamHealth {
+  readonly url: string;
+  /** undefined: not known here (a cluster primary does not forward). */
+  readonly up: boolean | undefined;
+  /** When it last went down or came back, epoch ms; undefined before any change. */
+  readonly changedAt: number | undefined;
+}
+
+function hostPort(address: string, port: number): string {
+  return `${address.includes(':') ? `[${address}]` : address || '0.0.0.0'}:${port}`;
 }
 
 /**
@@ -76,6 +92,12 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequ
     },
     upstreamOrder:
       pool === undefined ? undefined : (key) => rendezvousOrder(key, pool.members).map((m) => ({ upstream: m.id, available: pool.isAvailable(m) })),
+    upstreamHealth:
+      pool === undefined ? undefined : () => pool.members.map((m) => ({ url: m.id, up: pool.isAvailable(m), changedAt: m.changedAt === 0 ? undefined : m.changedAt })),
+    listenAddress() {
+      const a = proxy.server.address();
+      return a !== null && typeof a === 'object' ? hostPort(a.address, a.port) : String(a);
+    },
   };
 }
 
@@ -101,5 +123,7 @@ export function primaryBackend(config: Config, listeningWorkers: () => number, s
       return { contentType: aggregator.contentType, text: await aggregator.clusterMetrics() };
     },
     upstreamOrder: mode.route === 'pool' ? (key) => rendezvousOrder(key, members).map((m) => ({ upstream: m.id })) : undefined,
+    upstreamHealth: mode.route === 'pool' ? () => members.map((m) => ({ url: m.id, up: undefined, changedAt: undefined })) : undefined,
+    listenAddress: () => hostPort(config.host ?? '', config.port),
   };
 }

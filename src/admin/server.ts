@@ -1,6 +1,7 @@
 /**
- * The admin listener, apart from proxied traffic so no bot path is ever shadowed: liveness,
- * readiness, Prometheus metrics, and (with ADMIN_TOKEN) what is known of one affinity key.
+ * The admin listener, apart from proxied traffic so no bot path is ever shadowed: the status
+ * page, liveness, readiness, Prometheus metrics, and (with ADMIN_TOKEN) what is known of one
+ * affinity key and the delivery mailbox.
  */
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -15,6 +16,9 @@ import { modeOf } from '../modes';
 import type { Clock } from '../store/store';
 import type { AdminBackend } from './backend';
 import { answerQueue } from './queue';
+import { statusFacts } from './status';
+import { answerStatusPage } from './status-page';
+import { keyTag } from '../log';
 
 export interface AdminOptions {
   readonly config: Config;
@@ -51,6 +55,20 @@ export function createAdminServer(options: AdminOptions): Server {
     const path = url.split('?', 1)[0] ?? url;
     if (req.method === 'GET' && path === '/healthz') return writeJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/readyz') return readyz(res);
+    if (req.method === 'GET' && answerStatusPage(path, res)) return;
+    if (req.method === 'GET' && path === '/status.json') return writeJson(res, 200, await statusFacts(config, backend, clock()));
+    if (req.method === 'GET' && path === '/favicon.ico') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    // The status page's token check: 204 for the right ADMIN_TOKEN, 401 otherwise (404 without one).
+    if (req.method === 'GET' && path === '/auth' && token !== undefined) {
+      if (!authorised(req, token)) return unauthorised(res);
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     if (req.method === 'GET' && path === '/metrics') {
       const { contentType, text } = await backend.metrics();
       res.writeHead(200, { 'content-type': contentType });
@@ -94,7 +112,8 @@ export function createAdminServer(options: AdminOptions): Server {
   }
 
   async function describe(key: string): Promise<Record<string, unknown>> {
-    const known: Record<string, unknown> = { key, mode: config.mode };
+    // The tag is how logs and dead letters name the key: the page matches them with it.
+    const known: Record<string, unknown> = { key, tag: keyTag(key), mode: config.mode };
     if (config.affinityHeader !== undefined && injectsHeader) known.header = { name: config.affinityHeader, value: key };
     if (backend.store !== undefined) {
       const jar = decodeJar(await backend.store.get(key), clock());

@@ -12,7 +12,7 @@ import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
 import type { Clock } from '../store/store';
 import { watchForStalls } from '../upstream/stall-watch';
-import type { AttemptReport, Claimed, Letter, Settlement } from './letter';
+import { ageStart, type AttemptReport, type Claimed, type Letter, type Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
 
 export interface DelivererOptions {
@@ -54,18 +54,18 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const started = performance.now();
     const now = clock();
     const unsent = (settlement: Settlement, error: string): Attempted => ({ settlement, report: { upstream: undefined, status: undefined, error, durationMs: 0 } });
-    if (now > letter.arrivedAt + policy.maxAgeMs) return unsent({ kind: 'dead', reason: 'not delivered within QUEUE_MAX_AGE_MS' }, 'expired');
+    if (now > ageStart(letter) + policy.maxAgeMs) return unsent({ kind: 'dead', reason: 'not delivered within QUEUE_MAX_AGE_MS' }, 'expired');
     const heldUntil = route.heldUntil(letter.key, options.holdMs, now);
     if (heldUntil !== undefined) return unsent({ kind: 'hold', at: Math.min(heldUntil, now + policy.minMs) }, 'held for its own instance');
     const candidate = route.candidates(letter.key)[0];
-    if (candidate === undefined) return unsent(settle({ kind: 'failed', error: 'no upstream is available' }, attempt, letter.arrivedAt, now, policy), 'no upstream is available');
+    if (candidate === undefined) return unsent(settle({ kind: 'failed', error: 'no upstream is available' }, attempt, ageStart(letter), now, policy), 'no upstream is available');
     const exchange: KeyedExchange | undefined = letter.key === undefined ? undefined : { headers: { ...letter.headers }, key: letter.key };
     // Waited for only when a strategy is asynchronous (a networked store's lookup).
     const pending = exchange === undefined ? undefined : addAffinity(options.strategies, exchange);
     if (pending !== undefined) await pending;
     const result = await send(candidate, letter, attempt, exchange);
     return {
-      settlement: settle(result, attempt, letter.arrivedAt, clock(), policy),
+      settlement: settle(result, attempt, ageStart(letter), clock(), policy),
       report: {
         upstream: candidate.id,
         status: result.kind === 'answered' ? result.status : undefined,

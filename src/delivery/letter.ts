@@ -17,6 +17,13 @@ export interface Letter {
   readonly body: Buffer;
   /** When it was accepted, epoch milliseconds. */
   readonly arrivedAt: number;
+  /** When it was last replayed from the dead letters: its QUEUE_MAX_AGE_MS counts from then. */
+  readonly replayedAt?: number | undefined;
+}
+
+/** Where a letter's QUEUE_MAX_AGE_MS starts: its arrival, or its replay (else a letter that died of age would die again at once). */
+export function ageStart(letter: Letter): number {
+  return letter.replayedAt ?? letter.arrivedAt;
 }
 
 /** A letter handed out for one delivery attempt: its mailbox holds nothing else in flight. */

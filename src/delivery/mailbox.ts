@@ -110,7 +110,7 @@ class SpoolMailbox implements Mailbox {
   }
 
   async replay(id: string): Promise<boolean> {
-    const replayed = !this.closed && (await settled(this.spool.replay(id)));
+    const replayed = !this.closed && (await settled(this.spool.replay(id, this.clock())));
     if (replayed) void this.pump();
     return replayed;
   }
@@ -119,7 +119,7 @@ class SpoolMailbox implements Mailbox {
     // Oldest first, so the mailboxes get them back in the order they died.
     let replayed = 0;
     for (const dead of [...(await settled(this.spool.deadLetters()))].reverse()) {
-      if (!this.closed && (await settled(this.spool.replay(dead.letter.id)))) replayed++;
+      if (!this.closed && (await settled(this.spool.replay(dead.letter.id, this.clock())))) replayed++;
     }
     if (replayed > 0) void this.pump();
     return replayed;

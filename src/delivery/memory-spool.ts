@@ -158,10 +158,10 @@ export class MemorySpool implements Spool {
     return [...this.dead].reverse();
   }
 
-  replay(id: string): boolean {
+  replay(id: string, now: number): boolean {
     const at = this.dead.findIndex((d) => d.letter.id === id);
     const found = this.dead[at];
-    if (found === undefined || !this.append(found.letter)) return false;
+    if (found === undefined || !this.append({ ...found.letter, replayedAt: now })) return false;
     this.dead.splice(at, 1);
     return true;
   }

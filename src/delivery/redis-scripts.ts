@@ -114,12 +114,13 @@ redis.call('DEL', P .. 'early')
 return woken
 `;
 
-/** ARGV: P, id, now. Puts a dead letter back at the back of its mailbox; 1, or 0 when not dead. */
+/** ARGV: P, id, due (its score in due), now (its age counts from then). Puts a dead letter back at the back of its mailbox; 1, or 0 when not dead. */
 export const REPLAY = `
 local P = ARGV[1]
 local id = ARGV[2]
 if redis.call('LREM', P .. 'dead', 1, id) == 0 then return 0 end
 redis.call('HDEL', P .. 'letter:' .. id, 'attempts', 'first', 'reason', 'last')
+redis.call('HSET', P .. 'letter:' .. id, 'replayedAt', ARGV[4])
 local mb = redis.call('HGET', P .. 'letter:' .. id, 'mb')
 if redis.call('RPUSH', P .. 'mb:' .. mb, id) == 1 then redis.call('ZADD', P .. 'due', ARGV[3], mb) end
 redis.call('ZADD', P .. 'arrivals', redis.call('HGET', P .. 'letter:' .. id, 'arrivedAt'), id)

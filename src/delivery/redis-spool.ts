@@ -149,9 +149,9 @@ export class RedisSpool implements Spool {
     return dead;
   }
 
-  async replay(id: string): Promise<boolean> {
+  async replay(id: string, now: number): Promise<boolean> {
     // Due at once: it has waited its turn already.
-    return (await this.scripts.replay(this.options.prefix, id, 0)) === 1;
+    return (await this.scripts.replay(this.options.prefix, id, 0, now)) === 1;
   }
 
   async forget(id: string): Promise<boolean> {
@@ -186,6 +186,7 @@ function letterFrom(id: string, fields: ReadonlyMap<string, Buffer>): Letter {
     headers: isStringRecord(headers) ? headers : {},
     body: fields.get('body') ?? Buffer.alloc(0),
     arrivedAt: Number(text('arrivedAt') ?? 0),
+    replayedAt: text('replayedAt') === undefined ? undefined : Number(text('replayedAt')),
   };
 }
 

@@ -54,8 +54,8 @@ export interface Spool {
   stats(now: number): Maybe<SpoolStats>;
   /** Dead letters, newest first. */
   deadLetters(): Maybe<readonly DeadLetter[]>;
-  /** Puts a dead letter back, at the back of its key's mailbox; false when there is no such id. */
-  replay(id: string): Maybe<boolean>;
+  /** Puts a dead letter back, at the back of its key's mailbox, its age counted from `now`; false when there is no such id. */
+  replay(id: string, now: number): Maybe<boolean>;
   /** Forgets a dead letter; false when there is no such id. */
   forget(id: string): Maybe<boolean>;
   /** Resolves once it can take letters (a networked spool: connected); the proxy waits briefly for it. */

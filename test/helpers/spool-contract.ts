@@ -95,14 +95,15 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
         (await spool.deadLetters()).map((d) => [d.letter.id, d.attempts, d.firstAttemptAt, d.lastAttemptAt, d.reason]),
         [[a1.id, 1, 10, 12, 'answered 400: refused by the bot']],
       );
-      assert.ok(await spool.replay(a1.id));
+      assert.ok(await spool.replay(a1.id, 15));
       assert.equal((await spool.deadLetters()).length, 0);
       const [c2] = await claimAll(spool, 20);
       assert.equal(c2!.letter.body.toString(), 'a2', 'the replayed letter went to the back');
       await spool.settle(c2!, { kind: 'delivered' }, 20);
       const [c3] = await claimAll(spool, 20);
       assert.deepEqual([c3!.letter.id, c3!.attempt], [a1.id, 1]);
-      assert.equal(await spool.replay('nope'), false);
+      assert.deepEqual([c3!.letter.arrivedAt, c3!.letter.replayedAt], [a1.arrivedAt, 15], 'its age counts from the replay; its arrival is kept');
+      assert.equal(await spool.replay('nope', 20), false);
     });
 
     it('refuses letters past maxBytes, and takes them again once delivered ones free the room', async () => {

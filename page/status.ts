@@ -1,0 +1,288 @@
+/**
+ * The status page's script (served as /status.js by the admin listener; compiled by
+ * tsconfig.page.json). It polls the admin listener's JSON and /metrics every 2 s and draws them;
+ * the admin token, when asked for, is kept in memory and sent as a bearer header, never in a URL.
+ * Written with DOM methods only (no innerHTML), so nothing a key or URL holds is ever markup.
+ */
+const POLL_MS = 2000;
+const HISTORY_MS = 5 * 60_000;
+
+interface Status {
+  version: string;
+  uptimeSeconds: number;
+  ready: boolean;
+  mode: string;
+  platform: string;
+  signatures: string;
+  delivery: string;
+  listen: string;
+  target: string | null;
+  upstreams: { url: string; state: 'up' | 'down' | 'unknown'; since: string | null }[];
+  store: { name: string; remote: boolean; state: string; detail: string; keys: number | null } | null;
+  queue: { depth: number; inFlight: number; oldestSeconds: number; dead: number } | null;
+  token: boolean;
+}
+
+interface DeadLetterRow {
+  id: string;
+  key: string | null;
+  path: string;
+  attempts: number;
+  lastAttempt: string;
+  reason: string;
+}
+
+/** One scrape of /metrics: requests by outcome, and the answer-time histogram's buckets. */
+interface Sample {
+  at: number;
+  byOutcome: Map<string, number>;
+  buckets: Map<number, number>;
+}
+
+let token: string | undefined;
+let tokenAccepted = false;
+const samples: Sample[] = [];
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) throw new Error(`no #${id}`);
+  return el as T;
+}
+
+function text(tag: string, content: string, className?: string): HTMLElement {
+  const el = document.createElement(tag);
+  el.textContent = content;
+  if (className !== undefined) el.className = className;
+  return el;
+}
+
+function row(cells: (string | Node)[]): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  for (const c of cells) {
+    const td = document.createElement('td');
+    if (typeof c === 'string') td.textContent = c;
+    else td.append(c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+async function getJson<T>(path: string, authorised = false): Promise<{ status: number; body: T | undefined }> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (authorised && token !== undefined) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { headers, cache: 'no-store' });
+  const body = res.headers.get('content-type')?.includes('json') === true ? ((await res.json()) as T) : undefined;
+  return { status: res.status, body };
+}
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} days`;
+}
+
+function when(iso: string | null): string {
+  return iso === null ? 'since start' : `since ${new Date(iso).toLocaleTimeString()}`;
+}
+
+function parseMetrics(exposition: string): Sample {
+  const byOutcome = new Map<string, number>();
+  const buckets = new Map<number, number>();
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith('webhook_affinity_requests_total{')) {
+      const outcome = /outcome="([^"]*)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (outcome !== undefined) byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + value);
+    } else if (line.startsWith('webhook_affinity_upstream_response_seconds_bucket{')) {
+      const le = /le="([^"]*)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (le !== undefined) {
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+      }
+    }
+  }
+  return { at: Date.now(), byOutcome, buckets };
+}
+
+const total = (s: Sample) => [...s.byOutcome.values()].reduce((a, b) => a + b, 0);
+
+/** A quantile from the difference of two cumulative histograms, as Prometheus estimates it. */
+function quantile(q: number, from: Sample, to: Sample): number | undefined {
+  const bounds = [...to.buckets.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (to.buckets.get(b) ?? 0) - (from.buckets.get(b) ?? 0));
+  const all = counts[counts.length - 1] ?? 0;
+  if (all <= 0) return undefined;
+  const rank = q * all;
+  for (let i = 0; i < bounds.length; i++) {
+    if ((counts[i] ?? 0) >= rank) {
+      const upper = bounds[i] ?? Infinity;
+      const lower = i === 0 ? 0 : (bounds[i - 1] ?? 0);
+      if (upper === Infinity) return lower;
+      const below = i === 0 ? 0 : (counts[i - 1] ?? 0);
+      const inBucket = (counts[i] ?? 0) - below;
+      return inBucket <= 0 ? upper : lower + (upper - lower) * ((rank - below) / inBucket);
+    }
+  }
+  return undefined;
+}
+
+function drawTraffic(): void {
+  const latest = samples[samples.length - 1];
+  if (latest === undefined) return;
+  const minuteAgo = samples.find((s) => s.at >= latest.at - 60_000) ?? latest;
+  const seconds = (latest.at - minuteAgo.at) / 1000;
+  const rate = seconds > 0 ? (total(latest) - total(minuteAgo)) / seconds : 0;
+  const p50 = quantile(0.5, minuteAgo, latest);
+  const p99 = quantile(0.99, minuteAgo, latest);
+  const ms = (v: number | undefined) => (v === undefined ? 'no answers yet' : `${(v * 1000).toFixed(1)} ms`);
+  byId('rates').textContent =
+    seconds > 0 ? `${rate.toFixed(1)} requests/s over the last ${Math.round(seconds)} s; bot answer time p50 ${ms(p50)}, p99 ${ms(p99)}` : 'Measuring (the page compares two scrapes of /metrics)…';
+
+  const body = byId<HTMLTableSectionElement>('outcomes-body');
+  body.replaceChildren();
+  for (const [outcome, count] of latest.byOutcome) {
+    const delta = count - (minuteAgo.byOutcome.get(outcome) ?? 0);
+    if (delta > 0) body.append(row([outcome, String(delta)]));
+  }
+  if (body.childElementCount === 0) body.append(row(['none', '0']));
+
+  // Requests per second between consecutive scrapes, as a line over the last five minutes.
+  const svg = byId('chart');
+  const points: string[] = [];
+  const rates: number[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1]!;
+    const b = samples[i]!;
+    rates.push((total(b) - total(a)) / Math.max(0.001, (b.at - a.at) / 1000));
+  }
+  const top = Math.max(1, ...rates);
+  rates.forEach((r, i) => points.push(`${((i / Math.max(1, HISTORY_MS / POLL_MS - 1)) * 300).toFixed(1)},${(58 - (r / top) * 56).toFixed(1)}`));
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute('points', points.join(' '));
+  svg.replaceChildren(line);
+  byId('chart-top').textContent = `peak ${top.toFixed(1)} requests/s`;
+}
+
+function drawStatus(s: Status): void {
+  const where = s.target ?? `${s.upstreams.length} instance(s)`;
+  byId('summary').textContent =
+    `${s.ready ? 'Ready' : 'NOT READY'} · ${s.mode} mode · platform ${s.platform} · delivery ${s.delivery} · ` +
+    `listening on ${s.listen}, forwarding to ${where} · version ${s.version} · up ${duration(s.uptimeSeconds)}`;
+
+  byId('upstreams-section').hidden = s.upstreams.length === 0;
+  const ups = byId<HTMLTableSectionElement>('upstreams-body');
+  ups.replaceChildren(...s.upstreams.map((u) => row([u.url, text('span', u.state, `state-${u.state}`), when(u.since)])));
+
+  byId('store-section').hidden = s.store === null;
+  if (s.store !== null) {
+    byId('store').textContent = s.store.remote
+      ? `${s.store.name}: ${s.store.state} (${s.store.detail})`
+      : `${s.store.name}: ${s.store.keys ?? 0} key(s) remembered in this process`;
+  }
+
+  byId('queue-section').hidden = s.queue === null;
+  if (s.queue !== null) {
+    const q = s.queue;
+    byId('queue').textContent = `${q.depth} webhook(s) stored (${q.inFlight} being delivered), the oldest waiting ${duration(q.oldestSeconds)}; ${q.dead} dead letter(s)`;
+  }
+
+  byId('token-section').hidden = !s.token;
+  byId('no-token-note').hidden = s.token;
+  byId('lookup-section').hidden = !(s.token && tokenAccepted);
+  byId('dead-table').hidden = !(s.token && tokenAccepted && s.queue !== null);
+}
+
+async function drawDeadLetters(): Promise<void> {
+  const { status, body } = await getJson<{ total: number; items: DeadLetterRow[] }>('/queue/dead', true);
+  const tbody = byId<HTMLTableSectionElement>('dead-body');
+  if (status !== 200 || body === undefined) return;
+  tbody.replaceChildren(
+    ...body.items.map((d) => {
+      const replay = text('button', 'Replay');
+      replay.dataset.id = d.id;
+      replay.addEventListener('click', () => void act('POST', `/queue/dead/${encodeURIComponent(d.id)}/replay`));
+      const remove = text('button', 'Delete');
+      remove.addEventListener('click', () => void act('DELETE', `/queue/dead/${encodeURIComponent(d.id)}`));
+      const actions = document.createElement('span');
+      actions.append(replay, ' ', remove);
+      const tr = row([d.id, d.key ?? 'keyless', d.path, String(d.attempts), d.reason, new Date(d.lastAttempt).toLocaleTimeString(), actions]);
+      tr.dataset.id = d.id;
+      return tr;
+    }),
+  );
+  if (body.items.length === 0) tbody.append(row(['none', '', '', '', '', '', '']));
+}
+
+async function act(method: 'POST' | 'DELETE', path: string): Promise<void> {
+  const res = await fetch(path, { method, headers: { authorization: `Bearer ${token ?? ''}` } });
+  byId('queue-action').textContent = res.ok ? (method === 'POST' ? 'Sent to the mailbox again.' : 'Deleted.') : `The proxy answered ${res.status}.`;
+  await refresh();
+}
+
+async function lookUp(key: string): Promise<void> {
+  const out = byId('lookup-result');
+  const { status, body } = await getJson<Record<string, unknown>>(`/affinity/${encodeURIComponent(key)}`, true);
+  out.replaceChildren();
+  if (status !== 200 || body === undefined) {
+    out.append(text('p', `The proxy answered ${status}.`, 'error'));
+    return;
+  }
+  const list = document.createElement('dl');
+  const add = (term: string, value: string) => list.append(text('dt', term), text('dd', value));
+  add('key', key);
+  if (typeof body.tag === 'string') add('tag in logs and dead letters', body.tag);
+  if (typeof body.upstream === 'string' || body.upstream === null) add('instance', body.upstream ?? 'none available');
+  const header = body.header as { name: string; value: string } | undefined;
+  if (header !== undefined) add('header sent', `${header.name}: ${header.value}`);
+  const cookies = body.cookies as { name: string; value: string; expires: string }[] | undefined;
+  if (cookies !== undefined) add('learned cookies', cookies.length === 0 ? 'none' : cookies.map((c) => `${c.name}=${c.value} (until ${new Date(c.expires).toLocaleString()})`).join('; '));
+  out.append(list);
+}
+
+async function checkToken(candidate: string): Promise<void> {
+  token = candidate;
+  const res = await fetch('/auth', { headers: { authorization: `Bearer ${candidate}` }, cache: 'no-store' });
+  tokenAccepted = res.status === 204;
+  const state = byId('token-state');
+  state.textContent = tokenAccepted ? 'Token accepted.' : `Wrong token: the proxy answered ${res.status}.`;
+  state.className = tokenAccepted ? 'ok' : 'error';
+  if (!tokenAccepted) token = undefined;
+  await refresh();
+}
+
+let lastStatus: Status | undefined;
+
+async function refresh(): Promise<void> {
+  try {
+    const [status, metrics] = await Promise.all([getJson<Status>('/status.json'), fetch('/metrics', { cache: 'no-store' }).then((r) => r.text())]);
+    if (status.body !== undefined) {
+      lastStatus = status.body;
+      drawStatus(status.body);
+    }
+    samples.push(parseMetrics(metrics));
+    while (samples.length > 0 && samples[0]!.at < Date.now() - HISTORY_MS) samples.shift();
+    drawTraffic();
+    if (lastStatus?.queue !== null && tokenAccepted) await drawDeadLetters();
+    byId('updated').textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
+  } catch (err) {
+    byId('updated').textContent = `Could not reach the admin listener (${String(err)}); retrying.`;
+  }
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  byId('token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void checkToken(byId<HTMLInputElement>('token').value);
+  });
+  byId('lookup-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void lookUp(byId<HTMLInputElement>('key').value);
+  });
+  void refresh();
+  setInterval(() => void refresh(), POLL_MS);
+});
+
+// A module, so these names stay out of the page's globals (it is loaded with type="module").
+export {};

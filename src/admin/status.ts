@@ -1,0 +1,45 @@
+/**
+ * GET /status.json: what the status page shows at the top, in one answer. Open like /metrics
+ * (which says as much): no secret, no key, URLs without passwords.
+ */
+import type { Config } from '../config/config';
+import { redactUrl } from '../config/redact';
+import { modeOf } from '../modes';
+import { packageVersion } from '../package-files';
+import type { AdminBackend } from './backend';
+
+const STARTED = Date.now();
+
+export async function statusFacts(config: Config, backend: AdminBackend, now: number): Promise<Record<string, unknown>> {
+  const mode = modeOf(config.mode);
+  const health = backend.store?.health();
+  const checks = backend.readiness();
+  const stats = backend.mailbox === undefined ? undefined : await backend.mailbox.stats();
+  return {
+    version: packageVersion(),
+    startedAt: new Date(STARTED).toISOString(),
+    uptimeSeconds: Math.round((now - STARTED) / 1000),
+    ready: Object.values(checks).every((c) => c.ok),
+    mode: config.mode,
+    platform: config.platform,
+    signatures: config.signatureScheme,
+    delivery: config.delivery,
+    listen: backend.listenAddress(),
+    target: mode.route === 'pool' ? null : redactUrl(config.target.href),
+    upstreams: (backend.upstreamHealth?.() ?? []).map((u) => ({
+      url: redactUrl(u.url),
+      state: u.up === undefined ? 'unknown' : u.up ? 'up' : 'down',
+      since: u.changedAt === undefined ? null : new Date(u.changedAt).toISOString(),
+    })),
+    store:
+      backend.store === undefined || health === undefined
+        ? null
+        : { name: config.store, remote: health.remote, state: health.up ? 'connected' : 'degraded', detail: health.detail, keys: backend.store.size() ?? null },
+    queue:
+      stats === undefined
+        ? null
+        : { depth: stats.depth, inFlight: stats.inFlight, oldestSeconds: stats.oldestAgeMs / 1000, dead: stats.dead },
+    // What the page may offer: look-up and replay need ADMIN_TOKEN.
+    token: config.adminToken !== undefined,
+  };
+}
