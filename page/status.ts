@@ -238,6 +238,11 @@ async function lookUp(key: string): Promise<void> {
   if (header !== undefined) add('header sent', `${header.name}: ${header.value}`);
   const cookies = body.cookies as { name: string; value: string; expires: string }[] | undefined;
   if (cookies !== undefined) add('learned cookies', cookies.length === 0 ? 'none' : cookies.map((c) => `${c.name}=${c.value} (until ${new Date(c.expires).toLocaleString()})`).join('; '));
+  const queued = body.queued as { id: string; path: string; arrived: string; attempts: number }[] | undefined;
+  if (queued !== undefined) {
+    const waiting = queued.map((w) => `${w.id} ${w.path}, waiting since ${new Date(w.arrived).toLocaleTimeString()}, ${w.attempts} attempt(s)`);
+    add('webhooks waiting in the mailbox', waiting.length === 0 ? 'none' : waiting.join('; '));
+  }
   out.append(list);
 }
 

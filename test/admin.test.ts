@@ -74,6 +74,24 @@ describe('admin listener', () => {
     }
   });
 
+  it('/affinity/<key> lists the webhooks waiting in the key’s mailbox, head first', async () => {
+    // A short shutdown: the memory mailbox would otherwise try to deliver what is left for 10 s.
+    const r = await start({ DELIVERY: 'queued', ADMIN_TOKEN: 't', SHUTDOWN_TIMEOUT_MS: '100' }, (_req, res) => res.writeHead(503).end('not now'));
+    try {
+      const ids: string[] = [];
+      for (const seq of [0, 1]) ids.push(((await request(r.port, { path: `/hook?n=${seq}`, body: webhook('alice') })).json() as { queued: string }).queued);
+      const known = await waitFor(async () => {
+        const res = await r.get('/affinity/alice', { authorization: 'Bearer t' });
+        const queued = (res.json() as { queued: { id: string; path: string; attempts: number }[] }).queued;
+        return queued[0]!.attempts > 0 ? queued : undefined;
+      }, 'the head attempted');
+      assert.deepEqual(known.map((q) => [q.id, q.path]), [[ids[0], '/hook'], [ids[1], '/hook']], 'in order, paths without their query');
+      assert.equal(known[1]!.attempts, 0, 'only the head is attempted');
+    } finally {
+      await r.close();
+    }
+  });
+
   it('serves the status page under a strict CSP, and /status.json without keys or secrets', async () => {
     const r = await start({ WEBHOOK_SECRET: 'sekr1t', REDIS_URL: 'redis://u:pw@127.0.0.1:1' });
     try {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../src/config/config';
 import { editDistance, nearMissWarnings } from '../src/config/near-miss';
 import { knownVariables } from '../src/config/variables';
-import { runServerProcess } from './helpers/process';
+import { runServerProcess, startServerProcess } from './helpers/process';
 
 const ROOT = join(__dirname, '..', '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -76,6 +76,21 @@ describe('command line', () => {
       assert.equal(code, 2, args.join(' '));
       assert.equal(stdout, '');
       assert.match(stderr, /Try 'webhook-affinity --help'/);
+    }
+  });
+});
+
+describe('DEBUG=webhook-affinity:config', () => {
+  it('prints the effective settings at start, secrets masked', async () => {
+    const server = await startServerProcess({ DEBUG: 'webhook-affinity:config', WEBHOOK_SECRET: 'sup3r-secret', PLATFORM: 'github' });
+    try {
+      assert.match(server.stderr(), /webhook-affinity:config effective settings \(secrets masked\):/);
+      assert.match(server.stderr(), /^webhookSecrets: \*\*\*$/m);
+      assert.match(server.stderr(), /^signatureScheme: github$/m);
+      assert.ok(!server.stderr().includes('sup3r-secret'));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
     }
   });
 });

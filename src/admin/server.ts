@@ -18,7 +18,10 @@ import type { AdminBackend } from './backend';
 import { answerQueue } from './queue';
 import { statusFacts } from './status';
 import { answerStatusPage } from './status-page';
-import { keyTag } from '../log';
+import { keyTag, pathOnly } from '../log';
+
+/** Most of a key's waiting webhooks a look-up lists. */
+const QUEUED_SHOWN = 50;
 
 export interface AdminOptions {
   readonly config: Config;
@@ -118,6 +121,11 @@ export function createAdminServer(options: AdminOptions): Server {
     if (backend.store !== undefined) {
       const jar = decodeJar(await backend.store.get(key), clock());
       known.cookies = jar.map((c) => ({ name: c.name, value: c.value, expires: new Date(c.expiresAt).toISOString() }));
+    }
+    if (backend.mailbox !== undefined) {
+      // What waits for this key in the mailbox (this process's, or the shared one on Redis).
+      const waiting = await backend.mailbox.pendingFor(key, QUEUED_SHOWN);
+      known.queued = waiting.map((w) => ({ id: w.id, path: pathOnly(w.url), arrived: new Date(w.arrivedAt).toISOString(), attempts: w.attempts }));
     }
     if (backend.upstreamOrder !== undefined) {
       // The key's whole rendezvous order; it goes to the first available one.

@@ -54,6 +54,15 @@ export interface AttemptReport {
 }
 
 /** A letter given up on, kept (bounded) so it can be looked at and replayed. */
+/** A stored letter as the admin look-up shows it: no body, no headers. */
+export interface WaitingLetter {
+  readonly id: string;
+  readonly url: string;
+  readonly arrivedAt: number;
+  /** Attempts made so far (only the head of a mailbox is ever attempted). */
+  readonly attempts: number;
+}
+
 export interface DeadLetter {
   readonly letter: Letter;
   readonly attempts: number;

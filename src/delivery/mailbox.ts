@@ -7,7 +7,7 @@ import { throttled } from '../throttle';
 import type { Clock } from '../store/store';
 import { messageOf } from '../errors';
 import type { Attempted, Deliverer } from './deliverer';
-import type { AttemptReport, Claimed, DeadLetter, Letter, Settlement } from './letter';
+import type { AttemptReport, Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import type { Maybe, Spool, SpoolStats } from './spool';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'held';
@@ -43,6 +43,8 @@ export interface Mailbox {
   readonly spool: Spool;
   /** Dead letters, newest first. */
   deadLetters(): Maybe<readonly DeadLetter[]>;
+  /** The first `max` webhooks waiting for `key`, head first. */
+  pendingFor(key: string, max: number): Maybe<readonly WaitingLetter[]>;
   /** Puts a dead letter back at the back of its key's mailbox; false when there is no such id (or no room). */
   replay(id: string): Promise<boolean>;
   /** Replays every dead letter there is room for; returns how many. */
@@ -107,6 +109,10 @@ class SpoolMailbox implements Mailbox {
 
   deadLetters(): Maybe<readonly DeadLetter[]> {
     return this.spool.deadLetters();
+  }
+
+  pendingFor(key: string, max: number): Maybe<readonly WaitingLetter[]> {
+    return this.spool.pendingFor(key, max);
   }
 
   async replay(id: string): Promise<boolean> {

@@ -2,7 +2,7 @@
  * The embedded spool: mailboxes in this process's memory, bounded by bytes (QUEUE_MAX_BYTES).
  * Lost if the process is killed; a graceful stop delivers for as long as it may.
  */
-import type { Claimed, DeadLetter, Letter, Settlement } from './letter';
+import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import { letterBytes } from './letter';
 import type { Spool, SpoolStats } from './spool';
 import { MinHeap } from './min-heap';
@@ -156,6 +156,12 @@ export class MemorySpool implements Spool {
 
   deadLetters(): readonly DeadLetter[] {
     return [...this.dead].reverse();
+  }
+
+  pendingFor(key: string, max: number): readonly WaitingLetter[] {
+    const mailbox = this.mailboxes.get(key);
+    if (mailbox === undefined) return [];
+    return mailbox.letters.slice(0, max).map((l, i) => ({ id: l.id, url: l.url, arrivedAt: l.arrivedAt, attempts: i === 0 ? mailbox.attempts : 0 }));
   }
 
   replay(id: string, now: number): boolean {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redisClient } from '../store/redis-client';
-import type { Claimed, DeadLetter, Letter, Settlement } from './letter';
+import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import { letterBytes } from './letter';
 import { APPEND, CLAIM, FORGET, RENEW, REPLAY, SETTLE, WAKE } from './redis-scripts';
 import type { Spool, SpoolStats } from './spool';
@@ -124,6 +124,19 @@ export class RedisSpool implements Spool {
       dead,
       deadDropped: Number(stats.deadDropped ?? 0),
     };
+  }
+
+  async pendingFor(key: string, max: number): Promise<readonly WaitingLetter[]> {
+    const P = this.options.prefix;
+    const ids = await this.client.lrange(`${P}mb:${mailboxOf({ key, id: '' })}`, 0, max - 1);
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hmget(`${P}letter:${id}`, 'url', 'arrivedAt', 'attempts');
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((id, i) => {
+      const reply = replies[i]?.[1];
+      const [url, arrivedAt, attempts] = Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' ? v : undefined)) : [];
+      return { id, url: url ?? '/', arrivedAt: Number(arrivedAt ?? 0), attempts: Number(attempts ?? 0) };
+    });
   }
 
   async deadLetters(): Promise<readonly DeadLetter[]> {

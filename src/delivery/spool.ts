@@ -4,7 +4,7 @@
  * arrival order) and never a letter before the time its retry is due. Every backend passes
  * the same shared suite (test/helpers/spool-contract.ts).
  */
-import type { Claimed, DeadLetter, Letter, Settlement } from './letter';
+import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 
 export interface SpoolStats {
   /** Letters stored and not yet delivered or dead (in flight included). */
@@ -54,6 +54,8 @@ export interface Spool {
   stats(now: number): Maybe<SpoolStats>;
   /** Dead letters, newest first. */
   deadLetters(): Maybe<readonly DeadLetter[]>;
+  /** The first `max` letters waiting in `key`'s mailbox, head first (for the admin look-up). */
+  pendingFor(key: string, max: number): Maybe<readonly WaitingLetter[]>;
   /** Puts a dead letter back, at the back of its key's mailbox, its age counted from `now`; false when there is no such id. */
   replay(id: string, now: number): Maybe<boolean>;
   /** Forgets a dead letter; false when there is no such id. */

@@ -106,6 +106,18 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.equal(await spool.replay('nope', 20), false);
     });
 
+    it('lists a key’s waiting letters, head first, with the head’s attempts', async () => {
+      const spool = await open({ maxBytes: 1e6, maxDead: 10 });
+      const [a1, a2] = [letter('alice', 'a1'), letter('alice', 'a2')];
+      await spool.append(a1);
+      await spool.append(a2);
+      await spool.append(letter('bob', 'b1'));
+      await claimAll(spool, 10);
+      assert.deepEqual((await spool.pendingFor('alice', 10)).map((w) => [w.id, w.url, w.attempts]), [[a1.id, a1.url, 1], [a2.id, a2.url, 0]]);
+      assert.equal((await spool.pendingFor('alice', 1)).length, 1);
+      assert.deepEqual(await spool.pendingFor('nobody', 10), []);
+    });
+
     it('refuses letters past maxBytes, and takes them again once delivered ones free the room', async () => {
       const one = letter('alice', 'x'.repeat(100));
       // Room for two such letters (they are all counted alike), not three.
