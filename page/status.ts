@@ -1,6 +1,7 @@
 /**
  * The status page's script (served as /status.js by the admin listener; compiled by
- * tsconfig.page.json). It polls the admin listener's JSON and /metrics every 2 s and draws them;
+ * tsconfig.page.json). It polls the admin listener's JSON every 2 s and draws it (the traffic
+ * from the listener's own 5-minute history of the counters);
  * the admin token, when asked for, is kept in memory and sent as a bearer header, never in a URL.
  * Written with DOM methods only (no innerHTML), so nothing a key or URL holds is ever markup.
  */
@@ -32,7 +33,7 @@ interface DeadLetterRow {
   reason: string;
 }
 
-/** One scrape of /metrics: requests by outcome, and the answer-time histogram's buckets. */
+/** One sample of the counters: requests by outcome, and the answer-time histogram's buckets. */
 interface Sample {
   at: number;
   byOutcome: Map<string, number>;
@@ -41,7 +42,7 @@ interface Sample {
 
 let token: string | undefined;
 let tokenAccepted = false;
-const samples: Sample[] = [];
+let samples: Sample[] = [];
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -86,24 +87,13 @@ function when(iso: string | null): string {
   return iso === null ? 'since start' : `since ${new Date(iso).toLocaleTimeString()}`;
 }
 
-function parseMetrics(exposition: string): Sample {
-  const byOutcome = new Map<string, number>();
-  const buckets = new Map<number, number>();
-  for (const line of exposition.split('\n')) {
-    if (line.startsWith('webhook_affinity_requests_total{')) {
-      const outcome = /outcome="([^"]*)"/.exec(line)?.[1];
-      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (outcome !== undefined) byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + value);
-    } else if (line.startsWith('webhook_affinity_upstream_response_seconds_bucket{')) {
-      const le = /le="([^"]*)"/.exec(line)?.[1];
-      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-      if (le !== undefined) {
-        const bound = le === '+Inf' ? Infinity : Number(le);
-        buckets.set(bound, (buckets.get(bound) ?? 0) + value);
-      }
-    }
-  }
-  return { at: Date.now(), byOutcome, buckets };
+/** The admin listener's samples (taken every 2 s, kept 5 min), as the page computes with them. */
+function samplesOf(body: { samples: { at: number; outcomes: Record<string, number>; buckets: [number, number][] }[] }): Sample[] {
+  return body.samples.map((t) => ({
+    at: t.at,
+    byOutcome: new Map(Object.entries(t.outcomes)),
+    buckets: new Map(t.buckets.map(([le, count]) => [le === -1 ? Infinity : le, count])),
+  }));
 }
 
 const total = (s: Sample) => [...s.byOutcome.values()].reduce((a, b) => a + b, 0);
@@ -138,7 +128,7 @@ function drawTraffic(): void {
   const p99 = quantile(0.99, minuteAgo, latest);
   const ms = (v: number | undefined) => (v === undefined ? 'no answers yet' : `${(v * 1000).toFixed(1)} ms`);
   byId('rates').textContent =
-    seconds > 0 ? `${rate.toFixed(1)} requests/s over the last ${Math.round(seconds)} s; bot answer time p50 ${ms(p50)}, p99 ${ms(p99)}` : 'Measuring (the page compares two scrapes of /metrics)…';
+    seconds > 0 ? `${rate.toFixed(1)} requests/s over the last ${Math.round(seconds)} s; bot answer time p50 ${ms(p50)}, p99 ${ms(p99)}` : 'Measuring (the proxy samples its counters every 2 s)…';
 
   const body = byId<HTMLTableSectionElement>('outcomes-body');
   body.replaceChildren();
@@ -150,15 +140,16 @@ function drawTraffic(): void {
 
   // Requests per second between consecutive scrapes, as a line over the last five minutes.
   const svg = byId('chart');
-  const points: string[] = [];
-  const rates: number[] = [];
+  // Each point at its time: the right edge is the latest sample, the left one five minutes before.
+  const rates: { at: number; rate: number }[] = [];
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1]!;
     const b = samples[i]!;
-    rates.push((total(b) - total(a)) / Math.max(0.001, (b.at - a.at) / 1000));
+    rates.push({ at: b.at, rate: (total(b) - total(a)) / Math.max(0.001, (b.at - a.at) / 1000) });
   }
-  const top = Math.max(1, ...rates);
-  rates.forEach((r, i) => points.push(`${((i / Math.max(1, HISTORY_MS / POLL_MS - 1)) * 300).toFixed(1)},${(58 - (r / top) * 56).toFixed(1)}`));
+  const top = Math.max(1, ...rates.map((r) => r.rate));
+  const left = latest.at - HISTORY_MS;
+  const points = rates.map((r) => `${(((r.at - left) / HISTORY_MS) * 300).toFixed(1)},${(58 - (r.rate / top) * 56).toFixed(1)}`);
   const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
   line.setAttribute('points', points.join(' '));
   svg.replaceChildren(line);
@@ -261,13 +252,12 @@ let lastStatus: Status | undefined;
 
 async function refresh(): Promise<void> {
   try {
-    const [status, metrics] = await Promise.all([getJson<Status>('/status.json'), fetch('/metrics', { cache: 'no-store' }).then((r) => r.text())]);
+    const [status, traffic] = await Promise.all([getJson<Status>('/status.json'), getJson<Parameters<typeof samplesOf>[0]>('/status/traffic.json')]);
     if (status.body !== undefined) {
       lastStatus = status.body;
       drawStatus(status.body);
     }
-    samples.push(parseMetrics(metrics));
-    while (samples.length > 0 && samples[0]!.at < Date.now() - HISTORY_MS) samples.shift();
+    if (traffic.body !== undefined) samples = samplesOf(traffic.body);
     drawTraffic();
     if (lastStatus?.queue !== null && tokenAccepted) await drawDeadLetters();
     byId('updated').textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;

@@ -109,6 +109,15 @@ describe('admin listener', () => {
       assert.deepEqual([status.mode, status.platform, status.delivery, status.token, status.ready], ['header', 'webex', 'direct', false, true]);
       assert.equal(status.target, `${r.upstream.url}/`);
       assert.ok(!JSON.stringify(status).includes('sekr1t'));
+
+      // The page's traffic: the listener's own samples of the counters, from a zero at start
+      // (these three are unsigned, with WEBHOOK_SECRET set: refused).
+      for (const actor of ['alice', 'bob', 'carol']) assert.equal((await request(r.port, { body: webhook(actor) })).status, 401);
+      const traffic = await waitFor(async () => {
+        const t = (await r.get('/status/traffic.json')).json() as { samples: { at: number; outcomes: Record<string, number> }[] };
+        return t.samples.at(-1)?.outcomes['signature-rejected'] === 3 ? t : undefined;
+      }, 'a sample counting the three webhooks', { pauseMs: 100 });
+      assert.deepEqual(traffic.samples[0]!.outcomes, {}, 'the first sample is the zero every counter starts from');
     } finally {
       await r.close();
     }

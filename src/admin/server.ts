@@ -17,6 +17,7 @@ import type { Clock } from '../store/store';
 import type { AdminBackend } from './backend';
 import { answerQueue } from './queue';
 import { statusFacts } from './status';
+import { trafficHistory } from './traffic';
 import { answerStatusPage } from './status-page';
 import { keyTag, pathOnly } from '../log';
 
@@ -37,6 +38,8 @@ export function createAdminServer(options: AdminOptions): Server {
   const token = config.adminToken === undefined ? undefined : digest(config.adminToken);
   const injectsHeader = modeOf(config.mode).strategies.includes(headerStrategy);
 
+  const traffic = trafficHistory(async () => (await backend.metrics()).text, clock);
+
   const headersTimeout = options.headersTimeoutMs ?? 5000;
   const server = http.createServer(
     {
@@ -52,6 +55,7 @@ export function createAdminServer(options: AdminOptions): Server {
   );
   // The proxy listener's JSON answers for malformed or slow requests (408 and the like).
   server.on('clientError', answerClientError);
+  server.on('close', () => traffic.stop());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -60,6 +64,7 @@ export function createAdminServer(options: AdminOptions): Server {
     if (req.method === 'GET' && path === '/readyz') return readyz(res);
     if (req.method === 'GET' && answerStatusPage(path, res)) return;
     if (req.method === 'GET' && path === '/status.json') return writeJson(res, 200, await statusFacts(config, backend, clock()));
+    if (req.method === 'GET' && path === '/status/traffic.json') return writeJson(res, 200, { samples: traffic.samples() });
     if (req.method === 'GET' && path === '/favicon.ico') {
       res.writeHead(204);
       res.end();

@@ -1,0 +1,73 @@
+/**
+ * The status page's traffic history, kept by the admin listener so the page shows the last
+ * minutes as soon as it opens: every 2 s the metrics (a cluster primary's: all workers added up)
+ * are read for requests by outcome and the answer-time histogram, and five minutes are kept.
+ */
+import { logError } from '../log';
+import { messageOf } from '../errors';
+
+export interface TrafficSample {
+  readonly at: number;
+  /** webhook_affinity_requests_total by outcome, all modes added up. */
+  readonly outcomes: Readonly<Record<string, number>>;
+  /** webhook_affinity_upstream_response_seconds buckets, all upstreams added up: [le, count]; le -1 is +Inf. */
+  readonly buckets: readonly (readonly [number, number])[];
+}
+
+const REQUESTS = 'webhook_affinity_requests_total{';
+const BUCKETS = 'webhook_affinity_upstream_response_seconds_bucket{';
+
+/** The two families the page draws, out of a Prometheus text exposition. */
+export function trafficOf(exposition: string, at: number): TrafficSample {
+  const outcomes: Record<string, number> = {};
+  const buckets = new Map<number, number>();
+  for (const line of exposition.split('\n')) {
+    const isRequests = line.startsWith(REQUESTS);
+    if (!isRequests && !line.startsWith(BUCKETS)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!Number.isFinite(value)) continue;
+    if (isRequests) {
+      const outcome = /outcome="([^"]*)"/.exec(line)?.[1];
+      if (outcome !== undefined) outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
+    } else {
+      const le = /le="([^"]*)"/.exec(line)?.[1];
+      if (le !== undefined) {
+        const bound = le === '+Inf' ? -1 : Number(le);
+        buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+      }
+    }
+  }
+  return { at, outcomes, buckets: [...buckets] };
+}
+
+export interface TrafficHistory {
+  samples(): readonly TrafficSample[];
+  stop(): void;
+}
+
+/** Samples `read()` every `everyMs`, keeping `keepMs`; the first sample is the zero every counter starts from. */
+export function trafficHistory(read: () => Promise<string>, clock: () => number, everyMs = 2000, keepMs = 300_000): TrafficHistory {
+  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, buckets: [] }];
+  let reading = false;
+  let failed = false;
+  const timer = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    read()
+      .then((text) => {
+        const now = clock();
+        kept.push(trafficOf(text, now));
+        while (kept.length > 1 && (kept[0]?.at ?? now) < now - keepMs) kept.shift();
+        failed = false;
+      })
+      .catch((err: unknown) => {
+        // Said once per outage: the page shows stale traffic meanwhile.
+        if (!failed) logError(`status page: the metrics could not be read (${messageOf(err)})`);
+        failed = true;
+      })
+      .finally(() => (reading = false));
+  }, everyMs);
+  // The history must not keep a stopping process alive.
+  timer.unref();
+  return { samples: () => kept, stop: () => clearInterval(timer) };
+}
