@@ -36,7 +36,13 @@ export function commandOf(argv: readonly string[]): { command: Command } | { err
 export function helpText(): string {
   const variables = knownVariables();
   const width = Math.max(0, ...variables.map((v) => v.name.length));
-  const lines = variables.map((v) => `  ${v.name.padEnd(width)}  ${v.summary}${v.default === '' ? '' : ` (default: ${v.default})`}`);
+  const lines: string[] = [];
+  let section: string | undefined;
+  for (const v of variables) {
+    if (v.section !== section) lines.push('', `${v.section || 'General'}:`);
+    section = v.section;
+    lines.push(`  ${v.name.padEnd(width)}  ${v.summary}${v.default === '' ? '' : ` (default: ${v.default})`}`);
+  }
   return [
     `webhook-affinity ${packageVersion()}: a reverse proxy that gives load-balancer affinity to webhooks.`,
     '',

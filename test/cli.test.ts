@@ -34,6 +34,8 @@ describe('command line', () => {
       assert.match(stdout, /^webhook-affinity \S+: /);
       assert.match(stdout, /Usage: webhook-affinity \[--check \| --help \| --version\]/);
       assert.doesNotMatch(stdout, /listening on/);
+      assert.match(stdout, /^Listening:$/m, 'grouped under .env.example’s sections');
+      assert.doesNotMatch(stdout, /---/, 'section rules are not taken for descriptions');
       for (const v of knownVariables()) {
         const line = stdout.split('\n').find((l) => l.trimStart().startsWith(`${v.name} `));
         assert.ok(line !== undefined, `${v.name} is listed`);

@@ -11,6 +11,8 @@ export interface Variable {
   readonly default: string;
   /** The first sentence of the comment above it. */
   readonly summary: string;
+  /** The `# --- Section ---` it is listed under. */
+  readonly section: string;
 }
 
 let cached: readonly Variable[] | undefined;
@@ -26,8 +28,15 @@ export function parseEnvExample(text: string): Variable[] {
   const variables: Variable[] = [];
   let comment: string[] = [];
   let summary = '';
+  let section = '';
   for (const line of text.split('\n')) {
     const trimmed = line.trim();
+    const heading = /^#\s*---\s*(.*?)\s*-*$/.exec(trimmed);
+    if (heading !== null) {
+      section = heading[1] ?? '';
+      comment = [];
+      continue;
+    }
     if (trimmed.startsWith('#')) {
       comment.push(trimmed.replace(/^#\s?/, ''));
       continue;
@@ -39,7 +48,7 @@ export function parseEnvExample(text: string): Variable[] {
     }
     if (comment.length > 0) summary = firstSentence(comment.join(' '));
     comment = [];
-    variables.push({ name: m[1]!, default: m[2]!, summary });
+    variables.push({ name: m[1]!, default: m[2]!, summary, section });
   }
   return variables;
 }
