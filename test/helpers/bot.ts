@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { closeServer } from './http';
 
 export interface Delivery {
+  /** The request path, as received. */
+  readonly path: string;
   readonly key: string;
   readonly seq: number;
   readonly id: string | undefined;
@@ -24,6 +26,9 @@ export class Bot {
   private readonly inFlight = new Map<string, number>();
   private server: http.Server | undefined;
   port = 0;
+
+  constructor(readonly name = 'bot') {}
+
   /** Answers a delivery; the default takes it (200). */
   answer: (d: Delivery, res: http.ServerResponse) => void = (_d, res) => res.end('ok');
 
@@ -41,6 +46,7 @@ export class Bot {
         }
         const key = String(doc.actorId ?? '');
         const d: Delivery = {
+          path: req.url ?? '/',
           key,
           seq: doc.seq ?? -1,
           id: req.headers['x-webhook-delivery-id'] as string | undefined,
