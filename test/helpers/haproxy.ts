@@ -2,12 +2,11 @@
  * A real HAProxy (Debian's package) for end-to-end tests, started in the foreground on free
  * loopback ports with a config the test writes.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { untilAccepting } from './net';
+import { foregroundDaemon, type ForegroundDaemon } from './process';
 
 export { freePort } from './net';
 
@@ -31,10 +30,7 @@ export function haproxyPreamble(extraDefaults: string[] = []): string {
   return ['global', '  maxconn 256', 'defaults', '  mode http', '  timeout connect 2s', '  timeout client 10s', '  timeout server 10s', ...extraDefaults.map((l) => `  ${l}`), ''].join('\n');
 }
 
-export interface RunningHaproxy {
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
+export type RunningHaproxy = ForegroundDaemon;
 
 /** Starts `haproxy -db -f <config>` and resolves once `readyPort` accepts connections. */
 export async function startHaproxy(config: string, readyPort: number): Promise<RunningHaproxy> {
@@ -42,24 +38,5 @@ export async function startHaproxy(config: string, readyPort: number): Promise<R
   const file = join(dir, 'haproxy.cfg');
   writeFileSync(file, config);
   const child = spawn(haproxyBinary()!, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  let exited = false;
-  child.on('exit', () => (exited = true));
-
-  try {
-    await untilAccepting(readyPort, 'haproxy', () => exited);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}:\n${stderr}`);
-  }
-  return {
-    child,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return foregroundDaemon(child, dir, readyPort, 'haproxy');
 }

@@ -4,12 +4,12 @@
  * load balancer started from Debian's package in the foreground.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haproxyBinary } from './haproxy';
-import { freePort, untilAccepting } from './net';
+import { freePort } from './net';
+import { foregroundDaemon } from './process';
 
 export const LB_DIR = join(__dirname, '..', '..', '..', 'deploy', 'lb');
 
@@ -77,24 +77,6 @@ export async function startLoadBalancer(kind: LoadBalancerKind, file: string, bo
       env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
     });
   }
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  let exited = false;
-  child.on('exit', () => (exited = true));
-  try {
-    await untilAccepting(port, kind, () => exited);
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${stderr}`);
-  }
-  return {
-    port,
-    async stop() {
-      if (!exited) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const daemon = await foregroundDaemon(child, dir, port, kind);
+  return { port, stop: () => daemon.stop() };
 }

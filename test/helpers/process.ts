@@ -3,7 +3,10 @@
  * process, and reads its start line for the port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { untilAccepting } from './net';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'src', 'server.js');
 
@@ -48,4 +51,38 @@ export function runServerProcess(env: Record<string, string>, args: readonly str
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+export interface ForegroundDaemon {
+  readonly child: ChildProcess;
+  /** SIGTERM, wait for the exit, remove its folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A load balancer run in the foreground from a config in `dir`: resolves once `readyPort` accepts
+ * connections, or fails with what the daemon said on stderr (and removes `dir`).
+ */
+export async function foregroundDaemon(child: ChildProcess, dir: string, readyPort: number, what: string): Promise<ForegroundDaemon> {
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    await untilAccepting(readyPort, what, () => exited);
+  } catch (err) {
+    if (!exited) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${stderr}`);
+  }
+  return {
+    child,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
