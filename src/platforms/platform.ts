@@ -32,9 +32,15 @@ export function idField(body: Buffer, field: string): string | undefined {
 
 /** The body's top-level `field`, when it is JSON (undefined otherwise). */
 export function topLevel(body: Buffer, field: string): unknown {
+  const doc = jsonObject(body);
+  return doc === undefined ? undefined : Reflect.get(doc, field);
+}
+
+/** The body as a JSON object; undefined when it is not one. Parse once when reading several fields. */
+export function jsonObject(body: Buffer): object | undefined {
   try {
     const doc: unknown = JSON.parse(body.toString('utf8'));
-    return typeof doc === 'object' && doc !== null ? Reflect.get(doc, field) : undefined;
+    return typeof doc === 'object' && doc !== null ? doc : undefined;
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@
  * Connector service to your bot"). jose checks the token; this file maps its errors to reasons.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { jsonObject } from '../platforms/platform';
 import { ACCEPTED, rejected, type RejectionReason, type SignatureScheme, type Verdict } from './scheme';
 import { SigningKeysUnavailable, type TeamsKeySource } from './teams-keys';
 import { single } from './timestamped-hmac';
@@ -51,21 +52,13 @@ async function verifyToken(token: string, body: Buffer, now: number, { appId, so
   }
   // The token was issued for the Bot Connector region the activity says it came from, and with a
   // key endorsed for the activity's channel: a token lifted from one delivery cannot carry another.
-  const { serviceUrl, channelId } = activityFields(body);
+  const activity = jsonObject(body);
+  const serviceUrl: unknown = activity === undefined ? undefined : Reflect.get(activity, 'serviceUrl');
+  const channelId: unknown = activity === undefined ? undefined : Reflect.get(activity, 'channelId');
   if (typeof serviceUrl === 'string' && payload['serviceurl'] !== serviceUrl) return rejected('wrong-service-url');
   const endorsements = source.endorsements(kid);
   if (typeof channelId === 'string' && endorsements !== undefined && !endorsements.includes(channelId)) return rejected('not-endorsed');
   return ACCEPTED;
-}
-
-/** The activity's serviceUrl and channelId, from one parse of the body (nothing when it is not a JSON object). */
-function activityFields(body: Buffer): { serviceUrl?: unknown; channelId?: unknown } {
-  try {
-    const activity: unknown = JSON.parse(body.toString('utf8'));
-    return typeof activity === 'object' && activity !== null ? { serviceUrl: Reflect.get(activity, 'serviceUrl'), channelId: Reflect.get(activity, 'channelId') } : {};
-  } catch {
-    return {};
-  }
 }
 
 /** What a failed jose verification means for the sender. */
