@@ -14,6 +14,7 @@ export type ProxyErrorCode =
   | 'SIGNING_KEYS_UNAVAILABLE'
   | 'NO_UPSTREAM'
   | 'BUFFERS_FULL'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
 export class ProxyError extends Error {
@@ -54,6 +55,10 @@ export const tooManyBufferedBytes = () =>
 
 export const unexpectedInterim = (status: number) =>
   new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' instead of a final answer');
+
+/** QUEUE_WHEN_STORE_DOWN refuses: the platform sends the webhook again later, in order, once the mailbox can take it. */
+export const mailboxUnavailable = () =>
+  new ProxyError('STORE_UNAVAILABLE', 503, 'the delivery mailbox cannot store webhooks now; send it again shortly', { headers: { 'retry-after': '5' } });
 
 export const internalError = () => new ProxyError('INTERNAL', 500, 'internal proxy error');
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config';
 import type { Mailbox } from './delivery/mailbox';
 import { acceptWebhook, type Acceptance } from './delivery/accept';
-import { internalError, noUpstream, signatureRejected, signingKeysUnavailable, stackOf, type ProxyError } from './errors';
+import { internalError, mailboxUnavailable, noUpstream, signatureRejected, signingKeysUnavailable, stackOf, type ProxyError } from './errors';
 import { sendError, writeJson } from './json-answer';
 import { createListener, drain, listen } from './listener/listener';
 import { log, logError, pathOnly } from './log';
@@ -21,7 +21,7 @@ import { PLATFORMS } from './platforms/platforms';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify, type BodyPlan } from './pipeline/steps';
 import { hadBody, readBody } from './request/body';
 import { REJECTION_TEXT, type Verdict } from './signature/scheme';
-import { openStore, waitBriefly } from './store/backends';
+import { connectStore, waitBriefly } from './store/backends';
 import type { AffinityStore, Clock } from './store/store';
 import { dispatch } from './upstream/dispatch';
 import type { UpstreamPool } from './upstream/pool';
@@ -60,8 +60,10 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   const clock = deps.clock ?? Date.now;
   const observer = deps.observer ?? {};
   const mode = modeOf(config.mode);
-  const store = deps.store ?? (mode.learns ? openStore(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }) : undefined);
-  const parts = buildParts(config, store, clock, observer, forward);
+  // One connection for every part that uses the store (cookies, mailbox, dedupe), opened by the first.
+  const session = connectStore(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs });
+  const store = deps.store ?? (mode.learns ? session.store() : undefined);
+  const parts = buildParts(config, store, session, clock, observer, forward);
   const server = createListener(config, (req, res) => onRequest(parts, server, req, res));
   let closing: Promise<void> | undefined;
 
@@ -92,6 +94,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
         parts.route.close();
         parts.forwarder.close();
         await store?.close();
+        await session.close();
       })();
       return closing;
     },
@@ -205,16 +208,30 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
       writeJson(flight.res, parts.config.queueAckStatus, { queued: acceptance.id });
       return;
     }
-    if (acceptance.full) {
-      parts.logFallback('delivery mailbox: a webhook could not be stored (QUEUE_MAX_BYTES reached, or the store is unreachable): forwarded directly');
-      flight.outcome = 'direct-fallback';
+    if (acceptance.why === 'not-for-the-mailbox') return forwardWithAffinity(parts, flight);
+    if (acceptance.why === 'store-down' && parts.refuseWhenStoreDown) {
+      parts.logFallback('delivery mailbox: its store is away: webhooks are answered 503 for the platform to send again (QUEUE_WHEN_STORE_DOWN)');
+      fail(parts, flight, mailboxUnavailable());
+      return;
     }
+    parts.logFallback(`delivery mailbox: a webhook could not be stored (${NOT_STORED[acceptance.why]}): forwarded directly`);
+    flight.outcome = 'direct-fallback';
+    // A replica is delivering the stored copy already: the bot can drop whichever comes second.
+    if (acceptance.id !== undefined) flight.req.headers['x-webhook-delivery-id'] = acceptance.id;
     forwardWithAffinity(parts, flight);
   };
   const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock(), PLATFORMS[parts.config.platform]);
   if (!(acceptance instanceof Promise)) answer(acceptance);
   else acceptance.then(answer).catch((err: unknown) => crashed(flight, err));
 }
+
+const NOT_STORED: Record<Extract<Acceptance, { stored: false }>['why'], string> = {
+  'not-for-the-mailbox': 'not a webhook for the mailbox',
+  full: 'QUEUE_MAX_BYTES reached',
+  'store-down': 'its store is unreachable',
+  unreplicated: 'its replicas did not confirm it in time (QUEUE_ACK_REPLICAS)',
+  'unreplicated-in-flight': 'its replicas did not confirm it in time (QUEUE_ACK_REPLICAS); a copy is being delivered with the same delivery id',
+};
 
 /** Route, then forward along the route; learn from the answer. */
 function forward(parts: Parts, flight: Flight): void {

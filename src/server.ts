@@ -9,6 +9,7 @@ import { checkConfiguration, commandOf, effectiveSettings, helpText } from './cl
 import { runPrimary } from './cluster';
 import { ConfigError, parseConfig, type Config } from './config/config';
 import { redactUrl } from './config/redact';
+import { storeParts } from './config/sections';
 import { messageOf, StartupError, stackOf } from './errors';
 import { modeOf } from './modes';
 import { log, logError } from './log';
@@ -105,9 +106,14 @@ function startLine(config: Config, port: number, address: string): string {
     mode.route === 'pool'
       ? `${config.upstreams.length} upstream(s) ${config.upstreams.map((u) => redactUrl(u.href)).join(', ')}`
       : redactUrl(config.target.href);
-  const store = mode.learns ? `, ${config.store} store` : '';
+  const parts = storeParts(config);
+  const store = parts.length === 0 ? '' : `, ${config.store} store (${parts.join(', ')})`;
   return `webhook-affinity listening on http://${where}:${port}, forwarding to ${destination} in ${config.mode} mode${store}`;
 }
+
+// The last resort: a promise rejected with nobody to handle it is a bug, not a reason to stop
+// serving every other webhook (Node's default is to exit). Said with its stack, every time.
+process.on('unhandledRejection', (reason) => logError(`internal error (unhandled rejection), still serving: ${stackOf(reason)}`));
 
 try {
   main();

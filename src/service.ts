@@ -35,7 +35,10 @@ export interface ServiceOptions {
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   let proxy: AffinityProxy | undefined;
-  const metrics = createMetrics(config, () => ({ store: proxy?.store, pool: proxy?.pool, bufferedBytes: proxy?.bufferedBytes ?? 0, queue: proxy?.mailbox?.stats() }));
+  const metrics = createMetrics(config, () => {
+    const mailbox = proxy?.mailbox;
+    return { store: proxy?.store, pool: proxy?.pool, bufferedBytes: proxy?.bufferedBytes ?? 0, queue: mailbox === undefined ? undefined : () => mailbox.stats() };
+  });
   // A cluster worker's metrics are collected by the primary's AggregatorRegistry. Constructing
   // one is what makes prom-client answer the primary's requests in this worker.
   if (cluster.isWorker) {

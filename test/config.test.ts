@@ -207,10 +207,43 @@ describe('configuration', () => {
 
   it('reads the store and worker settings', () => {
     const d = parseConfig({});
-    assert.deepEqual([d.store, d.storeOptions.redis.url, d.storeOptions.redis.prefix, d.storeTimeoutMs, d.workers], ['memory', 'redis://127.0.0.1:6379', 'webhook-affinity:', 100, 1]);
+    assert.deepEqual([d.store, d.storeOptions.redis.topology, d.storeOptions.redis.prefix, d.storeTimeoutMs, d.workers], ['memory', { kind: 'server', url: 'redis://127.0.0.1:6379' }, 'webhook-affinity:', 100, 1]);
     const c = parseConfig({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: 'rediss://u:p@r:6380/2', REDIS_PREFIX: 'x:', STORE_TIMEOUT_MS: '50', WORKERS: '4' });
-    assert.deepEqual([c.store, c.storeOptions.redis.url, c.storeOptions.redis.prefix, c.storeTimeoutMs, c.workers], ['redis', 'rediss://u:p@r:6380/2', 'x:', 50, 4]);
-    assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is only used in cookie and both modes/);
+    assert.deepEqual([c.store, c.storeOptions.redis.topology, c.storeOptions.redis.prefix, c.storeTimeoutMs, c.workers], ['redis', { kind: 'server', url: 'rediss://u:p@r:6380/2' }, 'x:', 50, 4]);
+    assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is not contacted: it holds learned cookies \(cookie and both modes; AFFINITY_MODE is header\), the delivery mailbox/);
+    assert.doesNotMatch(parseConfig({ STORE: 'redis', DELIVERY: 'queued' }).warnings.join(), /not contacted/, 'the mailbox uses it');
+    assert.doesNotMatch(parseConfig({ STORE: 'redis', PLATFORM: 'slack', WEBHOOK_SECRET: 's' }).warnings.join(), /not contacted/, 'dedupe uses it');
+  });
+
+  it('reads the Redis topologies, and refuses two at once', () => {
+    const sentinel = parseConfig({ STORE: 'redis', DELIVERY: 'queued', REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b, [::1]:26380', REDIS_SENTINEL_NAME: 'bots', REDIS_PASSWORD: 'pw', REDIS_TLS: 'true' });
+    assert.deepEqual(sentinel.storeOptions.redis.topology, {
+      kind: 'sentinel',
+      name: 'bots',
+      sentinels: [
+        { host: '10.0.0.5', port: 26379 },
+        { host: 'sentinel-b', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+    });
+    assert.deepEqual([sentinel.storeOptions.redis.auth.password, sentinel.storeOptions.redis.auth.tls], ['pw', true]);
+    const cluster = parseConfig({ STORE: 'redis', DELIVERY: 'queued', REDIS_CLUSTER_NODES: 'a:7000,b:7001', SPOOL_SHARDS: '32' });
+    assert.deepEqual(cluster.storeOptions.redis.topology, { kind: 'cluster', nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }] });
+    assert.equal(cluster.storeOptions.redis.shards, 32);
+    // REDIS_URL at its default (as in .env.example) names no topology.
+    assert.equal(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: 'a:7000' }).storeOptions.redis.topology.kind, 'cluster');
+    assert.throws(() => parseConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's:26379' }), /REDIS_SENTINELS="s:26379" is not valid: expected unset: REDIS_URL and REDIS_SENTINELS each name a Redis topology/);
+    assert.throws(() => parseConfig({ REDIS_SENTINELS: 's:26379', REDIS_CLUSTER_NODES: 'a:7000' }), /REDIS_SENTINELS and REDIS_CLUSTER_NODES/);
+    assert.throws(() => parseConfig({ REDIS_CLUSTER_NODES: 'a:99999' }), /REDIS_CLUSTER_NODES="a:99999"/);
+  });
+
+  it('reads the mailbox store settings: spool timeout, replicated acks, what happens while the store is down', () => {
+    const d = parseConfig({});
+    assert.deepEqual([d.spoolTimeoutMs, d.queueAckReplicas, d.queueWhenStoreDown], [1000, 0, 'auto']);
+    const c = parseConfig({ STORE: 'redis', DELIVERY: 'queued', SPOOL_TIMEOUT_MS: '250', QUEUE_ACK_REPLICAS: '1', QUEUE_WHEN_STORE_DOWN: 'refuse' });
+    assert.deepEqual([c.spoolTimeoutMs, c.queueAckReplicas, c.queueWhenStoreDown], [250, 1, 'refuse']);
+    assert.throws(() => parseConfig({ DELIVERY: 'queued', QUEUE_ACK_REPLICAS: '1' }), /QUEUE_ACK_REPLICAS="1" is not valid: expected 0 unless DELIVERY=queued and STORE=redis/);
+    assert.throws(() => parseConfig({ QUEUE_WHEN_STORE_DOWN: 'sometimes' }), /one of direct, refuse, auto/);
   });
 
   it('reads the delivery mailbox settings, small values included', () => {

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MemorySpool } from '../src/delivery/memory-spool';
 import { RedisSpool } from '../src/delivery/redis-spool';
-import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
+import { RedisConnection } from '../src/store/redis-connection';
+import { deletePrefix, NO_AUTH, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
 import { MinHeap } from '../src/delivery/min-heap';
 import { backoffMs, retryAfterMs, settle } from '../src/delivery/retry-policy';
 import { spoolContract } from './helpers/spool-contract';
@@ -17,20 +18,23 @@ import { spoolContract } from './helpers/spool-contract';
 spoolContract('memory', (options) => new MemorySpool(options));
 
 const redisSkip = redisSkipReason();
-const redisSpools: RedisSpool[] = [];
+const connections: RedisConnection[] = [];
 const spoolPrefix = testPrefix();
-spoolContract(
-  'redis',
-  async (options) => {
-    const spool = new RedisSpool({ url: REDIS_URL, prefix: `${spoolPrefix}${randomUUID()}:`, timeoutMs: 2000, leaseMs: 60_000, ...options });
-    redisSpools.push(spool);
-    await spool.ready();
-    return spool;
-  },
-  { skip: redisSkip },
-);
+for (const shards of [16, 1]) {
+  spoolContract(
+    `redis, ${shards} shard(s)`,
+    async (options) => {
+      const connection = new RedisConnection({ kind: 'server', url: REDIS_URL }, NO_AUTH, 'spool-contract');
+      connections.push(connection);
+      const spool = new RedisSpool(connection, { prefix: `${spoolPrefix}${randomUUID()}:`, shards, timeoutMs: 2000, leaseMs: 60_000, ackReplicas: 0, ...options });
+      await spool.ready();
+      return spool;
+    },
+    { skip: redisSkip },
+  );
+}
 after(async () => {
-  for (const spool of redisSpools) await spool.close();
+  for (const connection of connections) await connection.close();
   if (redisSkip !== false) return;
   const client = new Redis(REDIS_URL);
   await deletePrefix(client, spoolPrefix);

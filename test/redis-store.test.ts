@@ -6,16 +6,19 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/store/redis';
+import { RedisConnection } from '../src/store/redis-connection';
 import { storeContract } from './helpers/store-contract';
 import { closedPortUrl, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
-import { deletePrefix, PrivateRedis, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
+import { deletePrefix, NO_AUTH, PrivateRedis, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
 import { waitFor } from './helpers/wait';
 
 const skip = redisSkipReason();
 const prefix = testPrefix();
 let admin: Redis | undefined;
+const connections: RedisConnection[] = [];
 
 after(async () => {
+  for (const connection of connections) await connection.close();
   if (admin) {
     await deletePrefix(admin, prefix);
     await admin.quit();
@@ -31,7 +34,9 @@ storeContract(
   'redis',
   async () => {
     const storePrefix = `${prefix}contract:${Math.random().toString(36).slice(2)}:`;
-    const store = new RedisStore({ url: REDIS_URL, prefix: storePrefix, timeoutMs: 1000 });
+    const connection = new RedisConnection({ kind: 'server', url: REDIS_URL }, NO_AUTH, 'store-contract');
+    connections.push(connection);
+    const store = new RedisStore(connection, storePrefix, 1000);
     await store.ready();
     return {
       store,

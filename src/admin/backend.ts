@@ -9,7 +9,7 @@ import type { Config } from '../config/config';
 import { modeOf } from '../modes';
 import type { Mailbox } from '../delivery/mailbox';
 import type { AffinityProxy } from '../proxy';
-import { openStore } from '../store/backends';
+import { connectStore } from '../store/backends';
 import type { AffinityStore } from '../store/store';
 import { PoolMember } from '../upstream/pool';
 
@@ -109,7 +109,7 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequ
 export function primaryBackend(config: Config, listeningWorkers: () => number, stopping: () => boolean): AdminBackend {
   const aggregator = new AggregatorRegistry();
   const mode = modeOf(config.mode);
-  const store = mode.learns ? openStore(config.store, config.storeOptions, { clock: Date.now, timeoutMs: config.storeTimeoutMs }) : undefined;
+  const store = mode.learns ? connectStore(config.store, config.storeOptions, { clock: Date.now, timeoutMs: config.storeTimeoutMs }).store() : undefined;
   const members = config.upstreams.map((u) => new PoolMember(u));
   return {
     store,

@@ -139,6 +139,16 @@ export interface Config {
   readonly queueHoldMs: number;
   /** Shared spool: how long a replica owns a key's mailbox without renewing it, ms (QUEUE_LEASE_MS, default 10000). */
   readonly queueLeaseMs: number;
+  /** A delivery-spool call slower than this fails, ms: the webhook then takes QUEUE_WHEN_STORE_DOWN's path (SPOOL_TIMEOUT_MS, default 1000). */
+  readonly spoolTimeoutMs: number;
+  /** Replicas that must hold a stored webhook before it is acknowledged (QUEUE_ACK_REPLICAS, default 0: the primary's word). */
+  readonly queueAckReplicas: number;
+  /**
+   * What a webhook gets while the mailbox's store cannot take it (QUEUE_WHEN_STORE_DOWN, default
+   * auto): `direct` forwards it, `refuse` answers 503 + Retry-After, `auto` refuses for platforms
+   * that send again and forwards for the others.
+   */
+  readonly queueWhenStoreDown: 'direct' | 'refuse' | 'auto';
   /** Dead letters kept, the oldest dropped first (DEAD_LETTER_MAX, default 10000). */
   readonly deadLetterMax: number;
   /** Worker processes sharing the port (WORKERS, default 1). */

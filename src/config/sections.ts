@@ -203,6 +203,9 @@ export function readDelivery(read: EnvReader) {
     queueMaxBytes: read.integer('QUEUE_MAX_BYTES', 268_435_456, 1, 64 * 1024 * 1024 * 1024),
     queueHoldMs: read.integer('QUEUE_HOLD_MS', 30_000, 0, 86_400_000),
     queueLeaseMs: read.integer('QUEUE_LEASE_MS', 10_000, 1, 3_600_000),
+    spoolTimeoutMs: read.integer('SPOOL_TIMEOUT_MS', 1000, 1, 60_000),
+    queueAckReplicas: read.integer('QUEUE_ACK_REPLICAS', 0, 0, 100),
+    queueWhenStoreDown: read.oneOf('QUEUE_WHEN_STORE_DOWN', 'auto', ['direct', 'refuse', 'auto'] as const),
     deadLetterMax: read.integer('DEAD_LETTER_MAX', 10_000, 1, 10_000_000),
   };
 }
@@ -232,11 +235,23 @@ export function checkAcross(config: Config, read: EnvReader, warnings: string[])
   if (config.adminPort !== undefined && config.adminPort === config.port) {
     read.problem('ADMIN_PORT', String(config.adminPort), 'a port other than PORT (or off)');
   }
-  if (isShared(store) && !learns) warnings.push(`STORE=${store} is only used in ${modesWhere((m) => m.learns)} modes (AFFINITY_MODE is ${mode}): it is not contacted`);
+  const queued = config.delivery === 'queued';
+  if (isShared(store) && storeParts(config).length === 0) {
+    warnings.push(`STORE=${store} is not contacted: it holds learned cookies (${modesWhere((m) => m.learns)} modes; AFFINITY_MODE is ${mode}), the delivery mailbox (DELIVERY=queued) and dedupe ids (DEDUPE), and none is in use`);
+  }
+  if (config.queueAckReplicas > 0 && !(queued && store === 'redis')) {
+    read.problem('QUEUE_ACK_REPLICAS', String(config.queueAckReplicas), '0 unless DELIVERY=queued and STORE=redis (replicas confirm what the Redis spool stores)');
+  }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     // Node refuses a headers timeout longer than the request timeout.
     read.problem('HEADERS_TIMEOUT_MS', String(config.headersTimeoutMs), `at most REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
   }
+}
+
+/** What the store holds with this configuration, in words: for the start line and warnings. */
+export function storeParts(config: Pick<Config, 'mode' | 'delivery' | 'dedupe'>): string[] {
+  const parts = [modeOf(config.mode).learns && 'learned cookies', config.delivery === 'queued' && 'delivery mailbox', config.dedupe && 'dedupe ids'];
+  return parts.filter((p) => p !== false);
 }
 
 /** The names of the modes that `has`, for messages: "cookie and both". */

@@ -6,12 +6,18 @@ import type { IncomingMessage } from 'node:http';
 import type { Mailbox } from './mailbox';
 import type { Platform } from '../platforms/platform';
 import { letterOf } from './stored-request';
+import type { AppendResult } from './spool';
 
-/** Stored under this delivery id; or not, and whether for want of room (QUEUE_MAX_BYTES). */
-export type Acceptance = { readonly stored: true; readonly id: string } | { readonly stored: false; readonly full: boolean };
+/**
+ * Stored under this delivery id; or not, and why: not a webhook for the mailbox, no room
+ * (QUEUE_MAX_BYTES), the store away, or not confirmed by its replicas. `id`: a copy is being
+ * delivered under this delivery id already (the direct forward then carries it too).
+ */
+export type Acceptance =
+  | { readonly stored: true; readonly id: string }
+  | { readonly stored: false; readonly why: 'not-for-the-mailbox' | Exclude<AppendResult, 'stored'>; readonly id?: string };
 
-const NOT_FOR_THE_MAILBOX: Acceptance = { stored: false, full: false };
-const FULL: Acceptance = { stored: false, full: true };
+const NOT_FOR_THE_MAILBOX: Acceptance = { stored: false, why: 'not-for-the-mailbox' };
 
 /**
  * A POST whose body was read goes into the mailbox; anything else is forwarded directly (its
@@ -27,7 +33,10 @@ export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefine
 export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number, platform: Platform): Acceptance | Promise<Acceptance> {
   if (!goesThroughMailbox(req, body, platform)) return NOT_FOR_THE_MAILBOX;
   const letter = letterOf(req, body, key, now);
-  const stored = mailbox.accept(letter);
-  const acceptance = (ok: boolean): Acceptance => (ok ? { stored: true, id: letter.id } : FULL);
-  return stored instanceof Promise ? stored.then(acceptance) : acceptance(stored);
+  const result = mailbox.accept(letter);
+  const acceptance = (r: AppendResult): Acceptance => {
+    if (r === 'stored') return { stored: true, id: letter.id };
+    return r === 'unreplicated-in-flight' ? { stored: false, why: r, id: letter.id } : { stored: false, why: r };
+  };
+  return result instanceof Promise ? result.then(acceptance) : acceptance(result);
 }

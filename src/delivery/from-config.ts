@@ -9,11 +9,11 @@ import type { Route } from '../route/route';
 import type { Clock } from '../store/store';
 import { createDeliverer } from './deliverer';
 import { createMailbox, type Mailbox } from './mailbox';
-import { openSpool } from '../store/backends';
+import type { StoreSession } from '../store/backend';
 import { logError } from '../log';
 import { throttled } from '../throttle';
 
-export function mailboxFromConfig(config: Config, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
+export function mailboxFromConfig(config: Config, session: StoreSession, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
   if (config.delivery !== 'queued') return undefined;
   const deliverer = createDeliverer({
     route,
@@ -29,11 +29,13 @@ export function mailboxFromConfig(config: Config, route: Route, strategies: read
   // A dead letter is a webhook the bot will not get unless someone acts: the operator hears of it.
   const announceDead = throttled(logError, 10_000, clock);
   return createMailbox({
-    spool: openSpool(config.store, config.storeOptions, {
+    spool: session.spool({
       maxBytes: config.queueMaxBytes,
       maxDead: config.deadLetterMax,
       leaseMs: config.queueLeaseMs,
-      timeoutMs: config.storeTimeoutMs,
+      timeoutMs: config.spoolTimeoutMs,
+      ackReplicas: config.queueAckReplicas,
+      onReset: (lost) => observer.storeReset?.(lost),
       clock,
     }),
     deliverer,

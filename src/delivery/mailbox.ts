@@ -8,7 +8,7 @@ import type { Clock } from '../store/store';
 import { messageOf } from '../errors';
 import type { Attempted, Deliverer } from './deliverer';
 import type { AttemptReport, Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
-import type { Maybe, Spool, SpoolStats } from './spool';
+import type { AppendResult, Maybe, Spool, SpoolStats } from './spool';
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'held';
 
@@ -37,8 +37,8 @@ export interface MailboxOptions {
 }
 
 export interface Mailbox {
-  /** Stores the letter; false when the spool cannot take it (then forward it directly). */
-  accept(letter: Letter): Maybe<boolean>;
+  /** Stores the letter; anything but 'stored' means it must be forwarded directly (or refused). */
+  accept(letter: Letter): Maybe<AppendResult>;
   stats(): Maybe<SpoolStats>;
   readonly spool: Spool;
   /** Dead letters, newest first. */
@@ -97,10 +97,12 @@ class SpoolMailbox implements Mailbox {
     this.poll = this.spool.shared ? setInterval(() => void this.pump(), options.pollMs ?? 250) : undefined;
   }
 
-  accept(letter: Letter): Maybe<boolean> {
-    if (this.closed) return false;
+  accept(letter: Letter): Maybe<AppendResult> {
+    if (this.closed) return 'full';
+    if (this.spool.store !== undefined) return this.spool.store(letter).then((result) => this.appended(result), (): AppendResult => 'store-down');
     const stored = this.spool.append(letter);
-    return stored instanceof Promise ? stored.then((ok) => this.appended(ok), () => false) : this.appended(stored);
+    const result = (ok: boolean): AppendResult => this.appended(ok ? 'stored' : 'full');
+    return stored instanceof Promise ? stored.then(result, (): AppendResult => 'store-down') : result(stored);
   }
 
   stats(): Maybe<SpoolStats> {
@@ -161,9 +163,9 @@ class SpoolMailbox implements Mailbox {
   }
 
   /** Stored: tell the pump. */
-  private appended(ok: boolean): boolean {
-    if (ok) void this.pump();
-    return ok;
+  private appended(result: AppendResult): AppendResult {
+    if (result === 'stored') void this.pump();
+    return result;
   }
 
   /** Starts every delivery that may start now, and sets the timer for the next retry due. */

@@ -1,208 +1,348 @@
 /**
- * The shared spool: mailboxes in Redis, one per key across every replica (the layout and why:
- * redis-scripts.ts). A webhook is acknowledged only once Redis has it; a replica that dies while
+ * The shared spool: mailboxes in Redis, one per key across every replica, cut into shards
+ * (shards.ts) whose scripts (redis-scripts.ts) each run on one shard. A webhook is acknowledged
+ * only once Redis has it (and, with QUEUE_ACK_REPLICAS, its replicas); a replica that dies while
  * delivering leaves its claim to run out (QUEUE_LEASE_MS) and another one delivers that webhook
  * again, with the same delivery id and the next attempt number.
+ *
+ * Each script answers with its shard's figures (next due, depth, bytes): the pump's questions
+ * between claims (how many are stored, when is the next retry due) are answered from those
+ * without a round trip, and QUEUE_MAX_BYTES is checked against their sum.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { redisClient } from '../store/redis-client';
+import { logError } from '../log';
+import type { RedisClient, RedisConnection } from '../store/redis-connection';
+import { ackedByReplicas } from './redis-acks';
 import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import { letterBytes } from './letter';
-import { APPEND, CLAIM, FORGET, RENEW, REPLAY, SETTLE, WAKE } from './redis-scripts';
-import type { Spool, SpoolStats } from './spool';
+import { packedHead, packLetter, unpackLetter } from './packed-letter';
+import { SCRIPTS, type ScriptName, type ShardKey } from './redis-scripts';
+import { shardOf, shardTags } from './shards';
+import type { AppendResult, Spool, SpoolStats } from './spool';
 
 export interface RedisSpoolOptions {
-  readonly url: string;
   /** Prepended to every key (REDIS_PREFIX + "mailbox:"). */
   readonly prefix: string;
-  /** A command slower than this fails (STORE_TIMEOUT_MS): the webhook is then forwarded directly. */
+  /** SPOOL_SHARDS. */
+  readonly shards: number;
+  /** A call slower than this fails (SPOOL_TIMEOUT_MS): the webhook is then forwarded directly. */
   readonly timeoutMs: number;
   readonly maxBytes: number;
   readonly maxDead: number;
   /** How long a claim lasts unless renewed (QUEUE_LEASE_MS). */
   readonly leaseMs: number;
-  readonly onConnectionError?: (err: Error) => void;
-  /** Called when the connection is ready again after an error. */
-  readonly onBack?: () => void;
+  /** QUEUE_ACK_REPLICAS: replicas that must hold a letter before it counts as stored (0: the primary's word). */
+  readonly ackReplicas: number;
+  /** With ackReplicas: the connection appends and their WAIT go over (WAIT blocks its connection). */
+  readonly ackConnection?: RedisConnection;
+  /** The store came back without the spool's data: shards lost, webhooks they held as last seen. */
+  readonly onReset?: (shards: readonly number[], lost: number) => void;
 }
 
-type Script = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+/** The figures a shard last answered with. */
+interface ShardView {
+  next: number;
+  depth: number;
+  bytes: number;
+  /** Its alive marker has been seen: a missing one now means the store lost its data. */
+  marked: boolean;
+  /** Calls sent to the shard, and the latest whose figures were taken in: an answer to an older call never overwrites a newer one's. */
+  sent: number;
+  seen: number;
+}
 
 /** The mailbox a letter belongs to: its key's, or its own when it has no key. */
 const mailboxOf = (letter: Pick<Letter, 'key' | 'id'>): string => (letter.key === undefined ? `n:${letter.id}` : `k:${letter.key}`);
 
+type Reply = unknown;
+
+/** How often a claim asks every shard, not only those known to have work due (ms). */
+const SWEEP_MS = 200;
+
 export class RedisSpool implements Spool {
   readonly shared = true;
-  private readonly client: Redis;
   /** This process, in the claims it holds. */
   private readonly owner = randomUUID();
-  private readonly scripts: Record<'append' | 'claim' | 'settle' | 'renew' | 'wake' | 'replay' | 'forget', Script>;
+  private readonly prefixes: readonly string[];
+  private readonly views: ShardView[];
+  /** Where the next claim starts, so that no shard starves another. */
+  private cursor = 0;
+  /** Orders dead letters that die in the same millisecond. */
+  private deadSerial = 0;
+  /** When every shard was last asked for work (performance.now()). */
+  private sweptAt = -Infinity;
 
-  constructor(private readonly options: RedisSpoolOptions) {
-    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity-mailbox', options.onConnectionError, options.onBack);
-    const sources = { append: APPEND, claim: CLAIM, settle: SETTLE, renew: RENEW, wake: WAKE, replay: REPLAY, forget: FORGET };
-    for (const [name, lua] of Object.entries(sources)) this.client.defineCommand(`mailbox_${name}`, { numberOfKeys: 0, lua });
-    const call = (name: string): Script => {
-      // The Buffer variant keeps bodies as bytes.
-      const command: unknown = Reflect.get(this.client, `mailbox_${name}Buffer`);
-      if (typeof command !== 'function') throw new Error(`ioredis did not define mailbox_${name}`);
-      return (...args) => Promise.resolve(command.apply(this.client, args));
-    };
-    this.scripts = { append: call('append'), claim: call('claim'), settle: call('settle'), renew: call('renew'), wake: call('wake'), replay: call('replay'), forget: call('forget') };
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly options: RedisSpoolOptions,
+  ) {
+    this.prefixes = shardTags(options.shards).map((tag) => `${options.prefix}{${tag}}:`);
+    this.views = this.prefixes.map(() => ({ next: Infinity, depth: 0, bytes: 0, marked: false, sent: 0, seen: 0 }));
+    for (const c of new Set([connection, options.ackConnection ?? connection])) defineScripts(c.client);
+    // Each (re)connection: read the figures, and find out whether the store lost them.
+    connection.onReady(() => void this.stats(Date.now()).catch(() => {}));
   }
 
-  /** Resolves once connected (the proxy does not wait for it: accepting falls back to direct meanwhile). */
   ready(): Promise<void> {
-    if (this.client.status === 'ready') return Promise.resolve();
-    return new Promise((resolve) => this.client.once('ready', () => resolve()));
+    return this.connection.ready();
   }
 
+  /** QUEUE_MAX_BYTES is checked against every shard's bytes as last seen, and the shard's own in its script. */
   async append(letter: Letter): Promise<boolean> {
-    const fields: (string | Buffer)[] = ['mb', mailboxOf(letter), 'method', letter.method, 'url', letter.url, 'headers', JSON.stringify(letter.headers), 'body', letter.body];
-    fields.push('arrivedAt', String(letter.arrivedAt), 'bytes', String(letterBytes(letter)));
-    if (letter.key !== undefined) fields.push('key', letter.key);
-    const stored = await this.scripts.append(this.options.prefix, letter.id, mailboxOf(letter), letter.arrivedAt, this.options.maxBytes, letterBytes(letter), ...fields);
-    return stored === 1;
+    return (await this.store(letter)) === 'stored';
+  }
+
+  /** Stores a letter; with QUEUE_ACK_REPLICAS, only once the replicas confirm it. */
+  async store(letter: Letter): Promise<AppendResult> {
+    const bytes = letterBytes(letter);
+    if (this.views.reduce((sum, v) => sum + v.bytes, 0) + bytes > this.options.maxBytes) return 'full';
+    const mailbox = mailboxOf(letter);
+    const shard = shardOf(mailbox, this.options.shards);
+    const via = this.options.ackConnection ?? this.connection;
+    const args = [letter.id, mailbox, letter.arrivedAt, this.options.maxBytes, bytes, packLetter(letter), letter.key === undefined ? 1 : 0];
+    const ticket = this.ticket(shard);
+    const [stored, figures] = list(await this.run('append', shard, mailbox, args, via));
+    this.see(shard, figures, ticket);
+    if (Number(stored) !== 1) return 'full';
+    if (this.options.ackReplicas === 0) return 'stored';
+    if (await ackedByReplicas(via, this.prefixes[shard]!, this.options.ackReplicas, this.options.timeoutMs)) return 'stored';
+    const withdrawn = await this.run('withdraw', shard, mailbox, [letter.id, mailbox]).catch(() => 0);
+    return Number(withdrawn) === 1 ? 'unreplicated' : 'unreplicated-in-flight';
   }
 
   async claim(now: number, max: number): Promise<Claimed[]> {
-    const reply = await this.scripts.claim(this.options.prefix, now, now + this.options.leaseMs, this.owner, max);
     const claimed: Claimed[] = [];
-    for (const triple of Array.isArray(reply) ? reply : []) {
-      const [id, attempt, fields]: unknown[] = Array.isArray(triple) ? triple : [];
-      if (Buffer.isBuffer(id) && typeof attempt === 'number' && Array.isArray(fields)) claimed.push({ letter: letterFrom(id.toString(), fieldMap(fields)), attempt });
+    // Rounds: the shards in line share the room; one that filled its share may have more, and
+    // goes to the back of the line.
+    const line = this.shardsDueAt(now);
+    this.cursor = (this.cursor + 1) % this.options.shards;
+    while (claimed.length < max && line.length > 0) {
+      const room = max - claimed.length;
+      const round = line.splice(0, room);
+      const shares = round.map((shard, i) => ({ shard, share: Math.floor(room / round.length) + (i < room % round.length ? 1 : 0) }));
+      const batches = await Promise.all(shares.map(({ shard, share }) => this.claimIn(shard, now, share)));
+      shares.forEach(({ shard, share }, i) => {
+        if (batches[i]!.length === share) line.push(shard);
+      });
+      for (const batch of batches) claimed.push(...batch);
     }
     return claimed;
   }
 
   async settle(claimed: Claimed, settlement: Settlement, now: number): Promise<void> {
     const at = settlement.kind === 'retry' || settlement.kind === 'hold' ? settlement.at : now;
-    const early = settlement.kind === 'retry' && settlement.early === true ? '1' : '0';
+    const early = settlement.kind === 'retry' && settlement.early === true ? 1 : 0;
     const reason = settlement.kind === 'dead' ? settlement.reason : '';
     const { letter } = claimed;
-    await this.scripts.settle(this.options.prefix, mailboxOf(letter), letter.id, this.owner, settlement.kind, now, at, early, reason, this.options.maxDead);
+    const mailbox = mailboxOf(letter);
+    const shard = shardOf(mailbox, this.options.shards);
+    const deadScore = now * 1024 + (this.deadSerial++ % 1024);
+    const ticket = this.ticket(shard);
+    const [, figures, deadHere] = list(await this.run('settle', shard, mailbox, [mailbox, letter.id, this.owner, settlement.kind, now, at, early, reason, deadScore]));
+    this.see(shard, figures, ticket);
+    if (settlement.kind === 'dead' && Number(deadHere) > 0) await this.trimDead();
   }
 
   async renew(claimed: Claimed, now: number): Promise<boolean> {
-    const { letter } = claimed;
-    return (await this.scripts.renew(this.options.prefix, mailboxOf(letter), letter.id, this.owner, now + this.options.leaseMs)) === 1;
+    const mailbox = mailboxOf(claimed.letter);
+    const shard = shardOf(mailbox, this.options.shards);
+    return Number(await this.run('renew', shard, mailbox, [mailbox, `${this.owner} ${claimed.letter.id}`, now + this.options.leaseMs])) === 1;
   }
 
   async wake(now: number): Promise<number> {
-    return Number(await this.scripts.wake(this.options.prefix, now));
+    const woken = await this.everyShard((shard) => this.run('wake', shard, undefined, [now]));
+    // Made due now: the next claim asks those shards.
+    woken.forEach((n, shard) => {
+      if (Number(n) > 0) this.views[shard]!.next = Math.min(this.views[shard]!.next, now);
+    });
+    return woken.reduce<number>((sum, n) => sum + Number(n), 0);
   }
 
-  async nextDueAt(): Promise<number | undefined> {
-    const P = this.options.prefix;
-    const [due, lease] = await Promise.all([this.client.zrange(`${P}due`, '0', '0', 'WITHSCORES'), this.client.zrange(`${P}leases`, '0', '0', 'WITHSCORES')]);
-    const times = [due[1], lease[1]].filter((t): t is string => t !== undefined).map(Number);
-    return times.length === 0 ? undefined : Math.min(...times);
+  /** From the figures the shards last answered with (other replicas' work is found by polling). */
+  nextDueAt(): number | undefined {
+    const next = Math.min(...this.views.map((v) => v.next));
+    return Number.isFinite(next) ? next : undefined;
   }
 
-  async depth(): Promise<number> {
-    return Number((await this.client.hget(`${this.options.prefix}stats`, 'depth')) ?? 0);
+  depth(): number {
+    return this.views.reduce((sum, v) => sum + v.depth, 0);
   }
 
   async stats(now: number): Promise<SpoolStats> {
-    const P = this.options.prefix;
-    const [stats, due, leases, oldest, dead] = await Promise.all([
-      this.client.hgetall(`${P}stats`),
-      this.client.zcard(`${P}due`),
-      this.client.zcard(`${P}leases`),
-      this.client.zrange(`${P}arrivals`, '0', '0', 'WITHSCORES'),
-      this.client.llen(`${P}dead`),
-    ]);
-    const oldestAt = oldest[1] === undefined ? now : Number(oldest[1]);
-    return {
-      depth: Number(stats.depth ?? 0),
-      keyless: Number(stats.keyless ?? 0),
-      bytes: Number(stats.bytes ?? 0),
-      mailboxes: due + leases,
-      inFlight: leases,
-      oldestAgeMs: Math.max(0, now - oldestAt),
-      dead,
-      deadDropped: Number(stats.deadDropped ?? 0),
-    };
+    const tickets = this.views.map((_v, shard) => this.ticket(shard));
+    const replies = await this.everyShard((shard) => this.run('stats', shard, undefined, []));
+    const total = { depth: 0, keyless: 0, bytes: 0, mailboxes: 0, inFlight: 0, oldestAt: now, dead: 0, deadDropped: 0 };
+    const reset: number[] = [];
+    let lost = 0;
+    replies.forEach((reply, shard) => {
+      const [depth, keyless, bytes, due, leases, oldest, dead, dropped, missing] = list(reply).map((v) => String(v));
+      const view = this.views[shard]!;
+      if (missing === '1' && view.marked) {
+        reset.push(shard);
+        lost += view.depth;
+      }
+      view.marked = true;
+      if (tickets[shard]! > view.seen) {
+        view.seen = tickets[shard]!;
+        view.depth = Number(depth);
+        view.bytes = Number(bytes);
+      }
+      total.depth += Number(depth);
+      total.keyless += Number(keyless);
+      total.bytes += Number(bytes);
+      total.mailboxes += Number(due) + Number(leases);
+      total.inFlight += Number(leases);
+      if (oldest !== '' && Number(oldest) < total.oldestAt) total.oldestAt = Number(oldest);
+      total.dead += Number(dead);
+      total.deadDropped += Number(dropped);
+    });
+    if (reset.length > 0) this.options.onReset?.(reset, lost);
+    const { oldestAt, ...figures } = total;
+    return { ...figures, oldestAgeMs: Math.max(0, now - oldestAt) };
   }
 
   async pendingFor(key: string, max: number): Promise<readonly WaitingLetter[]> {
-    const P = this.options.prefix;
-    const ids = await this.client.lrange(`${P}mb:${mailboxOf({ key, id: '' })}`, 0, max - 1);
-    const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hmget(`${P}letter:${id}`, 'url', 'arrivedAt', 'attempts');
-    const replies = (await pipeline.exec()) ?? [];
-    return ids.map((id, i) => {
-      const reply = replies[i]?.[1];
-      const [url, arrivedAt, attempts] = Array.isArray(reply) ? reply.map((v) => (typeof v === 'string' ? v : undefined)) : [];
-      return { id, url: url ?? '/', arrivedAt: Number(arrivedAt ?? 0), attempts: Number(attempts ?? 0) };
-    });
+    const mailbox = mailboxOf({ key, id: '' });
+    const [letters, tried] = list(await this.run('peek', shardOf(mailbox, this.options.shards), mailbox, [max]));
+    const attempts = Number(String(tried).split(' ')[0] || 0);
+    return list(letters).map((packed, i) => ({ ...packedHead(asBuffer(packed)), attempts: i === 0 ? attempts : 0 }));
   }
 
   async deadLetters(): Promise<readonly DeadLetter[]> {
-    const P = this.options.prefix;
-    const ids = await this.client.lrange(`${P}dead`, 0, -1);
-    const pipeline = this.client.pipeline();
-    for (const id of ids) pipeline.hgetallBuffer(`${P}letter:${id}`);
-    const replies = (await pipeline.exec()) ?? [];
-    const dead: DeadLetter[] = [];
-    ids.forEach((id, i) => {
-      const hash = replies[i]?.[1];
-      if (hash === null || typeof hash !== 'object') return;
-      const fields = new Map(Object.entries(hash).map(([name, value]) => [name, Buffer.isBuffer(value) ? value : Buffer.from(String(value))]));
-      const text = (name: string) => fields.get(name)?.toString();
-      dead.push({
-        letter: letterFrom(id, fields),
-        attempts: Number(text('attempts') ?? 0),
-        firstAttemptAt: text('first') === undefined ? undefined : Number(text('first')),
-        lastAttemptAt: Number(text('last') ?? 0),
-        reason: text('reason') ?? '',
-      });
-    });
-    return dead;
+    const replies = await this.everyShard((shard) => this.run('dead', shard, undefined, [this.options.maxDead]));
+    const dead: { score: number; letter: DeadLetter }[] = [];
+    for (const reply of replies) {
+      for (const entry of list(reply)) {
+        const [, score, packed, info] = list(entry);
+        const parsed = parseInfo(String(info));
+        try {
+          dead.push({ score: Number(score), letter: { letter: unpackLetter(asBuffer(packed), parsed.replayedAt), ...parsed.dead } });
+        } catch (err) {
+          logError(`delivery mailbox: a dead letter in Redis cannot be read (${err instanceof Error ? err.message : String(err)})`);
+        }
+      }
+    }
+    return dead.sort((a, b) => b.score - a.score).map((d) => d.letter);
   }
 
   async replay(id: string, now: number): Promise<boolean> {
-    // Due at once: it has waited its turn already.
-    return (await this.scripts.replay(this.options.prefix, id, 0, now)) === 1;
+    // Only the shard holding it answers 1; a shard without room answers -1.
+    const answers = await this.everyShard((shard) => this.run('replay', shard, undefined, [id, now, this.options.maxBytes, `${this.prefixes[shard]}m:`]));
+    return answers.some((a) => Number(a) === 1);
   }
 
   async forget(id: string): Promise<boolean> {
-    return (await this.scripts.forget(this.options.prefix, id)) === 1;
+    const answers = await this.everyShard((shard) => this.run('dropDead', shard, undefined, [0, id]));
+    return answers.some((a) => Number(a) === 1);
   }
 
-  async close(): Promise<void> {
-    await this.client.quit().catch(() => this.client.disconnect());
+  /** The connection is shared: it is closed by its owner (the store backend's session). */
+  close(): void {}
+
+  /** Claims up to `max` heads in one shard. */
+  private async claimIn(shard: number, now: number, max: number): Promise<Claimed[]> {
+    const ticket = this.ticket(shard);
+    const reply = list(await this.run('claim', shard, undefined, [now, now + this.options.leaseMs, this.owner, max, `${this.prefixes[shard]}m:`]));
+    this.see(shard, reply.pop(), ticket);
+    const claimed: Claimed[] = [];
+    for (const entry of reply) {
+      const [packed, attempt, , replayedAt] = list(entry);
+      try {
+        claimed.push({ letter: unpackLetter(asBuffer(packed), String(replayedAt) === '' ? undefined : Number(String(replayedAt))), attempt: Number(attempt) });
+      } catch (err) {
+        logError(`delivery mailbox: a stored webhook cannot be read (${err instanceof Error ? err.message : String(err)}); it stays in Redis`);
+      }
+    }
+    return claimed;
+  }
+
+  /**
+   * Shards that may have work due at `now`: earliest due first (a shard waiting longest goes
+   * first, so none starves), ties from the cursor on. Every SWEEP_MS all shards are asked, for
+   * what other replicas stored and for claims that ran out.
+   */
+  private shardsDueAt(now: number): number[] {
+    const sweep = performance.now() - this.sweptAt >= SWEEP_MS;
+    if (sweep) this.sweptAt = performance.now();
+    const due: number[] = [];
+    for (let i = 0; i < this.options.shards; i++) {
+      const shard = (this.cursor + i) % this.options.shards;
+      if (sweep || this.views[shard]!.next <= now) due.push(shard);
+    }
+    // Known due first, oldest first (stable: ties keep the cursor's turn); the swept ones after.
+    return due.sort((a, b) => (this.views[a]!.next === this.views[b]!.next ? 0 : this.views[a]!.next < this.views[b]!.next ? -1 : 1));
+  }
+
+  /** Keeps at most DEAD_LETTER_MAX across the shards, dropping the oldest. */
+  private async trimDead(): Promise<void> {
+    const replies = await this.everyShard((shard) => this.run('dead', shard, undefined, [this.options.maxDead + 1]));
+    const all = replies.flatMap((reply, shard) => list(reply).map((entry) => ({ shard, id: String(list(entry)[0]), score: Number(list(entry)[1]) })));
+    if (all.length <= this.options.maxDead) return;
+    const oldest = all.sort((a, b) => b.score - a.score).slice(this.options.maxDead);
+    const byShard = new Map<number, string[]>();
+    for (const d of oldest) byShard.set(d.shard, [...(byShard.get(d.shard) ?? []), d.id]);
+    await Promise.all([...byShard].map(([shard, ids]) => this.run('dropDead', shard, undefined, [1, ...ids])));
+  }
+
+  private everyShard(run: (shard: number) => Promise<Reply>): Promise<Reply[]> {
+    return Promise.all(this.prefixes.map((_p, shard) => run(shard)));
+  }
+
+  /** Runs a script on one shard, its keys named as the script declares them. */
+  private run(name: ScriptName, shard: number, mailbox: string | undefined, args: readonly (string | number | Buffer)[], via = this.connection): Promise<Reply> {
+    const prefix = this.prefixes[shard]!;
+    const keys = SCRIPTS[name].keys.map((k: ShardKey) => (k === 'mailbox' ? `${prefix}m:${mailbox ?? ''}` : prefix + k));
+    return via.call(this.options.timeoutMs, (client) => {
+      // The Buffer variant keeps bodies as bytes.
+      const command: unknown = Reflect.get(client, `spool_${name}Buffer`);
+      if (typeof command !== 'function') throw new Error(`ioredis did not define spool_${name}`);
+      return Promise.resolve(command.apply(client, [...keys, ...args]));
+    });
+  }
+
+  /** Numbers a call to `shard`, taken just before it is sent (calls are sent in that order). */
+  private ticket(shard: number): number {
+    return ++this.views[shard]!.sent;
+  }
+
+  /** Takes in a shard's figures {next due, depth, bytes}, unless a later call's are in already. */
+  private see(shard: number, figures: unknown, ticket: number): void {
+    const [next, depth, bytes] = list(figures).map((v) => String(v));
+    const view = this.views[shard]!;
+    if (ticket <= view.seen) return;
+    view.seen = ticket;
+    view.next = next === '' || next === undefined ? Infinity : Number(next);
+    view.depth = Number(depth ?? 0);
+    view.bytes = Number(bytes ?? 0);
   }
 }
 
-/** A hash's fields from a flat [name, value, ...] reply, by name. */
-function fieldMap(fields: readonly unknown[]): Map<string, Buffer> {
-  const map = new Map<string, Buffer>();
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const field = fields[i];
-    const value = fields[i + 1];
-    if (Buffer.isBuffer(field) && Buffer.isBuffer(value)) map.set(field.toString(), value);
+function defineScripts(client: RedisClient): void {
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    if (Reflect.get(client, `spool_${name}`) === undefined) client.defineCommand(`spool_${name}`, { numberOfKeys: script.keys.length, lua: script.lua });
   }
-  return map;
 }
 
-/** A stored letter, from its hash's fields. */
-function letterFrom(id: string, fields: ReadonlyMap<string, Buffer>): Letter {
-  const text = (name: string) => fields.get(name)?.toString();
-  const headers: unknown = JSON.parse(text('headers') ?? '{}');
+function list(reply: unknown): unknown[] {
+  return Array.isArray(reply) ? reply : [];
+}
+
+function asBuffer(value: unknown): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(String(value ?? ''));
+}
+
+/** A dead letter's JSON facts: {a: attempts, f: first, l: last, r: reason, mb}. */
+function parseInfo(text: string): { dead: Omit<DeadLetter, 'letter'>; replayedAt: undefined } {
+  let info: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) info = Object.fromEntries(Object.entries(parsed));
+  } catch {
+    // Shown with what is known.
+  }
+  const num = (v: unknown) => (v === undefined || v === '' || v === '0' ? undefined : Number(v));
   return {
-    id,
-    key: text('key'),
-    method: text('method') ?? 'POST',
-    url: text('url') ?? '/',
-    headers: isStringRecord(headers) ? headers : {},
-    body: fields.get('body') ?? Buffer.alloc(0),
-    arrivedAt: Number(text('arrivedAt') ?? 0),
-    replayedAt: text('replayedAt') === undefined ? undefined : Number(text('replayedAt')),
+    dead: { attempts: Number(info.a ?? 0), firstAttemptAt: num(info.f), lastAttemptAt: Number(info.l ?? 0), reason: String(info.r ?? '') },
+    replayedAt: undefined,
   };
-}
-
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
 }

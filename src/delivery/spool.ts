@@ -27,9 +27,18 @@ export interface SpoolStats {
 /** A value, or a promise of it: the memory spool answers at once, a networked one later. */
 export type Maybe<T> = T | Promise<T>;
 
+/**
+ * What storing a letter came to: stored; refused for want of room (QUEUE_MAX_BYTES); the store
+ * did not answer; or its replicas did not confirm it in time (QUEUE_ACK_REPLICAS) and it was
+ * taken back, or was being delivered already (then the direct copy carries its delivery id).
+ */
+export type AppendResult = 'stored' | 'full' | 'store-down' | 'unreplicated' | 'unreplicated-in-flight';
+
 export interface Spool {
   /** Stores `letter` at the back of its key's mailbox; false when it cannot be stored (full). */
   append(letter: Letter): Maybe<boolean>;
+  /** Like append, saying why a letter was not stored, where the spool can tell more than "full". */
+  store?(letter: Letter): Promise<AppendResult>;
   /**
    * Up to `max` heads of mailboxes that are due at `now` and have nothing in flight, earliest due
    * first (several at once: one round trip to a networked spool for a whole batch).

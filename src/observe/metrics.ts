@@ -21,8 +21,8 @@ export interface MetricsSources {
   readonly pool: UpstreamPool | undefined;
   /** Request body bytes held now. */
   readonly bufferedBytes: number;
-  /** DELIVERY=queued: the mailbox's figures now (a networked spool answers later). */
-  readonly queue: SpoolStats | Promise<SpoolStats> | undefined;
+  /** DELIVERY=queued: asks the mailbox for its figures (a networked spool answers later, or fails). */
+  readonly queue: (() => SpoolStats | Promise<SpoolStats>) | undefined;
 }
 
 export function createMetrics(config: Config, sources: () => MetricsSources): Metrics {
@@ -84,7 +84,8 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       upstreamRetried: (_upstream, reason) => countRetry(reason),
       storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),
-      deliverySettled: delivery,
+      deliverySettled: delivery.settled,
+      storeReset: delivery.reset,
     },
   };
 }
@@ -93,14 +94,25 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
  * DELIVERY=queued: the mailbox's depth, oldest letter and dead letters (read at scrape time),
  * each attempt's outcome, and the attempts a letter took. Returns what counts an attempt.
  */
-function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queued: boolean): (record: DeliveryRecord) => void {
+function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queued: boolean): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void } {
+  // One question to the spool per scrape, shared by its gauges; a store that cannot answer
+  // leaves them at their last value (store_up and the events say why).
+  let asked: { at: number; stats: Promise<SpoolStats | undefined> } | undefined;
+  const figures = (): Promise<SpoolStats | undefined> => {
+    const now = performance.now();
+    if (asked === undefined || now - asked.at > 100) {
+      const ask = sources().queue;
+      asked = { at: now, stats: ask === undefined ? Promise.resolve(undefined) : Promise.resolve().then(ask).catch(() => undefined) };
+    }
+    return asked.stats;
+  };
   const gauge = (name: string, help: string, read: (stats: SpoolStats) => number) =>
     new Gauge({
       name,
       help,
       registers: [registry],
       async collect() {
-        const stats = await sources().queue;
+        const stats = await figures();
         if (stats !== undefined) this.set(read(stats));
       },
     });
@@ -113,16 +125,33 @@ function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queu
     label: 'outcome',
     values: queued ? DELIVERY_OUTCOMES : [],
   });
+  const resets = new Counter({
+    name: 'webhook_affinity_store_resets_total',
+    help: 'DELIVERY=queued: times the store came back without the spool\'s data (a Redis restarted without persistence, a flush)',
+    registers: [registry],
+  });
+  const lostInResets = new Counter({
+    name: 'webhook_affinity_store_reset_lost_webhooks_total',
+    help: 'DELIVERY=queued: stored webhooks the spool held (as last seen) when the store came back without them',
+    registers: [registry],
+  });
   const attempts = new Histogram({
     name: 'webhook_affinity_delivery_attempts',
     help: 'DELIVERY=queued: attempts a webhook took, counted when it was delivered or given up on',
     buckets: [1, 2, 3, 5, 10, 20, 50],
     registers: [registry],
   });
-  return (record) => {
+  const settled = (record: DeliveryRecord): void => {
     if (record.outcome === 'held') return;
     countOutcome(record.outcome);
     if (record.outcome !== 'retried') attempts.observe(record.attempt);
+  };
+  return {
+    settled,
+    reset: (lost) => {
+      resets.inc();
+      lostInResets.inc(lost);
+    },
   };
 }
 

@@ -48,6 +48,8 @@ export interface ProxyObserver {
   deliverySettled?(record: DeliveryRecord): void;
   /** Hash mode: an upstream went down or came back. */
   upstreamChanged?(member: PoolMember): void;
+  /** DELIVERY=queued: the store came back without the spool's data; `lost`: webhooks it held, as last seen. */
+  storeReset?(lost: number): void;
 }
 
 /** One observer that tells each of `observers` (the only one itself, called directly, when there is one). */
@@ -63,5 +65,6 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     upstreamRetried: (upstream, reason) => present.forEach((o) => o.upstreamRetried?.(upstream, reason)),
     deliverySettled: (record) => present.forEach((o) => o.deliverySettled?.(record)),
     upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
+    storeReset: (lost) => present.forEach((o) => o.storeReset?.(lost)),
   };
 }

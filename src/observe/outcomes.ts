@@ -13,6 +13,7 @@ export const REQUEST_OUTCOMES = [
   'queued', // DELIVERY=queued: stored in the mailbox and answered QUEUE_ACK_STATUS
   'duplicate', // DEDUPE: a copy of a delivery already taken: answered 200 {"duplicate":true}, not forwarded
   'direct-fallback', // DELIVERY=queued, but the mailbox could not store it: forwarded directly
+  'store-refused', // 503: DELIVERY=queued, the mailbox's store is away and QUEUE_WHEN_STORE_DOWN refuses
   'signature-rejected', // 401: missing or wrong webhook signature
   'keys-unavailable', // 503: the platform's signing keys (Teams) could not be fetched
   'too-large', // 413: body over MAX_BODY_BYTES

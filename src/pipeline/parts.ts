@@ -10,7 +10,7 @@ import type { Mailbox } from '../delivery/mailbox';
 import { logError } from '../log';
 import type { DeliveryIds } from '../dedupe/delivery-ids';
 import { modeOf } from '../modes';
-import { openDeliveryIds } from '../store/backends';
+import type { StoreSession } from '../store/backend';
 import type { Platform } from '../platforms/platform';
 import { PLATFORMS } from '../platforms/platforms';
 import type { ProxyObserver } from '../observe/observer';
@@ -39,6 +39,8 @@ export interface Parts {
   readonly budget: BodyBudget;
   readonly logRejection: (line: string) => void;
   readonly logFallback: (line: string) => void;
+  /** DELIVERY=queued: a webhook the store cannot take is answered 503 (QUEUE_WHEN_STORE_DOWN), not forwarded. */
+  readonly refuseWhenStoreDown: boolean;
   /** DEDUPE: the ids seen lately, and how to find a delivery's id. */
   readonly dedupe: { readonly ids: DeliveryIds; readonly idOf: NonNullable<Platform['deliveryId']>; readonly ttlMs: number } | undefined;
   /** PLATFORM reads form-encoded deliveries for their key. */
@@ -49,7 +51,7 @@ export interface Parts {
 }
 
 /** `forward` is the step the check phase runs for each flight queued with `forwardSoon`. */
-export function buildParts(config: Config, store: AffinityStore | undefined, clock: Clock, observer: ProxyObserver, forward: (parts: Parts, flight: Flight) => void): Parts {
+export function buildParts(config: Config, store: AffinityStore | undefined, session: StoreSession, clock: Clock, observer: ProxyObserver, forward: (parts: Parts, flight: Flight) => void): Parts {
   const mode = modeOf(config.mode);
   const platform: Platform = PLATFORMS[config.platform];
   const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
@@ -63,7 +65,7 @@ export function buildParts(config: Config, store: AffinityStore | undefined, clo
     learners: strategies.filter((s) => s.learn !== undefined),
     verifier: verifierFor(config),
     route,
-    mailbox: mailboxFromConfig(config, route, strategies, clock, observer),
+    mailbox: mailboxFromConfig(config, session, route, strategies, clock, observer),
     forwarder: createForwarder({
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       keepAliveMs: config.upstreamKeepAliveMs,
@@ -74,10 +76,11 @@ export function buildParts(config: Config, store: AffinityStore | undefined, clo
     budget: new BodyBudget(config.maxBufferedBytes),
     logRejection: throttled(logError, 10_000, clock),
     logFallback: throttled(logError, 10_000, clock),
+    refuseWhenStoreDown: config.queueWhenStoreDown === 'refuse' || (config.queueWhenStoreDown === 'auto' && platform.resends === true),
     readsForms: platform.readsForms === true,
     dedupe:
       config.dedupe && platform.deliveryId !== undefined
-        ? { ids: openDeliveryIds(config.store, config.storeOptions, { clock, timeoutMs: config.storeTimeoutMs }), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs }
+        ? { ids: session.deliveryIds(), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs }
         : undefined,
     forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,

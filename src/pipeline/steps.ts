@@ -99,6 +99,7 @@ const OUTCOME_OF_ERROR: Readonly<Record<ProxyError['code'], RequestOutcome>> = {
   SIGNING_KEYS_UNAVAILABLE: 'keys-unavailable',
   NO_UPSTREAM: 'no-upstream',
   BUFFERS_FULL: 'overloaded',
+  STORE_UNAVAILABLE: 'store-refused',
   INTERNAL: 'internal-error',
 };
 

@@ -1,6 +1,7 @@
 /**
- * What a store backend declares, for the table in backends.ts: how it reads its variables, how
- * it opens, and what the rest of the proxy may know of it.
+ * What a store backend declares, for the table in backends.ts: how it reads its variables, and
+ * how it connects. One connection (a session) per proxy carries every part the backend offers:
+ * the affinity store, the delivery mailbox's spool and the delivery ids.
  */
 import type { EnvReader } from '../config/env-reader';
 import type { DeliveryIds } from '../dedupe/delivery-ids';
@@ -10,7 +11,7 @@ import type { AffinityStore, Clock } from './store';
 /** What every backend is opened with, whatever its own options. */
 export interface StoreCommon {
   readonly clock: Clock;
-  /** A call slower than this fails: a miss, or a dropped write (STORE_TIMEOUT_MS). */
+  /** A lookup or write slower than this fails: a miss, or a dropped write (STORE_TIMEOUT_MS). */
   readonly timeoutMs: number;
 }
 
@@ -22,9 +23,24 @@ export interface SpoolCommon {
   readonly maxDead: number;
   /** How long a claim lasts unless renewed, for a shared spool (QUEUE_LEASE_MS). */
   readonly leaseMs: number;
-  /** A call slower than this fails (STORE_TIMEOUT_MS). */
+  /** A spool call slower than this fails (SPOOL_TIMEOUT_MS): the webhook is forwarded directly. */
   readonly timeoutMs: number;
+  /** Replicas that must hold a webhook before it is acknowledged (QUEUE_ACK_REPLICAS), where the backend has them. */
+  readonly ackReplicas: number;
+  /** The store came back without the spool's data; `lost`: webhooks it held, as last seen. */
+  readonly onReset?: (lost: number) => void;
   readonly clock: Clock;
+}
+
+/** One backend connection, shared by the parts opened from it; each part is opened once at most. */
+export interface StoreSession {
+  store(): AffinityStore;
+  /** The delivery mailbox's spool (DELIVERY=queued): where webhooks wait. */
+  spool(common: SpoolCommon): Spool;
+  /** The delivery ids seen lately (DEDUPE), shared when the backend is. */
+  deliveryIds(): DeliveryIds;
+  /** Closes the connection; the parts are unusable after it. Safe to call twice. */
+  close(): Promise<void>;
 }
 
 export interface StoreBackend<Options> {
@@ -34,9 +50,6 @@ export interface StoreBackend<Options> {
   readOptions(read: EnvReader): Options;
   /** Where it lives, fit for the start line and logs (no password). */
   describe(options: Options): string;
-  open(options: Options, common: StoreCommon): AffinityStore;
-  /** The delivery mailbox's spool in this backend (DELIVERY=queued): where webhooks wait. */
-  openSpool(options: Options, common: SpoolCommon): Spool;
-  /** The delivery ids seen lately (DEDUPE), shared when the backend is. */
-  openDeliveryIds(options: Options, common: StoreCommon): DeliveryIds;
+  /** A session that connects when its first part is opened. */
+  connect(options: Options, common: StoreCommon): StoreSession;
 }

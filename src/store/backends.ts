@@ -4,9 +4,7 @@
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';
-import type { DeliveryIds } from '../dedupe/delivery-ids';
-import type { Spool } from '../delivery/spool';
-import type { SpoolCommon, StoreBackend, StoreCommon } from './backend';
+import type { StoreBackend, StoreCommon, StoreSession } from './backend';
 import { memoryBackend } from './memory';
 import { redisBackend } from './redis';
 import type { AffinityStore } from './store';
@@ -47,25 +45,26 @@ export function describeStore<N extends StoreName>(name: N, options: StoreOption
   return BACKENDS[name].describe(options[name]);
 }
 
-/** Opens the store STORE names; it connects in the background (see AffinityStore.ready). */
-export function openStore<N extends StoreName>(name: N, options: StoreOptions, common: StoreCommon): AffinityStore {
-  const store = BACKENDS[name].open(options[name], common);
+/** A session with the backend STORE names: its parts (store, spool, delivery ids) share one connection. */
+export function connectStore<N extends StoreName>(name: N, options: StoreOptions, common: StoreCommon): StoreSession {
+  const session = BACKENDS[name].connect(options[name], common);
   const where = describeStore(name, options);
-  store.ready().then(
-    () => log.store('store ready: %s', where),
-    () => {}, // the backend reports its own connection trouble
-  );
-  return store;
-}
-
-/** Opens the delivery mailbox's spool where STORE says. */
-export function openSpool<N extends StoreName>(name: N, options: StoreOptions, common: SpoolCommon): Spool {
-  return BACKENDS[name].openSpool(options[name], common);
-}
-
-/** Opens the delivery ids (DEDUPE) where STORE says. */
-export function openDeliveryIds<N extends StoreName>(name: N, options: StoreOptions, common: StoreCommon): DeliveryIds {
-  return BACKENDS[name].openDeliveryIds(options[name], common);
+  let store: AffinityStore | undefined;
+  return {
+    store() {
+      if (store === undefined) {
+        store = session.store();
+        store.ready().then(
+          () => log.store('store ready: %s', where),
+          () => {}, // the backend reports its own connection trouble
+        );
+      }
+      return store;
+    },
+    spool: (spoolCommon) => session.spool(spoolCommon),
+    deliveryIds: () => session.deliveryIds(),
+    close: () => session.close(),
+  };
 }
 
 /** How long start-up waits for a networked store before listening without it. */

@@ -69,7 +69,10 @@ export const memoryBackend: StoreBackend<{ readonly maxEntries: number }> = {
   shared: false,
   readOptions: (read: EnvReader) => ({ maxEntries: read.integer('AFFINITY_MAX_ENTRIES', 100_000, 1, 100_000_000) }),
   describe: () => 'memory',
-  open: (options, { clock }) => new MemoryStore({ maxEntries: options.maxEntries, clock }),
-  openSpool: (_options, { maxBytes, maxDead }) => new MemorySpool({ maxBytes, maxDead }),
-  openDeliveryIds: (options, { clock }) => memoryDeliveryIds(options.maxEntries, clock),
+  connect: (options, { clock }) => ({
+    store: () => new MemoryStore({ maxEntries: options.maxEntries, clock }),
+    spool: ({ maxBytes, maxDead }) => new MemorySpool({ maxBytes, maxDead }),
+    deliveryIds: () => memoryDeliveryIds(options.maxEntries, clock),
+    close: async () => {},
+  }),
 };

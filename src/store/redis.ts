@@ -1,45 +1,36 @@
 /**
- * The Redis backend: one affinity map shared by every proxy replica and worker (and, with
- * DELIVERY=queued, the shared delivery spool).
+ * The Redis backend (one server, Sentinel or Cluster): one affinity map, one delivery spool and
+ * one set of delivery ids shared by every proxy replica and worker, over one connection per
+ * process (two with QUEUE_ACK_REPLICAS: WAIT blocks the connection it is sent on).
  */
-import type { Redis } from 'ioredis';
-import { redactUrl } from '../config/redact';
-import { errnoOf } from '../errors';
-import { logError } from '../log';
-import { throttled } from '../throttle';
 import { RedisSpool } from '../delivery/redis-spool';
-import type { StoreBackend } from './backend';
-import { redisClient } from './redis-client';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
+import { logError } from '../log';
+import type { StoreBackend, StoreSession } from './backend';
+import { RedisConnection } from './redis-connection';
+import { watchPersistence } from './redis-persistence';
+import { describeTopology, readTopology, type RedisAuth, type RedisTopology } from './redis-topology';
 import type { AffinityStore, StoreHealth } from './store';
 
-export interface RedisStoreOptions {
-  /** Any URL ioredis accepts: redis://user:pass@host:6379/2, rediss:// for TLS. */
-  readonly url: string;
-  /** Prepended to every key written (REDIS_PREFIX). */
+export interface RedisBackendOptions {
+  readonly topology: RedisTopology;
+  readonly auth: RedisAuth;
+  /** REDIS_PREFIX, default webhook-affinity:. */
   readonly prefix: string;
-  /** A command slower than this fails (STORE_TIMEOUT_MS). */
-  readonly timeoutMs: number;
-  /** Told about connection trouble (each failed attempt); commands report through rejections. */
-  readonly onConnectionError?: (err: Error) => void;
-  /** Called when the connection is ready again after an error. */
-  readonly onBack?: () => void;
+  /** SPOOL_SHARDS: the delivery spool's shards (spread over a cluster's primaries). */
+  readonly shards: number;
 }
 
-const CONNECTED: StoreHealth = { remote: true, up: true, detail: 'Redis connected' };
-const UNREACHABLE: StoreHealth = { remote: true, up: false, detail: 'Redis unreachable' };
-
+/** The affinity map: one string key per affinity key, with its TTL. */
 export class RedisStore implements AffinityStore {
-  private readonly client: Redis;
-  private readonly prefix: string;
-  private closing: Promise<void> | undefined;
-
-  constructor(options: RedisStoreOptions) {
-    this.prefix = options.prefix;
-    this.client = redisClient(options.url, options.timeoutMs, 'webhook-affinity', options.onConnectionError, options.onBack);
-  }
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly prefix: string,
+    private readonly timeoutMs: number,
+  ) {}
 
   health(): StoreHealth {
-    return this.client.status === 'ready' ? CONNECTED : UNREACHABLE;
+    return { remote: true, up: this.connection.up, detail: this.connection.up ? 'Redis connected' : 'Redis unreachable' };
   }
 
   /** Redis is not counted (DBSIZE would count every key of the database, not ours). */
@@ -48,102 +39,83 @@ export class RedisStore implements AffinityStore {
   }
 
   ready(): Promise<void> {
-    if (this.client.status === 'ready') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onReady = () => {
-        this.client.off('error', onError);
-        resolve();
-      };
-      const onError = (err: Error) => {
-        this.client.off('ready', onReady);
-        reject(err);
-      };
-      this.client.once('ready', onReady);
-      this.client.once('error', onError);
-    });
+    return this.connection.ready();
   }
 
   async get(key: string): Promise<string | undefined> {
-    return (await this.client.get(this.prefix + key)) ?? undefined;
+    return (await this.connection.call(this.timeoutMs, (c) => c.get(this.prefix + key))) ?? undefined;
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.client.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.connection.call(this.timeoutMs, (c) => c.set(this.prefix + key, value, 'PX', Math.max(1, Math.ceil(ttlMs))));
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.del(this.prefix + key);
+    await this.connection.call(this.timeoutMs, (c) => c.del(this.prefix + key));
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.client.quit().then(
-      () => undefined,
-      // Not connected: nothing to say goodbye to.
-      () => this.client.disconnect(),
-    );
-    return this.closing;
-  }
+  /** The connection is the session's: closed with it. */
+  async close(): Promise<void> {}
 }
 
-export interface RedisBackendOptions {
-  /** REDIS_URL, default redis://127.0.0.1:6379. */
-  readonly url: string;
-  /** REDIS_PREFIX, default webhook-affinity:. */
-  readonly prefix: string;
+/** DEDUPE's ids: SET NX, so only the first copy's claim succeeds, whichever replica it reached. */
+function redisDeliveryIds(connection: RedisConnection, prefix: string, timeoutMs: number): DeliveryIds {
+  const key = (id: string) => `${prefix}ids:${id}`;
+  return {
+    claim: async (id, ttlMs) => (await connection.call(timeoutMs, (c) => c.set(key(id), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'))) === 'OK',
+    release: async (id) => void (await connection.call(timeoutMs, (c) => c.del(key(id)))),
+    ready: () => connection.ready(),
+    close: () => {},
+  };
 }
 
-/** STORE=redis: REDIS_URL and REDIS_PREFIX; shared by every replica and worker. */
+/** STORE=redis: REDIS_URL, or REDIS_SENTINELS, or REDIS_CLUSTER_NODES; shared by every replica and worker. */
 export const redisBackend: StoreBackend<RedisBackendOptions> = {
   shared: true,
   readOptions(read) {
-    const url = read.string('REDIS_URL', 'redis://127.0.0.1:6379');
-    if (!/^rediss?:\/\/[^\s]*$/.test(url)) read.problem('REDIS_URL', redactUrl(url), 'a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
-    return { url, prefix: read.string('REDIS_PREFIX', 'webhook-affinity:') };
+    return { ...readTopology(read), prefix: read.string('REDIS_PREFIX', 'webhook-affinity:'), shards: read.integer('SPOOL_SHARDS', 16, 1, 1024) };
   },
-  describe: (options) => `Redis at ${redactUrl(options.url)} (prefix ${options.prefix})`,
-  openSpool(options, { maxBytes, maxDead, leaseMs, timeoutMs, clock }) {
-    const where = redactUrl(options.url);
-    const report = throttled(logError, 10_000, clock);
-    return new RedisSpool({
-      url: options.url,
-      prefix: `${options.prefix}mailbox:`,
-      timeoutMs,
-      maxBytes,
-      maxDead,
-      leaseMs,
-      onConnectionError: (err) =>
-        report(`delivery mailbox: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded directly until it returns`),
-      onBack: () => logError(`delivery mailbox: Redis at ${where} is back; webhooks are queued again`),
-    });
-  },
-  openDeliveryIds(options, { clock, timeoutMs }) {
-    const report = throttled(logError, 10_000, clock);
-    const where = redactUrl(options.url);
-    const client = redisClient(options.url, timeoutMs, 'webhook-affinity-dedupe', (err) =>
-      report(`dedupe: Redis at ${where} unreachable (${errnoOf(err) || err.message}); retried deliveries are forwarded again until it returns`),
-      () => logError(`dedupe: Redis at ${where} is back`),
-    );
-    const key = (id: string) => `${options.prefix}ids:${id}`;
+  describe: (options) => `${describeTopology(options.topology)} (prefix ${options.prefix})`,
+  connect(options, { timeoutMs }): StoreSession {
+    let connection: RedisConnection | undefined;
+    let ackConnection: RedisConnection | undefined;
+    const connected = (): RedisConnection => (connection ??= new RedisConnection(options.topology, options.auth, 'webhook-affinity'));
     return {
-      // SET NX: only the first copy's claim succeeds, whichever replica it reached.
-      claim: async (id, ttlMs) => (await client.set(key(id), '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK',
-      release: async (id) => void (await client.del(key(id))),
-      ready: () => (client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()))),
-      close: async () => {
-        await client.quit().catch(() => client.disconnect());
+      store() {
+        const c = connected();
+        c.use({ part: 'affinity store', fallback: 'webhooks are forwarded without learned cookies' });
+        return new RedisStore(c, options.prefix, timeoutMs);
+      },
+      deliveryIds() {
+        const c = connected();
+        c.use({ part: 'dedupe', fallback: 'copies of a delivery are not recognised' });
+        return redisDeliveryIds(c, options.prefix, timeoutMs);
+      },
+      spool(common) {
+        const c = connected();
+        c.use({ part: 'delivery mailbox', fallback: 'webhooks are not stored (QUEUE_WHEN_STORE_DOWN says what happens to them)' });
+        if (common.ackReplicas > 0) ackConnection ??= new RedisConnection(options.topology, options.auth, 'webhook-affinity-acks');
+        watchPersistence(c, common.ackReplicas);
+        return new RedisSpool(c, {
+          prefix: `${options.prefix}mailbox:`,
+          shards: options.shards,
+          timeoutMs: common.timeoutMs,
+          maxBytes: common.maxBytes,
+          maxDead: common.maxDead,
+          leaseMs: common.leaseMs,
+          ackReplicas: common.ackReplicas,
+          ackConnection,
+          onReset: (shards, lost) => {
+            logError(
+              `delivery mailbox: ${c.where} came back without the spool's data (${shards.length} of ${options.shards} shard(s)); ${lost} stored webhook(s) it held when last seen are lost. Give Redis persistence (appendonly yes) or a replica with QUEUE_ACK_REPLICAS`,
+            );
+            common.onReset?.(lost);
+          },
+        });
+      },
+      async close() {
+        await Promise.all([connection?.close(), ackConnection?.close()]);
       },
     };
-  },
-  open(options, { clock, timeoutMs }) {
-    const where = redactUrl(options.url);
-    const report = throttled(logError, 10_000, clock);
-    return new RedisStore({
-      url: options.url,
-      prefix: options.prefix,
-      timeoutMs,
-      onConnectionError: (err) =>
-        report(`affinity store: Redis at ${where} unreachable (${errnoOf(err) || err.message}); webhooks are forwarded without learned cookies until it returns`),
-      onBack: () => logError(`affinity store: Redis at ${where} is back`),
-    });
   },
 };

@@ -8,8 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { freePort, untilAccepting } from './net';
+import type { RedisAuth } from '../../src/store/redis-topology';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** No credentials, no TLS: the test servers'. */
+export const NO_AUTH: RedisAuth = { username: undefined, password: undefined, tls: false, sentinelPassword: undefined };
 
 /** A prefix no other run uses. */
 export const testPrefix = (): string => `webhook-affinity-test:${randomUUID()}:`;

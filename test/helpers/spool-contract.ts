@@ -29,7 +29,7 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       for (const text of ['a1', 'a2', 'a3']) assert.ok(await spool.append(letter('alice', text)));
       assert.ok(await spool.append(letter('bob', 'b1')));
       const first = await claimAll(spool, 0);
-      assert.deepEqual(first.map((c) => c.letter.body.toString()), ['a1', 'b1'], 'the heads only');
+      assert.deepEqual(first.map((c) => c.letter.body.toString()).sort(), ['a1', 'b1'], 'the heads only');
       for (const c of first) await spool.settle(c, { kind: 'delivered' }, 0);
       const second = await claimAll(spool, 0);
       assert.deepEqual(second.map((c) => c.letter.body.toString()), ['a2']);
@@ -55,16 +55,19 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
         await spool.append(letter(key, `${key}1`));
         await spool.append(letter(key, `${key}2`));
       }
-      const batch = await spool.claim(0, 2);
-      assert.deepEqual(batch.map((c) => c.letter.body.toString()), ['a1', 'b1']);
-      assert.deepEqual((await spool.claim(0, 10)).map((c) => c.letter.body.toString()), ['c1']);
+      // Equally due mailboxes come in no promised order (a sharded spool walks its shards in turn).
+      const batch = (await spool.claim(0, 2)).map((c) => c.letter.body.toString());
+      assert.equal(batch.length, 2);
+      assert.ok(batch.every((b) => b.endsWith('1')) && new Set(batch).size === 2, `two heads: ${batch.join(', ')}`);
+      const rest = (await spool.claim(0, 10)).map((c) => c.letter.body.toString());
+      assert.deepEqual([...batch, ...rest].sort(), ['a1', 'b1', 'c1']);
     });
 
     it('keyless letters are not held behind one another', async () => {
       const spool = await open({ maxBytes: 1e6, maxDead: 10 });
       await spool.append(letter(undefined, 'x'));
       await spool.append(letter(undefined, 'y'));
-      assert.deepEqual((await claimAll(spool, 0)).map((c) => c.letter.body.toString()), ['x', 'y']);
+      assert.deepEqual((await claimAll(spool, 0)).map((c) => c.letter.body.toString()).sort(), ['x', 'y']);
     });
 
     it('holds a retried head, and what is behind it, until its time; other mailboxes flow', async () => {

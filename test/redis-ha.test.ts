@@ -1,0 +1,166 @@
+/**
+ * The delivery mailbox on Redis Sentinel and Redis Cluster, started by the test from Debian's
+ * redis-server: a stream of webhooks over many keys, a primary killed (-9) in the middle, and
+ * then every webhook answered "queued" is delivered, in order per key, by a proxy that never
+ * fell over.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Bot } from './helpers/bot';
+import { request } from './helpers/http';
+import { startServerProcess, type ServerProcess } from './helpers/process';
+import { RedisClusterSet, redisServerAvailable, SentinelSet } from './helpers/redis-ha';
+import { testPrefix } from './helpers/redis';
+import { waitFor } from './helpers/wait';
+
+const skip = redisServerAvailable() ? false : 'redis-server and redis-cli are not installed';
+if (skip !== false && process.env.REQUIRE_REDIS === '1') throw new Error('REQUIRE_REDIS=1 but redis-server is not installed');
+
+const KEYS = 200;
+const ROUNDS = 10;
+const LANES = 20;
+
+interface StreamResult {
+  /** Delivery ids answered "queued", with their key and sequence number. */
+  readonly queued: Map<string, { key: string; seq: number }>;
+  readonly direct: number;
+  readonly refused: number;
+  readonly ackMs: number[];
+}
+
+/**
+ * 2 000 webhooks over 200 keys: 20 lanes, each sending its 10 keys' webhooks one after another
+ * (so each key's arrival order is its sequence), `fault` run once a third are answered.
+ */
+async function stream(port: number, fault: () => Promise<void>): Promise<StreamResult> {
+  const queued = new Map<string, { key: string; seq: number }>();
+  const result = { queued, direct: 0, refused: 0, ackMs: [] as number[] };
+  let answered = 0;
+  let faulted: Promise<void> | undefined;
+  const lane = async (l: number) => {
+    for (let seq = 0; seq < ROUNDS; seq++) {
+      for (let k = l; k < KEYS; k += LANES) {
+        const key = `person-${k}`;
+        const started = performance.now();
+        const res = await request(port, { body: JSON.stringify({ actorId: key, seq }) });
+        const body = res.body.toString();
+        if (res.status === 200 && body.startsWith('{"queued"')) {
+          queued.set(String(res.json().queued), { key, seq });
+          result.ackMs.push(performance.now() - started);
+        } else if (res.status === 503) result.refused++;
+        else result.direct++;
+        if (++answered === Math.floor((KEYS * ROUNDS) / 3)) faulted = fault();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: LANES }, (_v, l) => lane(l)));
+  await faulted;
+  return result;
+}
+
+/** What the bot got of the queued webhooks: lost ones, and keys whose first deliveries came out of order. */
+function audit(bot: Bot, result: StreamResult): { lost: string[]; outOfOrder: string[]; redelivered: number } {
+  const firsts = new Map<string, number>();
+  bot.deliveries.forEach((d, i) => {
+    if (d.id !== undefined && result.queued.has(d.id) && !firsts.has(d.id)) firsts.set(d.id, i);
+  });
+  const lost = [...result.queued.keys()].filter((id) => !firsts.has(id));
+  const byKey = new Map<string, number[]>();
+  for (const [id] of [...firsts].sort((a, b) => a[1] - b[1])) {
+    const { key, seq } = result.queued.get(id)!;
+    byKey.set(key, [...(byKey.get(key) ?? []), seq]);
+  }
+  const outOfOrder = [...byKey].filter(([, seqs]) => seqs.some((s, i) => i > 0 && s < seqs[i - 1]!)).map(([key]) => key);
+  const redelivered = bot.deliveries.filter((d) => d.id !== undefined && result.queued.has(d.id)).length - firsts.size;
+  return { lost, outOfOrder, redelivered };
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function run(t: { diagnostic(message: string): void }, label: string, redisEnv: Record<string, string>, fault: () => Promise<void>, ackReplicas: number) {
+  const bot = await new Bot('bot').start();
+  // The bot takes a little while with each: webhooks wait in the mailbox while the primary dies.
+  bot.answer = (_d, res) => setTimeout(() => res.end('ok'), 2);
+  let proxy: ServerProcess | undefined;
+  try {
+    proxy = await startServerProcess({
+      TARGET_URL: `http://127.0.0.1:${bot.port}`,
+      STORE: 'redis',
+      DELIVERY: 'queued',
+      REDIS_PREFIX: testPrefix(),
+      QUEUE_ACK_REPLICAS: String(ackReplicas),
+      QUEUE_LEASE_MS: '2000',
+      QUEUE_CONCURRENCY: '16',
+      ...redisEnv,
+    });
+    const result = await stream(proxy.port, fault);
+    const stderr = proxy.stderr;
+    await waitFor(() => audit(bot, result).lost.length === 0 || undefined, `${label}: every queued webhook delivered`, { ms: 30_000, pauseMs: 100 }).catch(() => undefined);
+    const { lost, outOfOrder, redelivered } = audit(bot, result);
+    t.diagnostic(
+      `${label}: ${result.queued.size} queued, ${result.direct} forwarded directly, ${result.refused} refused; ${result.queued.size - lost.length} delivered, ${lost.length} lost, ${outOfOrder.length} key(s) out of order, ${redelivered} redelivered; ack p50 ${percentile(result.ackMs, 50).toFixed(1)} ms, p99 ${percentile(result.ackMs, 99).toFixed(1)} ms`,
+    );
+    assert.equal(proxy.child.exitCode, null, `${label}: the proxy is still running:\n${stderr()}`);
+    assert.doesNotMatch(stderr(), /unhandled rejection|internal error/, 'no rejection went unhandled');
+    assert.ok(result.queued.size > 0, 'webhooks were queued');
+    return { lost, outOfOrder, result };
+  } finally {
+    proxy?.child.kill('SIGKILL');
+    await bot.stop();
+  }
+}
+
+describe('the mailbox on Redis Sentinel, across a primary killed mid-stream', { skip, timeout: 180_000 }, () => {
+  let set: SentinelSet;
+  before(async () => {
+    set = await SentinelSet.start();
+  });
+  after(async () => {
+    await set?.stop();
+  });
+
+  it('QUEUE_ACK_REPLICAS=1: every webhook answered queued is delivered, in order per key; the replica is promoted', async (t) => {
+    const before = await set.primaryPort();
+    const { lost, outOfOrder } = await run(t, 'Sentinel, QUEUE_ACK_REPLICAS=1', { REDIS_SENTINELS: set.sentinelList, REDIS_SENTINEL_NAME: set.name }, () => set.primary.kill(), 1);
+    assert.deepEqual(lost, [], 'no acked webhook lost');
+    assert.deepEqual(outOfOrder, [], 'each key in order');
+    assert.notEqual(await set.primaryPort(), before, 'the sentinels promoted the replica');
+  });
+});
+
+describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', { skip, timeout: 180_000 }, () => {
+  let cluster: RedisClusterSet;
+  before(async () => {
+    cluster = await RedisClusterSet.start();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('spreads the shards over every primary; QUEUE_ACK_REPLICAS=1 loses nothing acked and keeps order when one dies', async (t) => {
+    const prefix = testPrefix();
+    const primaries = await cluster.primaries();
+    assert.equal(primaries.length, 3);
+    const victim = primaries[1]!;
+    const { lost, outOfOrder } = await run(t, 'Cluster, QUEUE_ACK_REPLICAS=1', { REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_PREFIX: prefix }, async () => {
+      // Before the kill: every primary holds some of the mailbox's keys.
+      for (const node of primaries) {
+        const c = node.client();
+        try {
+          const [, keys] = await c.scan('0', 'MATCH', `${prefix}mailbox:*`, 'COUNT', 10_000);
+          assert.ok(keys.length > 0, `primary ${node.port} holds mailbox keys`);
+        } finally {
+          c.disconnect();
+        }
+      }
+      await victim.kill();
+    }, 1);
+    assert.deepEqual(lost, [], 'no acked webhook lost');
+    assert.deepEqual(outOfOrder, [], 'each key in order');
+    const after = await cluster.primaries();
+    assert.equal(after.length, 3, "the victim's replica took over");
+  });
+});
