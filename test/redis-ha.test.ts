@@ -129,6 +129,13 @@ describe('the mailbox on Redis Sentinel, across a primary killed mid-stream', { 
     assert.deepEqual(outOfOrder, [], 'each key in order');
     assert.notEqual(await set.primaryPort(), before, 'the sentinels promoted the replica');
   });
+
+  it('QUEUE_ACK_REPLICAS=0: the proxy rides the failover without falling over (what it may lose is reported)', async (t) => {
+    // The old primary comes back as an empty process; the sentinels make it a replica of the new one.
+    await set.primary.start();
+    set = await set.swapped();
+    await run(t, 'Sentinel, QUEUE_ACK_REPLICAS=0', { REDIS_SENTINELS: set.sentinelList, REDIS_SENTINEL_NAME: set.name }, () => set.primary.kill(), 0);
+  });
 });
 
 describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', { skip, timeout: 180_000 }, () => {
@@ -162,5 +169,10 @@ describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', {
     assert.deepEqual(outOfOrder, [], 'each key in order');
     const after = await cluster.primaries();
     assert.equal(after.length, 3, "the victim's replica took over");
+  });
+
+  it('QUEUE_ACK_REPLICAS=0: the proxy rides a second primary kill without falling over (what it may lose is reported)', async (t) => {
+    const [victim] = await cluster.primaries();
+    await run(t, 'Cluster, QUEUE_ACK_REPLICAS=0', { REDIS_CLUSTER_NODES: cluster.nodeList }, () => victim!.kill(), 0);
   });
 });

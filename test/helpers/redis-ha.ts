@@ -28,7 +28,9 @@ export class RedisNode {
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', [...this.args, '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no'], {
+    // No 5 s wait before a replica's first sync (repl-diskless-sync-delay's default).
+    const args = [...this.args, '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
+    const child = spawn('redis-server', args, {
       cwd: this.dir,
       stdio: 'ignore',
     });
@@ -50,7 +52,10 @@ export class RedisNode {
   }
 
   client(): Redis {
-    return new Redis({ port: this.port, host: '127.0.0.1', maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: () => null });
+    const client = new Redis({ port: this.port, host: '127.0.0.1', maxRetriesPerRequest: 1, lazyConnect: false, retryStrategy: () => null });
+    // A node killed under it: its commands fail, and that is all the test needs to know.
+    client.on('error', () => {});
+    return client;
   }
 }
 
@@ -102,7 +107,7 @@ export class SentinelSet {
   async untilReplicated(): Promise<void> {
     const client = this.primary.client();
     try {
-      await waitFor(async () => /connected_slaves:1/.test(await client.info('replication')) || undefined, 'the replica connected', { ms: 15_000, pauseMs: 50 });
+      await waitFor(async () => /slave0:.*state=online/.test(await client.info('replication')) || undefined, 'the replica in sync', { ms: 15_000, pauseMs: 50 });
     } finally {
       client.disconnect();
     }
@@ -117,6 +122,18 @@ export class SentinelSet {
         c.disconnect();
       }
     }
+  }
+
+  /**
+   * After a failover: the promoted replica is the primary, and the old primary (started again)
+   * the replica, once it is in sync.
+   */
+  async swapped(): Promise<SentinelSet> {
+    const port = await this.primaryPort();
+    const [primary, replica] = port === this.replica.port ? [this.replica, this.primary] : [this.primary, this.replica];
+    const set = new SentinelSet(this.dir, this.name, primary, replica, this.sentinels);
+    await set.untilReplicated();
+    return set;
   }
 
   /** The primary's port, as the sentinels say. */
@@ -167,6 +184,9 @@ export class RedisClusterSet {
       const c = node.client();
       try {
         await waitFor(async () => /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO'))) || undefined, `node ${node.port} sees the cluster ok`, { ms: 20_000, pauseMs: 50 });
+        // A primary's replica in sync, so that WAIT can be answered.
+        const replication = await c.info('replication');
+        if (/role:master/.test(replication)) await waitFor(async () => /slave0:.*state=online/.test(await c.info('replication')) || undefined, `node ${node.port}'s replica in sync`, { ms: 20_000, pauseMs: 50 });
       } finally {
         c.disconnect();
       }
