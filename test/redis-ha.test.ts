@@ -10,8 +10,11 @@ import { Bot } from './helpers/bot';
 import { request } from './helpers/http';
 import { startServerProcess, type ServerProcess } from './helpers/process';
 import { RedisClusterSet, redisServerAvailable, SentinelSet } from './helpers/redis-ha';
-import { testPrefix } from './helpers/redis';
+import { NO_AUTH, testPrefix } from './helpers/redis';
 import { waitFor } from './helpers/wait';
+import { spoolContract } from './helpers/spool-contract';
+import { RedisSpool } from '../src/delivery/redis-spool';
+import { RedisConnection } from '../src/store/redis-connection';
 
 const skip = redisServerAvailable() ? false : 'redis-server and redis-cli are not installed';
 if (skip !== false && process.env.REQUIRE_REDIS === '1') throw new Error('REQUIRE_REDIS=1 but redis-server is not installed');
@@ -176,3 +179,26 @@ describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', {
     await run(t, 'Cluster, QUEUE_ACK_REPLICAS=0', { REDIS_CLUSTER_NODES: cluster.nodeList }, () => victim!.kill(), 0);
   });
 });
+
+// The spool contract on a cluster and on Sentinel: each script's keys hash to one slot, and the
+// shards answer as one spool.
+let contractCluster: Promise<RedisClusterSet> | undefined;
+let contractSentinel: Promise<SentinelSet> | undefined;
+const contractConnections: RedisConnection[] = [];
+after(async () => {
+  for (const c of contractConnections) await c.close();
+  await (await contractCluster)?.stop();
+  await (await contractSentinel)?.stop();
+});
+async function contractSpool(topology: 'cluster' | 'sentinel', options: { maxBytes: number; maxDead: number }): Promise<RedisSpool> {
+  const connection =
+    topology === 'cluster'
+      ? new RedisConnection({ kind: 'cluster', nodes: (await (contractCluster ??= RedisClusterSet.start())).nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract')
+      : new RedisConnection({ kind: 'sentinel', name: 'mymaster', sentinels: (await (contractSentinel ??= SentinelSet.start())).sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract');
+  contractConnections.push(connection);
+  const spool = new RedisSpool(connection, { prefix: testPrefix(), shards: 16, timeoutMs: 5000, leaseMs: 60_000, ackReplicas: 0, ...options });
+  await spool.ready();
+  return spool;
+}
+spoolContract('Redis Cluster (3 primaries, 16 shards)', (options) => contractSpool('cluster', options), { skip });
+spoolContract('Redis Sentinel', (options) => contractSpool('sentinel', options), { skip });
