@@ -43,7 +43,7 @@ function main(): void {
       body,
       arrivedAt: Date.now(),
     };
-    if (!spool.append(letter)) throw new Error('spool refused a letter');
+    if (spool.append(letter) !== 'stored') throw new Error('spool refused a letter');
   }
   gc();
   const after = process.memoryUsage();

@@ -225,8 +225,7 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
   else acceptance.then(answer).catch((err: unknown) => crashed(flight, err));
 }
 
-const NOT_STORED: Record<Extract<Acceptance, { stored: false }>['why'], string> = {
-  'not-for-the-mailbox': 'not a webhook for the mailbox',
+const NOT_STORED: Record<Exclude<Extract<Acceptance, { stored: false }>['why'], 'not-for-the-mailbox'>, string> = {
   full: 'QUEUE_MAX_BYTES reached',
   'store-down': 'its store is unreachable',
   unreplicated: 'its replicas did not confirm it in time (QUEUE_ACK_REPLICAS)',

@@ -6,16 +6,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bot } from './helpers/bot';
 import { request, webhook } from './helpers/http';
-import { startServerProcess, type ServerProcess } from './helpers/process';
+import { heard, startServerProcess, type ServerProcess } from './helpers/process';
 import { PrivateRedis, testPrefix } from './helpers/redis';
-import { waitFor } from './helpers/wait';
-
-/** Waits until the process's stderr has a line matching `pattern`; fails naming what it said. */
-async function heard(server: ServerProcess, pattern: RegExp, what: string): Promise<void> {
-  await waitFor(() => pattern.test(server.stderr()), what, { ms: 10_000, pauseMs: 20 }).catch((err: unknown) => {
-    throw new Error(`${String(err)}; stderr was:\n${server.stderr()}`);
-  });
-}
 
 async function stop(server: ServerProcess): Promise<void> {
   server.child.kill('SIGTERM');

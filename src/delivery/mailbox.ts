@@ -99,10 +99,8 @@ class SpoolMailbox implements Mailbox {
 
   accept(letter: Letter): Maybe<AppendResult> {
     if (this.closed) return 'full';
-    if (this.spool.store !== undefined) return this.spool.store(letter).then((result) => this.appended(result), (): AppendResult => 'store-down');
-    const stored = this.spool.append(letter);
-    const result = (ok: boolean): AppendResult => this.appended(ok ? 'stored' : 'full');
-    return stored instanceof Promise ? stored.then(result, (): AppendResult => 'store-down') : result(stored);
+    const result = this.spool.append(letter);
+    return result instanceof Promise ? result.then((r) => this.appended(r), (): AppendResult => 'store-down') : this.appended(result);
   }
 
   stats(): Maybe<SpoolStats> {

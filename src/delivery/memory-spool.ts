@@ -4,7 +4,7 @@
  */
 import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import { letterBytes } from './letter';
-import type { Spool, SpoolStats } from './spool';
+import type { AppendResult, Spool, SpoolStats } from './spool';
 import { MinHeap } from './min-heap';
 
 export interface MemorySpoolOptions {
@@ -54,9 +54,9 @@ export class MemorySpool implements Spool {
 
   async ready(): Promise<void> {}
 
-  append(letter: Letter): boolean {
+  append(letter: Letter): AppendResult {
     const size = letterBytes(letter);
-    if (this.bytes + size > this.options.maxBytes) return false;
+    if (this.bytes + size > this.options.maxBytes) return 'full';
     // Keyless letters are not ordered among themselves: each is a mailbox of its own.
     const id = letter.key ?? `\0${letter.id}`;
     let mailbox = this.mailboxes.get(id);
@@ -69,7 +69,7 @@ export class MemorySpool implements Spool {
     this.stored++;
     if (letter.key === undefined) this.keyless++;
     this.bytes += size;
-    return true;
+    return 'stored';
   }
 
   claim(now: number, max: number): Claimed[] {
@@ -167,7 +167,7 @@ export class MemorySpool implements Spool {
   replay(id: string, now: number): boolean {
     const at = this.dead.findIndex((d) => d.letter.id === id);
     const found = this.dead[at];
-    if (found === undefined || !this.append({ ...found.letter, replayedAt: now })) return false;
+    if (found === undefined || this.append({ ...found.letter, replayedAt: now }) !== 'stored') return false;
     this.dead.splice(at, 1);
     return true;
   }

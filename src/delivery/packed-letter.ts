@@ -8,7 +8,6 @@
  * looked at); the body is never decoded.
  */
 import type { Letter } from './letter';
-import { letterBytes } from './letter';
 
 interface Meta {
   readonly k?: string;
@@ -17,9 +16,10 @@ interface Meta {
   readonly h: Readonly<Record<string, string>>;
 }
 
-export function packLetter(letter: Letter): Buffer {
+/** `bytes`: the letter's letterBytes, which the caller has counted already. */
+export function packLetter(letter: Letter, bytes: number): Buffer {
   const meta: Meta = { ...(letter.key === undefined ? {} : { k: letter.key }), m: letter.method, u: letter.url, h: letter.headers };
-  const head = `${letter.id} ${letterBytes(letter)} ${letter.arrivedAt}\n${JSON.stringify(meta)}\n`;
+  const head = `${letter.id} ${bytes} ${letter.arrivedAt}\n${JSON.stringify(meta)}\n`;
   return Buffer.concat([Buffer.from(head), letter.body]);
 }
 

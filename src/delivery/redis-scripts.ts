@@ -100,14 +100,14 @@ return claimed
 
 /**
  * ARGV: mailbox, id, owner, kind, now, at, early (1/0), reason, dead score.
- * Returns {settled 1/0 (0: the claim was lost), figures, dead letters in the shard}.
+ * Returns {settled 1/0 (0: the claim was lost), figures}.
  */
 export const SETTLE: SpoolScript = {
   keys: ['mailbox', 'due', 'leases', 'owners', 'early', 'tries', 'arrivals', 'stats', 'dead', 'dead-letters', 'dead-info', 'replayed'],
   lua: `${FIGURES}
 local mb, id, kind = ARGV[1], ARGV[2], ARGV[4]
 if redis.call('HGET', KEYS[4], mb) ~= ARGV[3] .. ' ' .. id then
-  return {0, figures(KEYS[2], KEYS[3], KEYS[8]), redis.call('ZCARD', KEYS[9])}
+  return {0, figures(KEYS[2], KEYS[3], KEYS[8])}
 end
 redis.call('ZREM', KEYS[3], mb)
 redis.call('HDEL', KEYS[4], mb)
@@ -118,7 +118,7 @@ if kind == 'retry' or kind == 'hold' then
   end
   redis.call('ZADD', KEYS[2], ARGV[6], mb)
   if ARGV[7] == '1' then redis.call('SADD', KEYS[5], mb) end
-  return {1, figures(KEYS[2], KEYS[3], KEYS[8]), redis.call('ZCARD', KEYS[9])}
+  return {1, figures(KEYS[2], KEYS[3], KEYS[8])}
 end
 local head = redis.call('LPOP', KEYS[1])
 redis.call('ZREM', KEYS[7], id)
@@ -136,7 +136,7 @@ else
   redis.call('HDEL', KEYS[12], id)
 end
 if redis.call('LLEN', KEYS[1]) > 0 then redis.call('ZADD', KEYS[2], ARGV[5], mb) end
-return {1, figures(KEYS[2], KEYS[3], KEYS[8]), redis.call('ZCARD', KEYS[9])}
+return {1, figures(KEYS[2], KEYS[3], KEYS[8])}
 `,
 };
 

@@ -10,6 +10,7 @@
  * without a round trip, and QUEUE_MAX_BYTES is checked against their sum.
  */
 import { randomUUID } from 'node:crypto';
+import { messageOf } from '../errors';
 import { logError } from '../log';
 import type { RedisClient, RedisConnection } from '../store/redis-connection';
 import { ackedByReplicas } from './redis-acks';
@@ -87,19 +88,17 @@ export class RedisSpool implements Spool {
     return this.connection.ready();
   }
 
-  /** QUEUE_MAX_BYTES is checked against every shard's bytes as last seen, and the shard's own in its script. */
-  async append(letter: Letter): Promise<boolean> {
-    return (await this.store(letter)) === 'stored';
-  }
-
-  /** Stores a letter; with QUEUE_ACK_REPLICAS, only once the replicas confirm it. */
-  async store(letter: Letter): Promise<AppendResult> {
+  /**
+   * Stores a letter; with QUEUE_ACK_REPLICAS, only once the replicas confirm it. QUEUE_MAX_BYTES
+   * is checked against every shard's bytes as last seen, and the shard's own in its script.
+   */
+  async append(letter: Letter): Promise<AppendResult> {
     const bytes = letterBytes(letter);
     if (this.views.reduce((sum, v) => sum + v.bytes, 0) + bytes > this.options.maxBytes) return 'full';
     const mailbox = mailboxOf(letter);
     const shard = shardOf(mailbox, this.options.shards);
     const via = this.options.ackConnection ?? this.connection;
-    const args = [letter.id, mailbox, letter.arrivedAt, this.options.maxBytes, bytes, packLetter(letter), letter.key === undefined ? 1 : 0];
+    const args = [letter.id, mailbox, letter.arrivedAt, this.options.maxBytes, bytes, packLetter(letter, bytes), letter.key === undefined ? 1 : 0];
     const ticket = this.ticket(shard);
     const [stored, figures] = list(await this.run('append', shard, mailbox, args, via));
     this.see(shard, figures, ticket);
@@ -138,9 +137,10 @@ export class RedisSpool implements Spool {
     const shard = shardOf(mailbox, this.options.shards);
     const deadScore = now * 1024 + (this.deadSerial++ % 1024);
     const ticket = this.ticket(shard);
-    const [, figures, deadHere] = list(await this.run('settle', shard, mailbox, [mailbox, letter.id, this.owner, settlement.kind, now, at, early, reason, deadScore]));
+    const [, figures] = list(await this.run('settle', shard, mailbox, [mailbox, letter.id, this.owner, settlement.kind, now, at, early, reason, deadScore]));
     this.see(shard, figures, ticket);
-    if (settlement.kind === 'dead' && Number(deadHere) > 0) await this.trimDead();
+    // Settled either way: a trim that fails is made at the next dead letter.
+    if (settlement.kind === 'dead') await this.trimDead().catch(() => {});
   }
 
   async renew(claimed: Claimed, now: number): Promise<boolean> {
@@ -214,11 +214,10 @@ export class RedisSpool implements Spool {
     for (const reply of replies) {
       for (const entry of list(reply)) {
         const [, score, packed, info] = list(entry);
-        const parsed = parseInfo(String(info));
         try {
-          dead.push({ score: Number(score), letter: { letter: unpackLetter(asBuffer(packed), parsed.replayedAt), ...parsed.dead } });
+          dead.push({ score: Number(score), letter: { letter: unpackLetter(asBuffer(packed), undefined), ...deadFacts(String(info)) } });
         } catch (err) {
-          logError(`delivery mailbox: a dead letter in Redis cannot be read (${err instanceof Error ? err.message : String(err)})`);
+          logError(`delivery mailbox: a dead letter in Redis cannot be read (${messageOf(err)})`);
         }
       }
     }
@@ -250,7 +249,7 @@ export class RedisSpool implements Spool {
       try {
         claimed.push({ letter: unpackLetter(asBuffer(packed), String(replayedAt) === '' ? undefined : Number(String(replayedAt))), attempt: Number(attempt) });
       } catch (err) {
-        logError(`delivery mailbox: a stored webhook cannot be read (${err instanceof Error ? err.message : String(err)}); it stays in Redis`);
+        logError(`delivery mailbox: a stored webhook cannot be read (${messageOf(err)}); it stays in Redis`);
       }
     }
     return claimed;
@@ -273,12 +272,21 @@ export class RedisSpool implements Spool {
     return due.sort((a, b) => (this.views[a]!.next === this.views[b]!.next ? 0 : this.views[a]!.next < this.views[b]!.next ? -1 : 1));
   }
 
-  /** Keeps at most DEAD_LETTER_MAX across the shards, dropping the oldest. */
+  /**
+   * Keeps at most DEAD_LETTER_MAX across the shards, dropping the oldest: counts first, then only
+   * the ids and times of each shard's oldest (a dead letter is not read whole to be dropped).
+   */
   private async trimDead(): Promise<void> {
-    const replies = await this.everyShard((shard) => this.run('dead', shard, undefined, [this.options.maxDead + 1]));
-    const all = replies.flatMap((reply, shard) => list(reply).map((entry) => ({ shard, id: String(list(entry)[0]), score: Number(list(entry)[1]) })));
-    if (all.length <= this.options.maxDead) return;
-    const oldest = all.sort((a, b) => b.score - a.score).slice(this.options.maxDead);
+    const deadKey = (shard: number) => `${this.prefixes[shard]}dead`;
+    const counts = await this.everyShard((shard) => this.connection.call(this.options.timeoutMs, (c) => c.zcard(deadKey(shard))));
+    const excess = counts.reduce<number>((sum, n) => sum + Number(n), 0) - this.options.maxDead;
+    if (excess <= 0) return;
+    const oldestOf = await this.everyShard((shard) => this.connection.call(this.options.timeoutMs, (c) => c.zrange(deadKey(shard), '0', String(excess - 1), 'WITHSCORES')));
+    const candidates = oldestOf.flatMap((reply, shard) => {
+      const flat = list(reply).map(String);
+      return flat.flatMap((id, i) => (i % 2 === 0 ? [{ shard, id, score: Number(flat[i + 1]) }] : []));
+    });
+    const oldest = candidates.sort((a, b) => a.score - b.score).slice(0, excess);
     const byShard = new Map<number, string[]>();
     for (const d of oldest) byShard.set(d.shard, [...(byShard.get(d.shard) ?? []), d.id]);
     await Promise.all([...byShard].map(([shard, ids]) => this.run('dropDead', shard, undefined, [1, ...ids])));
@@ -331,8 +339,8 @@ function asBuffer(value: unknown): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(String(value ?? ''));
 }
 
-/** A dead letter's JSON facts: {a: attempts, f: first, l: last, r: reason, mb}. */
-function parseInfo(text: string): { dead: Omit<DeadLetter, 'letter'>; replayedAt: undefined } {
+/** A dead letter's facts, from its JSON {a: attempts, f: first, l: last, r: reason, mb}. */
+function deadFacts(text: string): Omit<DeadLetter, 'letter'> {
   let info: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -341,8 +349,5 @@ function parseInfo(text: string): { dead: Omit<DeadLetter, 'letter'>; replayedAt
     // Shown with what is known.
   }
   const num = (v: unknown) => (v === undefined || v === '' || v === '0' ? undefined : Number(v));
-  return {
-    dead: { attempts: Number(info.a ?? 0), firstAttemptAt: num(info.f), lastAttemptAt: Number(info.l ?? 0), reason: String(info.r ?? '') },
-    replayedAt: undefined,
-  };
+  return { attempts: Number(info.a ?? 0), firstAttemptAt: num(info.f), lastAttemptAt: Number(info.l ?? 0), reason: String(info.r ?? '') };
 }

@@ -35,10 +35,8 @@ export type Maybe<T> = T | Promise<T>;
 export type AppendResult = 'stored' | 'full' | 'store-down' | 'unreplicated' | 'unreplicated-in-flight';
 
 export interface Spool {
-  /** Stores `letter` at the back of its key's mailbox; false when it cannot be stored (full). */
-  append(letter: Letter): Maybe<boolean>;
-  /** Like append, saying why a letter was not stored, where the spool can tell more than "full". */
-  store?(letter: Letter): Promise<AppendResult>;
+  /** Stores `letter` at the back of its key's mailbox, or says why it did not (a store that cannot answer rejects). */
+  append(letter: Letter): Maybe<AppendResult>;
   /**
    * Up to `max` heads of mailboxes that are due at `now` and have nothing in flight, earliest due
    * first (several at once: one round trip to a networked spool for a whole batch).

@@ -153,7 +153,7 @@ export class RedisConnection {
     if (this.client.status !== 'ready') return;
     const sentAt = performance.now();
     let answered = false;
-    const ping = this.client.ping().then(
+    this.client.ping().then(
       () => {
         answered = true;
         this.connected();
@@ -163,7 +163,6 @@ export class RedisConnection {
     setTimeout(() => {
       if (!answered && this.lastAnswerAt < sentAt && this.closing === undefined) dropSockets(this.client);
     }, PROBE_EVERY_MS).unref();
-    void ping;
   }
 
   private connected(): void {

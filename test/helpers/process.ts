@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { untilAccepting } from './net';
+import { waitFor } from './wait';
 
 export const SERVER_JS = join(__dirname, '..', '..', 'src', 'server.js');
 
@@ -38,6 +39,13 @@ export function startServerProcess(env: Record<string, string>, script = SERVER_
       if (m) resolve({ child, port: Number(m[1]), stdout: () => out, stderr: () => err, exited });
     });
     exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${err}`)));
+  });
+}
+
+/** Waits until the process's stderr has a line matching `pattern`; fails naming what it said. */
+export async function heard(server: ServerProcess, pattern: RegExp, what: string): Promise<void> {
+  await waitFor(() => pattern.test(server.stderr()), what, { ms: 10_000, pauseMs: 20 }).catch((err: unknown) => {
+    throw new Error(`${String(err)}; stderr was:\n${server.stderr()}`);
   });
 }
 

@@ -26,8 +26,8 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
   describe(`Spool contract: ${name}`, { skip: suite.skip ?? false }, () => {
     it('hands out one letter per mailbox at a time, in arrival order', async () => {
       const spool = await open({ maxBytes: 1e6, maxDead: 10 });
-      for (const text of ['a1', 'a2', 'a3']) assert.ok(await spool.append(letter('alice', text)));
-      assert.ok(await spool.append(letter('bob', 'b1')));
+      for (const text of ['a1', 'a2', 'a3']) assert.equal(await spool.append(letter('alice', text)), 'stored');
+      assert.equal(await spool.append(letter('bob', 'b1')), 'stored');
       const first = await claimAll(spool, 0);
       assert.deepEqual(first.map((c) => c.letter.body.toString()).sort(), ['a1', 'b1'], 'the heads only');
       for (const c of first) await spool.settle(c, { kind: 'delivered' }, 0);
@@ -126,15 +126,15 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       // Room for two such letters (they are all counted alike), not three.
       const maxBytes = 2 * letterBytes(one) + 10;
       const spool = await open({ maxBytes, maxDead: 10 });
-      assert.ok(await spool.append(one));
-      assert.ok(await spool.append(letter('bob', 'x'.repeat(100))));
-      assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), false);
+      assert.equal(await spool.append(one), 'stored');
+      assert.equal(await spool.append(letter('bob', 'x'.repeat(100))), 'stored');
+      assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), 'full');
       const before = await spool.stats(0);
       assert.equal(before.depth, 2);
       assert.ok(before.bytes <= maxBytes);
       const [c] = await claimAll(spool, 0);
       await spool.settle(c!, { kind: 'delivered' }, 0);
-      assert.ok(await spool.append(letter('carol', 'x'.repeat(100))));
+      assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), 'stored');
     });
 
     it('keeps at most maxDead dead letters, dropping the oldest and counting them', async () => {
