@@ -5,6 +5,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { redisSkipReason } from '../test/helpers/redis';
+import { redisSpoolRows } from './redis-spool-memory';
 
 const run = promisify(execFile);
 
@@ -19,6 +21,9 @@ export async function runMemoryBench(sizes: number[]): Promise<void> {
   console.log('\nMemory store: Webex-length ids, one AWSALB-sized learned cookie each, after a forced GC.\n');
   console.log(rows.join('\n'));
   await spoolRows(sizes);
+  const skip = redisSkipReason();
+  if (skip === false) await redisSpoolRows(Math.min(sizes[0]!, 100_000));
+  else console.log(`\nRedis spool: not measured (${skip}).`);
 }
 
 /** DELIVERY=queued: what one stored webhook costs in the memory spool, beyond its body. */

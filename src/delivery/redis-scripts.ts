@@ -10,7 +10,8 @@
  *   owners       hash: mailbox → "<owner> <delivery id>" of the claim
  *   tries        hash: delivery id → "<attempts> <first attempt ms>" of a head attempted
  *   replayed     hash: delivery id → when it was replayed from the dead letters
- *   arrivals     sorted set: stored delivery ids by arrival (the oldest one's age)
+ *   heads        sorted set: mailboxes, by when their head arrived (the oldest stored letter is a
+ *                head, as in the memory spool: one entry per mailbox, not per letter)
  *   dead         sorted set: dead delivery ids, by when they died
  *   dead-letters hash: delivery id → the dead letter, packed
  *   dead-info    hash: delivery id → JSON {a: attempts, f: first, l: last, r: reason, mb}
@@ -32,7 +33,20 @@ export interface SpoolScript {
   readonly lua: string;
 }
 
-export type ShardKey = 'mailbox' | 'due' | 'early' | 'leases' | 'owners' | 'tries' | 'replayed' | 'arrivals' | 'dead' | 'dead-letters' | 'dead-info' | 'stats' | 'alive';
+export type ShardKey = 'mailbox' | 'due' | 'early' | 'leases' | 'owners' | 'tries' | 'replayed' | 'heads' | 'dead' | 'dead-letters' | 'dead-info' | 'stats' | 'alive';
+
+/** The arrival time in a packed letter's first line ("<id> <bytes> <arrivedAt>"). */
+const ARRIVAL = `
+local function arrival(packed) return string.match(packed, '^%S+ %d+ (%d+)') end
+`;
+
+/** Keeps a mailbox's entry in \`heads\` right after its head changed (or it emptied). */
+const HEAD_MOVED = `${ARRIVAL}
+local function headMoved(list, heads, mb)
+  local head = redis.call('LINDEX', list, 0)
+  if head then redis.call('ZADD', heads, arrival(head), mb) else redis.call('ZREM', heads, mb) end
+end
+`;
 
 /** The shard's figures every script answers with, so the caller's view stays fresh: {next due, depth, bytes}. */
 const FIGURES = `
@@ -48,12 +62,14 @@ end
 
 /** ARGV: id, mailbox, arrivedAt, maxBytes, bytes, packed letter, keyless (1/0). Returns {stored 1/0, figures}. */
 export const APPEND: SpoolScript = {
-  keys: ['mailbox', 'due', 'arrivals', 'stats', 'leases'],
+  keys: ['mailbox', 'due', 'heads', 'stats', 'leases'],
   lua: `${FIGURES}
 local used = tonumber(redis.call('HGET', KEYS[4], 'bytes') or '0')
 if used + tonumber(ARGV[5]) > tonumber(ARGV[4]) then return {0, figures(KEYS[2], KEYS[5], KEYS[4])} end
-if redis.call('RPUSH', KEYS[1], ARGV[6]) == 1 then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+if redis.call('RPUSH', KEYS[1], ARGV[6]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+end
 redis.call('HINCRBY', KEYS[4], 'depth', 1)
 redis.call('HINCRBY', KEYS[4], 'bytes', ARGV[5])
 if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[4], 'keyless', 1) end
@@ -63,7 +79,7 @@ return {1, figures(KEYS[2], KEYS[5], KEYS[4])}
 
 /**
  * ARGV: now, claim's end, owner, max, the shard's mailbox prefix (<prefix>{<tag}:m:).
- * Returns {{packed, attempt, first attempt, replayed at}..., figures}.
+ * Returns {{packed, attempt, first attempt, replayed at, mailbox}..., figures}.
  */
 export const CLAIM: SpoolScript = {
   keys: ['due', 'leases', 'owners', 'early', 'tries', 'replayed', 'stats'],
@@ -90,7 +106,7 @@ for _, mb in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0
       attempt, first = tonumber(a) + 1, f
     end
     redis.call('HSET', KEYS[5], id, attempt .. ' ' .. first)
-    table.insert(claimed, {head, attempt, first, redis.call('HGET', KEYS[6], id) or ''})
+    table.insert(claimed, {head, attempt, first, redis.call('HGET', KEYS[6], id) or '', mb})
   end
 end
 table.insert(claimed, figures(KEYS[1], KEYS[2], KEYS[7]))
@@ -103,8 +119,8 @@ return claimed
  * Returns {settled 1/0 (0: the claim was lost), figures}.
  */
 export const SETTLE: SpoolScript = {
-  keys: ['mailbox', 'due', 'leases', 'owners', 'early', 'tries', 'arrivals', 'stats', 'dead', 'dead-letters', 'dead-info', 'replayed'],
-  lua: `${FIGURES}
+  keys: ['mailbox', 'due', 'leases', 'owners', 'early', 'tries', 'heads', 'stats', 'dead', 'dead-letters', 'dead-info', 'replayed'],
+  lua: `${FIGURES}${HEAD_MOVED}
 local mb, id, kind = ARGV[1], ARGV[2], ARGV[4]
 if redis.call('HGET', KEYS[4], mb) ~= ARGV[3] .. ' ' .. id then
   return {0, figures(KEYS[2], KEYS[3], KEYS[8])}
@@ -121,7 +137,7 @@ if kind == 'retry' or kind == 'hold' then
   return {1, figures(KEYS[2], KEYS[3], KEYS[8])}
 end
 local head = redis.call('LPOP', KEYS[1])
-redis.call('ZREM', KEYS[7], id)
+headMoved(KEYS[1], KEYS[7], mb)
 redis.call('HINCRBY', KEYS[8], 'depth', -1)
 redis.call('HINCRBY', KEYS[8], 'bytes', -tonumber(string.match(head or '', '^%S+ (%d+)') or '0'))
 if string.sub(mb, 1, 2) == 'n:' then redis.call('HINCRBY', KEYS[8], 'keyless', -1) end
@@ -167,13 +183,13 @@ return woken
 };
 
 /**
- * ARGV: id, now (its age counts from then), maxBytes, the shard's mailbox prefix. Puts a dead
+ * ARGV: id, now (when it was replayed), maxBytes, the shard's mailbox prefix. Puts a dead
  * letter back at the back of its mailbox, due at once. Returns 1; 0 when not dead here; -1 when
  * QUEUE_MAX_BYTES leaves no room for it.
  */
 export const REPLAY: SpoolScript = {
-  keys: ['dead', 'dead-letters', 'dead-info', 'due', 'arrivals', 'stats', 'replayed'],
-  lua: `
+  keys: ['dead', 'dead-letters', 'dead-info', 'due', 'heads', 'stats', 'replayed'],
+  lua: `${ARRIVAL}
 local id = ARGV[1]
 if not redis.call('ZSCORE', KEYS[1], id) then return 0 end
 local head = redis.call('HGET', KEYS[2], id)
@@ -184,8 +200,10 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[2], id)
 redis.call('HDEL', KEYS[3], id)
 redis.call('HSET', KEYS[7], id, ARGV[2])
-if redis.call('RPUSH', ARGV[4] .. info.mb, head) == 1 then redis.call('ZADD', KEYS[4], 0, info.mb) end
-redis.call('ZADD', KEYS[5], string.match(head, '^%S+ %d+ (%d+)'), id)
+if redis.call('RPUSH', ARGV[4] .. info.mb, head) == 1 then
+  redis.call('ZADD', KEYS[4], 0, info.mb)
+  redis.call('ZADD', KEYS[5], arrival(head), info.mb)
+end
 redis.call('HINCRBY', KEYS[6], 'depth', 1)
 redis.call('HINCRBY', KEYS[6], 'bytes', bytes)
 if string.sub(info.mb, 1, 2) == 'n:' then redis.call('HINCRBY', KEYS[6], 'keyless', 1) end
@@ -240,7 +258,7 @@ return {letters, tried}
  * {depth, keyless, bytes, due, leases, oldest arrival or '', dead, deadDropped, marker was missing 1/0}.
  */
 export const STATS: SpoolScript = {
-  keys: ['stats', 'due', 'leases', 'arrivals', 'dead', 'alive'],
+  keys: ['stats', 'due', 'leases', 'heads', 'dead', 'alive'],
   lua: `
 local s = redis.call('HMGET', KEYS[1], 'depth', 'keyless', 'bytes', 'deadDropped')
 local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')[2] or ''
@@ -256,15 +274,15 @@ return {s[1] or '0', s[2] or '0', s[3] or '0', redis.call('ZCARD', KEYS[2]), red
  * the direct copy carries the same delivery id) or gone.
  */
 export const WITHDRAW: SpoolScript = {
-  keys: ['mailbox', 'due', 'owners', 'arrivals', 'stats', 'tries'],
-  lua: `
+  keys: ['mailbox', 'due', 'owners', 'heads', 'stats', 'tries'],
+  lua: `${HEAD_MOVED}
 local owner = redis.call('HGET', KEYS[3], ARGV[2])
 if owner and string.match(owner, ' (%S+)$') == ARGV[1] then return 0 end
 local letters = redis.call('LRANGE', KEYS[1], 0, -1)
 for i = #letters, 1, -1 do
   if string.match(letters[i], '^(%S+)') == ARGV[1] then
     redis.call('LREM', KEYS[1], -1, letters[i])
-    redis.call('ZREM', KEYS[4], ARGV[1])
+    headMoved(KEYS[1], KEYS[4], ARGV[2])
     redis.call('HDEL', KEYS[6], ARGV[1])
     redis.call('HINCRBY', KEYS[5], 'depth', -1)
     redis.call('HINCRBY', KEYS[5], 'bytes', -tonumber(string.match(letters[i], '^%S+ (%d+)')))

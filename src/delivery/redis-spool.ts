@@ -16,7 +16,7 @@ import type { RedisClient, RedisConnection } from '../store/redis-connection';
 import { ackedByReplicas } from './redis-acks';
 import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
 import { letterBytes } from './letter';
-import { packedHead, packLetter, unpackLetter } from './packed-letter';
+import { mailboxOf, packedHead, packLetter, unpackLetter } from './packed-letter';
 import { SCRIPTS, type ScriptName, type ShardKey } from './redis-scripts';
 import { shardOf, shardTags } from './shards';
 import type { AppendResult, Spool, SpoolStats } from './spool';
@@ -51,9 +51,6 @@ interface ShardView {
   sent: number;
   seen: number;
 }
-
-/** The mailbox a letter belongs to: its key's, or its own when it has no key. */
-const mailboxOf = (letter: Pick<Letter, 'key' | 'id'>): string => (letter.key === undefined ? `n:${letter.id}` : `k:${letter.key}`);
 
 type Reply = unknown;
 
@@ -215,7 +212,8 @@ export class RedisSpool implements Spool {
       for (const entry of list(reply)) {
         const [, score, packed, info] = list(entry);
         try {
-          dead.push({ score: Number(score), letter: { letter: unpackLetter(asBuffer(packed), undefined), ...deadFacts(String(info)) } });
+          const facts = deadFacts(String(info));
+          dead.push({ score: Number(score), letter: { letter: unpackLetter(asBuffer(packed), facts.mailbox, undefined), ...facts.shown } });
         } catch (err) {
           logError(`delivery mailbox: a dead letter in Redis cannot be read (${messageOf(err)})`);
         }
@@ -245,9 +243,9 @@ export class RedisSpool implements Spool {
     this.see(shard, reply.pop(), ticket);
     const claimed: Claimed[] = [];
     for (const entry of reply) {
-      const [packed, attempt, , replayedAt] = list(entry);
+      const [packed, attempt, , replayedAt, mailbox] = list(entry);
       try {
-        claimed.push({ letter: unpackLetter(asBuffer(packed), String(replayedAt) === '' ? undefined : Number(String(replayedAt))), attempt: Number(attempt) });
+        claimed.push({ letter: unpackLetter(asBuffer(packed), String(mailbox), String(replayedAt) === '' ? undefined : Number(String(replayedAt))), attempt: Number(attempt) });
       } catch (err) {
         logError(`delivery mailbox: a stored webhook cannot be read (${messageOf(err)}); it stays in Redis`);
       }
@@ -339,8 +337,8 @@ function asBuffer(value: unknown): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(String(value ?? ''));
 }
 
-/** A dead letter's facts, from its JSON {a: attempts, f: first, l: last, r: reason, mb}. */
-function deadFacts(text: string): Omit<DeadLetter, 'letter'> {
+/** A dead letter's facts, from its JSON {a: attempts, f: first, l: last, r: reason, mb}: those shown, and its mailbox. */
+function deadFacts(text: string): { shown: Omit<DeadLetter, 'letter'>; mailbox: string } {
   let info: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -349,5 +347,8 @@ function deadFacts(text: string): Omit<DeadLetter, 'letter'> {
     // Shown with what is known.
   }
   const num = (v: unknown) => (v === undefined || v === '' || v === '0' ? undefined : Number(v));
-  return { attempts: Number(info.a ?? 0), firstAttemptAt: num(info.f), lastAttemptAt: Number(info.l ?? 0), reason: String(info.r ?? '') };
+  return {
+    shown: { attempts: Number(info.a ?? 0), firstAttemptAt: num(info.f), lastAttemptAt: Number(info.l ?? 0), reason: String(info.r ?? '') },
+    mailbox: String(info.mb ?? ''),
+  };
 }
