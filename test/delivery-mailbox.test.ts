@@ -8,8 +8,10 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import { Bot } from './helpers/bot';
-import { fixture, request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { closeServer, fixture, request, startProxy, webhook, type RunningProxy } from './helpers/http';
 import { waitFor } from './helpers/wait';
 import { parseExposition, sample } from './helpers/metrics';
 import { freePort } from './helpers/net';
@@ -89,6 +91,35 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       await request(proxy.port, { body: body('newcomer', 0) });
       await waitFor(() => bot.deliveries.length === 6, 'the five waiting ones delivered too');
     } finally {
+      await proxy.close();
+      await bot.stop();
+    }
+  });
+
+  it('while no attempt reaches the bot, probes one delivery at a time, one per QUEUE_RETRY_MIN_MS, rather than every mailbox on its own backoff', async () => {
+    const { bot, proxy } = await queuedPair({ QUEUE_RETRY_MIN_MS: '100', QUEUE_RETRY_MAX_MS: '100' });
+    // The bot's port takes each connection and closes it at once: every attempt is seen, none answered.
+    await bot.stop();
+    const attempts: number[] = [];
+    const refuser = net.createServer((socket) => {
+      attempts.push(performance.now());
+      socket.destroy();
+    });
+    refuser.listen(bot.port, '127.0.0.1');
+    await once(refuser, 'listening');
+    try {
+      const KEYS = 20;
+      for (let k = 0; k < KEYS; k++) await request(proxy.port, { body: body(`key-${k}`, 0) });
+      // On its own backoff each mailbox would come back every ~100 ms: 20 attempts in each 100 ms.
+      await waitFor(() => attempts.length >= KEYS + 6, 'probes after the first failures', { ms: 20_000 });
+      const last = attempts.slice(-6);
+      assert.ok(last[5]! - last[0]! >= 5 * 100 - 10, `six attempts over at least five probe intervals (${Math.round(last[5]! - last[0]!)} ms)`);
+      await closeServer(refuser);
+      await bot.start();
+      await waitFor(() => bot.deliveries.length >= KEYS, 'every webhook delivered once the bot is back', { ms: 20_000 });
+      assert.deepEqual(new Set(bot.deliveries.map((d) => d.key)).size, KEYS, 'one each');
+    } finally {
+      await closeServer(refuser).catch(() => {});
       await proxy.close();
       await bot.stop();
     }

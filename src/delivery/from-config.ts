@@ -43,6 +43,8 @@ export function mailboxFromConfig(config: Config, session: StoreSession, route: 
     // A shared spool: work other replicas stored is looked for this often.
     pollMs: Math.min(250, config.queueRetryMinMs),
     leaseMs: config.queueLeaseMs,
+    // While no attempt reaches the bot, a probe this often: at most a second's wait once it is back.
+    probeMs: Math.min(1000, config.queueRetryMinMs),
     clock,
     onSettled: (record) => {
       if (record.outcome === 'dead') {

@@ -32,6 +32,8 @@ export interface MailboxOptions {
   readonly pollMs?: number;
   /** A shared spool: how long a claim lasts unless renewed (QUEUE_LEASE_MS). */
   readonly leaseMs?: number;
+  /** While no attempt reaches the bot: one delivery at a time, at most one this often (ms). */
+  readonly probeMs?: number;
   /** Told how each attempt ended (metrics, tests). */
   readonly onSettled?: (record: DeliveryRecord) => void;
 }
@@ -78,8 +80,13 @@ class SpoolMailbox implements Mailbox {
   private closed = false;
   /** Stopping with a shared spool: no new claims (what is stored stays for the other replicas). */
   private handingOver = false;
-  /** The last attempt that settled reached nobody: the bot is down, or was. */
+  /**
+   * The last attempt that settled reached nobody: the bot is down, or was. Until one reaches it,
+   * deliveries go one at a time, a probe every probeMs, rather than every mailbox on its own
+   * backoff: with thousands of keys waiting, those attempts would crowd out accepting webhooks.
+   */
   private botAway = false;
+  private nextProbeAt = -Infinity;
   /** Waiting for the spool to empty (memory) or the deliveries in flight to end (shared). */
   private readonly idle: (() => void)[] = [];
   private pumping = false;
@@ -194,17 +201,30 @@ class SpoolMailbox implements Mailbox {
 
   /** Claims as many letters as there is room for, in batches, and starts their deliveries. */
   private async claimWhatFits(): Promise<void> {
-    while (!this.closed && !this.handingOver && this.inFlight < this.options.concurrency) {
-      const room = this.options.concurrency - this.inFlight;
+    while (!this.closed && !this.handingOver) {
+      const room = this.botAway ? this.probeRoom() : this.options.concurrency - this.inFlight;
+      if (room <= 0) return;
       // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
       const claiming = this.spool.claim(this.clock(), room);
       const batch = claiming instanceof Promise ? await claiming : claiming;
+      if (this.botAway && batch.length > 0) this.nextProbeAt = this.clock() + (this.options.probeMs ?? 250);
       for (const claimed of batch) {
         this.inFlight++;
         void this.attempt(claimed);
       }
       if (batch.length < room) return;
     }
+  }
+
+  /**
+   * While the bot is away: room for one probe when none is in flight and its time has come (the
+   * pump is woken then: what is due now may not be in the spool's next retry time).
+   */
+  private probeRoom(): number {
+    if (this.inFlight > 0) return 0;
+    if (this.clock() >= this.nextProbeAt) return 1;
+    this.setTimerFor(this.nextProbeAt);
+    return 0;
   }
 
   /**
@@ -271,7 +291,9 @@ class SpoolMailbox implements Mailbox {
     return undefined;
   }
 
-  private setTimerFor(due: number | undefined): void {
+  private setTimerFor(dueAt: number | undefined): void {
+    // While the bot is away, what is due waits for the next probe.
+    const due = dueAt !== undefined && this.botAway ? Math.max(dueAt, this.nextProbeAt) : dueAt;
     if (due === undefined || due >= this.timerAt) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = due;
