@@ -1,6 +1,6 @@
 /**
  * A proxy whose Redis misbehaves — refused, frozen, restarted empty, out of memory, read-only,
- * its scripts flushed, replaced by something that is not Redis — keeps running, answers every
+ * loading its data, its scripts flushed, replaced by something that is not Redis — keeps running, answers every
  * webhook as documented (queued, forwarded directly, or 503 for a platform that sends again),
  * lets no rejection go unhandled, and says what the store can lose.
  */
@@ -120,6 +120,27 @@ describe('a misbehaving Redis under a queued proxy', { skip, timeout: 120_000 },
       await admin.replicaof('NO', 'ONE').catch(() => {});
       admin.disconnect();
     }
+  });
+
+  it('loading its data (LOADING): alive and answering, and queueing again once loaded', async () => {
+    const admin = new Redis(redis.url);
+    const reloader = new Redis(redis.url);
+    try {
+      // Enough keys, read back slowly, with clients answered while it reads: seconds of LOADING.
+      await admin.eval(`for i = 1, 20000 do redis.call('SET', '${testPrefix()}load:' .. i, 'x') end`, 0);
+      await admin.config('SET', 'key-load-delay', '100');
+      await admin.config('SET', 'loading-process-events-interval-bytes', '1024');
+      const reloaded = reloader.call('DEBUG', 'RELOAD');
+      await waitFor(async () => (await admin.ping().then(() => undefined, (err: Error) => /LOADING/.test(err.message) || undefined)), 'Redis answering LOADING', { ms: 10_000, pauseMs: 20 });
+      await stillServing('loading');
+      assert.match(String(await admin.ping().catch((err: Error) => err.message)), /LOADING/, 'still loading after the webhooks were answered');
+      await reloaded;
+    } finally {
+      await admin.config('SET', 'key-load-delay', '0').catch(() => {});
+      admin.disconnect();
+      reloader.disconnect();
+    }
+    await untilQueued('after loading');
   });
 
   it('restarted empty with webhooks waiting: reported as a store reset, with how many it held', async () => {

@@ -7,8 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bot } from './helpers/bot';
-import { request } from './helpers/http';
-import { startServerProcess, type ServerProcess } from './helpers/process';
+import { request, webhook } from './helpers/http';
+import { heard, startServerProcess, type ServerProcess } from './helpers/process';
 import { RedisClusterSet, redisServerAvailable, SentinelSet } from './helpers/redis-ha';
 import { NO_AUTH, testPrefix } from './helpers/redis';
 import { waitFor } from './helpers/wait';
@@ -148,6 +148,35 @@ describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', {
   });
   after(async () => {
     await cluster?.stop();
+  });
+
+  it('REDIS_URL pointed at one cluster node: alive, every webhook answered, and told to set REDIS_CLUSTER_NODES', async () => {
+    const bot = await new Bot('bot').start();
+    const [node] = await cluster.primaries();
+    const proxy = await startServerProcess({
+      TARGET_URL: `http://127.0.0.1:${bot.port}`,
+      STORE: 'redis',
+      DELIVERY: 'queued',
+      AFFINITY_MODE: 'cookie',
+      DEDUPE: 'on',
+      PLATFORM: 'webex',
+      REDIS_URL: `redis://127.0.0.1:${node!.port}`,
+      REDIS_PREFIX: testPrefix(),
+    });
+    try {
+      // Twenty keys: their shards fall on every node, so most calls are answered MOVED.
+      for (let i = 0; i < 20; i++) {
+        const res = await request(proxy.port, { body: webhook(`person-${i}`) });
+        assert.equal(res.status, 200, res.body.toString());
+      }
+      await heard(proxy, /redis:\/\/127\.0\.0\.1:\d+ is a Redis Cluster node \(it answered "MOVED \d+ [\d.:]+"\): set REDIS_CLUSTER_NODES/, 'the hint');
+      assert.equal(proxy.stderr().match(/is a Redis Cluster node/g)?.length, 1, 'said once');
+      assert.equal(proxy.child.exitCode, null, proxy.stderr());
+      assert.doesNotMatch(proxy.stderr(), /unhandled rejection|internal error/);
+    } finally {
+      proxy.child.kill('SIGKILL');
+      await bot.stop();
+    }
   });
 
   it('spreads the shards over every primary; QUEUE_ACK_REPLICAS=1 loses nothing acked and keeps order when one dies', async (t) => {

@@ -49,6 +49,8 @@ export class RedisConnection {
   private lastAnswerAt = performance.now();
   private probe: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** Told already that REDIS_URL points at a cluster node. */
+  private toldCluster = false;
 
   constructor(
     readonly topology: RedisTopology,
@@ -111,7 +113,10 @@ export class RedisConnection {
       },
       (err: unknown) => {
         // An error reply (OOM, READONLY, ...) is an answer too: Redis is there, if unwell.
-        if (isReply(err)) this.lastAnswerAt = performance.now();
+        if (isReply(err)) {
+          this.lastAnswerAt = performance.now();
+          this.hintAtCluster(err);
+        }
         throw err;
       },
     );
@@ -133,6 +138,16 @@ export class RedisConnection {
       await this.client.quit().catch(() => this.client.disconnect());
     })();
     return this.closing;
+  }
+
+  /**
+   * A server that answers MOVED or ASK is a cluster node reached as one server: every call for a
+   * slot it does not hold fails (and falls back) until the operator names the cluster. Said once.
+   */
+  private hintAtCluster(err: unknown): void {
+    if (this.toldCluster || this.topology.kind === 'cluster' || !/^(MOVED|ASK) /.test(messageOf(err))) return;
+    this.toldCluster = true;
+    logError(`${this.where} is a Redis Cluster node (it answered "${messageOf(err)}"): set REDIS_CLUSTER_NODES=host:port,... instead; until then, calls for keys on other nodes fail and take each part's fallback`);
   }
 
   private lost(err: Error): void {

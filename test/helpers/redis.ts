@@ -6,6 +6,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, untilAccepting } from './net';
 import type { RedisAuth } from '../../src/store/redis-topology';
@@ -44,6 +47,8 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<void>
 export class PrivateRedis {
   private child: ChildProcess | undefined;
   port = 0;
+  /** Its working directory: DEBUG RELOAD writes dump.rdb there, and a restart must not read it back. */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'wa-redis-'));
 
   static available(): boolean {
     return spawnSync('redis-server', ['--version']).status === 0;
@@ -55,7 +60,11 @@ export class PrivateRedis {
 
   async start(): Promise<this> {
     if (this.port === 0) this.port = await freePort();
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    // Each start empty (restarted empty is a test case); DEBUG RELOAD lets a test watch Redis
+    // answer LOADING while it reads its data back.
+    rmSync(join(this.dir, 'dump.rdb'), { force: true });
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--enable-debug-command', 'local'];
+    const child = spawn('redis-server', args, {
       stdio: 'ignore',
     });
     this.child = child;
@@ -66,10 +75,12 @@ export class PrivateRedis {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-    await once(child, 'exit');
+    if (child && child.exitCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    rmSync(join(this.dir, 'dump.rdb'), { force: true });
   }
 
   /** Freezes the process: connections stay open, nothing is answered. */
