@@ -13,14 +13,16 @@ import { actorPool, webexPayloads, type Payload } from './payloads';
 const ROOT = join(__dirname, '..', '..');
 const CONNECTIONS = 50;
 // The bot: answers every webhook {"ok":true} at once, in a process of its own.
-const BOT = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/json');s.end('{"ok":true}')})}).listen(Number(process.argv[1]),'127.0.0.1')`;
+export const BOT = `require('http').createServer((q,s)=>{q.resume();q.on('end',()=>{s.setHeader('content-type','application/json');s.end('{"ok":true}')})}).listen(Number(process.argv[1]),'127.0.0.1')`;
 
-function start(args: string[], env: Record<string, string> = {}): ChildProcess {
+/** A Node child of the bench (the proxy or the bot), its stderr shown. */
+export function start(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+export function stop(child: ChildProcess): Promise<void> {
+  // Ended already: by itself (exitCode) or by a signal (signalCode, exitCode stays null).
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
@@ -51,7 +53,7 @@ async function sendAll(port: number, payloads: readonly Payload[]): Promise<numb
 }
 
 /** The mailbox's depth, from the admin listener. */
-function depth(adminPort: number): Promise<number> {
+export function depth(adminPort: number): Promise<number> {
   return new Promise((resolve, reject) => {
     http
       .get({ port: adminPort, host: '127.0.0.1', path: '/queue', headers: { authorization: 'Bearer bench' } }, (res) => {
@@ -97,7 +99,8 @@ export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, s
 
   const direct = webhooks / directSeconds;
   const drained = stored / drainSeconds;
-  console.log(`\nDelivery mailbox backlog (${spoolEnv.STORE ?? 'memory'} spool): ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`);
+  const where = spoolEnv.REDIS_CLUSTER_NODES === undefined ? '' : ', a 3-primary cluster';
+  console.log(`\nDelivery mailbox backlog (${spoolEnv.STORE ?? 'memory'} spool${where}): ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`);
   console.log('| measure | webhooks/s | ÷ direct |');
   console.log('| --- | ---: | ---: |');
   console.log(`| direct, bot up | ${Math.round(direct)} | 1.00 |`);

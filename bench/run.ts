@@ -2,7 +2,8 @@
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie]
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
- * npm run bench -- backlog [--quick] [--redis]
+ * npm run bench -- backlog [--quick] [--redis | --cluster]
+ * npm run bench -- accept [--quick] [--redis | --cluster]
  * npm run bench -- signatures [--quick]
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
@@ -17,6 +18,7 @@ import { freePort, haproxyBinary, startHaproxy } from '../test/helpers/haproxy';
 import { measureWithNode, measureWithWrk, type Measurement } from './load';
 import { actorPool, BENCH_SECRET, signedAs, webexPayloads, type Payload } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
+import { runAcceptBench } from './accept';
 import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
@@ -24,6 +26,7 @@ import { printVerifyCosts } from './signature-cost';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
 import { signers } from '../test/helpers/signers';
+import { RedisClusterSet } from '../test/helpers/redis-ha';
 import { startKeyServer } from '../test/helpers/teams-keys';
 import { SIGNATURE_SCHEME_NAMES } from '../src/signature/schemes';
 
@@ -64,7 +67,7 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-type Commands = { memory: boolean; instructions: boolean; backlog: boolean; redis: boolean; signatures: boolean };
+type Commands = { memory: boolean; instructions: boolean; backlog: boolean; accept: boolean; redis: boolean; cluster: boolean; signatures: boolean };
 
 function parseArgs(argv: string[]): Options & Commands {
   const opts: Options & Commands = {
@@ -74,7 +77,9 @@ function parseArgs(argv: string[]): Options & Commands {
     memory: false,
     instructions: false,
     backlog: false,
+    accept: false,
     redis: false,
+    cluster: false,
     signatures: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -82,7 +87,9 @@ function parseArgs(argv: string[]): Options & Commands {
     if (a === 'memory') opts.memory = true;
     else if (a === 'instructions') opts.instructions = true;
     else if (a === 'backlog') opts.backlog = true;
+    else if (a === 'accept') opts.accept = true;
     else if (a === '--redis') opts.redis = true;
+    else if (a === '--cluster') opts.cluster = true;
     else if (a === 'signatures') opts.signatures = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
@@ -240,18 +247,37 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/**
+ * Runs a mailbox bench on the spool the options name: memory; --redis: REDIS_URL's server;
+ * --cluster: a cluster of its own (three primaries, three replicas) from Debian's redis-server.
+ */
+async function onSpool(opts: Commands, bench: (spoolEnv: Record<string, string>, where: string) => Promise<void>): Promise<void> {
+  if (opts.cluster) {
+    const cluster = await RedisClusterSet.start();
+    try {
+      await bench({ STORE: 'redis', REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_PREFIX: BENCH_REDIS_PREFIX }, 'Redis spool, a 3-primary cluster');
+    } finally {
+      await cluster.stop();
+    }
+    return;
+  }
+  if (!opts.redis) return bench({}, 'memory spool');
+  try {
+    await bench({ STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX }, `Redis spool, ${REDIS_URL}`);
+  } finally {
+    const client = new Redis(REDIS_URL);
+    await deletePrefix(client, BENCH_REDIS_PREFIX).finally(() => client.quit());
+  }
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.memory) {
     await runMemoryBench(opts.durationS === 1 ? [10_000, 50_000] : [100_000, 1_000_000]);
     return;
   }
-  if (opts.backlog) {
-    await runBacklogBench(opts.durationS === 1, opts.redis ? { STORE: 'redis', REDIS_URL, REDIS_PREFIX: BENCH_REDIS_PREFIX } : {});
-    if (opts.redis) {
-      const client = new Redis(REDIS_URL);
-      await deletePrefix(client, BENCH_REDIS_PREFIX).finally(() => client.quit());
-    }
+  if (opts.backlog || opts.accept) {
+    await onSpool(opts, (spoolEnv, where) => (opts.backlog ? runBacklogBench(opts.durationS === 1, spoolEnv) : runAcceptBench(opts.durationS === 1, spoolEnv, where)));
     return;
   }
   if (opts.instructions) {
