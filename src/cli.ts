@@ -74,7 +74,7 @@ export function checkConfiguration(env: Env): { ok: true; text: string; warnings
 }
 
 /** Config fields that hold secrets: shown as *** (or absent). */
-const SECRET_FIELDS: ReadonlySet<string> = new Set(['webhookSecrets', 'adminToken']);
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['webhookSecrets', 'adminToken', 'deliverySigningSecret', 'telegramBotToken']);
 
 /** Each setting as `name: value`; secrets masked, passwords in URLs too. */
 export function effectiveSettings(config: Config): string {

@@ -4,6 +4,7 @@
  *
  *   sanitize → read body → verify → key → affinity → route → forward → learn → report
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config';
@@ -110,8 +111,8 @@ function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: Serv
   if (parts.shuttingDown) res.once('finish', () => server.closeIdleConnections());
   try {
     sanitize(req.headers, parts.sanitizers);
-    const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods, parts.readsForms);
-    if (!plan.verify && !plan.findKey) {
+    const plan = planBody(req, parts.verifier !== undefined, parts.config.verifyAllMethods, parts.readsForms, parts.signForward !== undefined);
+    if (!plan.verify && !plan.findKey && plan.sign !== true) {
       parts.forwardSoon(flight);
       return;
     }
@@ -217,7 +218,7 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
     parts.logFallback(`delivery mailbox: a webhook could not be stored (${NOT_STORED[acceptance.why]}): forwarded directly`);
     flight.outcome = 'direct-fallback';
     // A replica is delivering the stored copy already: the bot can drop whichever comes second.
-    if (acceptance.id !== undefined) flight.req.headers['x-webhook-delivery-id'] = acceptance.id;
+    flight.storedAs = acceptance.id;
     forwardWithAffinity(parts, flight);
   };
   const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock(), PLATFORMS[parts.config.platform]);
@@ -257,7 +258,7 @@ function sendAlongRoute(parts: Parts, flight: Flight): void {
       req: flight.req,
       res: flight.res,
       body: flight.body,
-      headers: flight.exchange?.upstreamHeaders,
+      headers: headersAdded(parts, flight),
       tried: (candidate) => (flight.upstream = candidate.id),
       sent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
       answered: (proxyRes) => {
@@ -267,6 +268,18 @@ function sendAlongRoute(parts: Parts, flight: Flight): void {
     },
     parts.observer,
   );
+}
+
+/**
+ * What a direct forward carries besides the request's own headers: affinity (the header, a
+ * learned cookie), the id of a stored copy being delivered too, and the Standard Webhooks headers.
+ */
+function headersAdded(parts: Parts, flight: Flight): Readonly<Record<string, string>> | undefined {
+  const affinity = flight.exchange?.upstreamHeaders;
+  const { storedAs, body } = flight;
+  const signed = parts.signForward !== undefined && body !== undefined ? parts.signForward(storedAs ?? randomUUID(), body, parts.clock()) : undefined;
+  if (storedAs === undefined && signed === undefined) return affinity;
+  return { ...affinity, ...(storedAs === undefined ? {} : { 'x-webhook-delivery-id': storedAs }), ...signed };
 }
 
 /** Ends a request that cannot be forwarded: answers with the error, or drops a client already gone. */

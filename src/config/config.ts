@@ -14,7 +14,7 @@ import type { PlatformName } from '../platforms/platforms';
 import type { SignatureSchemeName } from '../signature/schemes';
 import type { StoreName, StoreOptions } from '../store/backends';
 import { EnvReader } from './env-reader';
-import { readAdmin, readAffinity, readLimits, readListener, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
+import { readAdmin, readAffinity, readLimits, readListener, readOutgoing, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
 
 /** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
 export const DEFAULT_AFFINITY_COOKIES = [
@@ -151,6 +151,17 @@ export interface Config {
   readonly queueWhenStoreDown: 'direct' | 'refuse' | 'auto';
   /** Dead letters kept, the oldest dropped first (DEAD_LETTER_MAX, default 10000). */
   readonly deadLetterMax: number;
+  /**
+   * A mailbox delivery of a timestamped shared-secret scheme (Slack, Zoom) carries a fresh
+   * timestamp and signature at each attempt (QUEUE_RESIGN, default auto; off: as received).
+   */
+  readonly queueResign: 'auto' | 'off';
+  /** Standard Webhooks headers on every delivery and forward, signed with this `whsec_` secret (DELIVERY_SIGNING_SECRET). */
+  readonly deliverySigningSecret: string | undefined;
+  /** PLATFORM=telegram, queued: the bot token a webhook reply is carried out with (TELEGRAM_BOT_TOKEN). */
+  readonly telegramBotToken: string | undefined;
+  /** The Bot API's address (TELEGRAM_API_URL, default https://api.telegram.org). */
+  readonly telegramApiUrl: URL;
   /** Worker processes sharing the port (WORKERS, default 1). */
   readonly workers: number;
   /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
@@ -195,6 +206,7 @@ export function parseConfig(env: Env): Config {
   const target = readTarget(read);
   const platform = readPlatform(read);
   const affinity = readAffinity(read, platform.preset);
+  const delivery = readDelivery(read);
   const config: Config = {
     ...listener,
     ...target,
@@ -204,7 +216,8 @@ export function parseConfig(env: Env): Config {
     ...readSignatures(read, warnings, platform),
     ...readUpstreams(read, affinity.mode, warnings),
     ...readStore(read),
-    ...readDelivery(read),
+    ...delivery,
+    ...readOutgoing(read, warnings, { platform: platform.platform, delivery: delivery.delivery }),
     ...readAdmin(read),
     accessLog: read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const),
     warnings,

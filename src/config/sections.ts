@@ -4,7 +4,8 @@
  */
 import { modeOf, AFFINITY_MODES, type AffinityMode, type Mode } from '../modes';
 import type { Platform } from '../platforms/platform';
-import { PLATFORM_NAMES, PLATFORMS } from '../platforms/platforms';
+import { PLATFORM_NAMES, PLATFORMS, type PlatformName } from '../platforms/platforms';
+import { signingKeyOf } from '../signing/standard-webhooks';
 import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } from '../signature/schemes';
 import { DEFAULT_TEAMS_OPENID_URL, schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
@@ -209,6 +210,29 @@ export function readDelivery(read: EnvReader) {
     deadLetterMax: read.integer('DEAD_LETTER_MAX', 10_000, 1, 10_000_000),
   };
 }
+
+/**
+ * What the proxy adds to what it sends on: a fresh platform signature on a late mailbox delivery
+ * (QUEUE_RESIGN), Standard Webhooks headers (DELIVERY_SIGNING_SECRET), and a queued Telegram
+ * bot's webhook reply carried out (TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL).
+ */
+export function readOutgoing(read: EnvReader, warnings: string[], { platform, delivery }: { platform: PlatformName; delivery: 'direct' | 'queued' }) {
+  const secret = read.string('DELIVERY_SIGNING_SECRET', '').trim();
+  if (secret !== '' && signingKeyOf(secret) === undefined) {
+    read.problem('DELIVERY_SIGNING_SECRET', '(hidden)', 'a Standard Webhooks secret: whsec_ followed by base64 of 16 to 64 random bytes');
+  }
+  const token = read.string('TELEGRAM_BOT_TOKEN', '').trim();
+  if (platform === 'telegram' && delivery === 'queued' && token === '') {
+    warnings.push('PLATFORM=telegram with DELIVERY=queued: a webhook reply (a Bot API method in the bot\'s answer) is dropped, since Telegram has its answer already; set TELEGRAM_BOT_TOKEN and the proxy makes that call');
+  }
+  return {
+    queueResign: read.oneOf('QUEUE_RESIGN', 'auto', ['auto', 'off'] as const),
+    deliverySigningSecret: secret === '' ? undefined : secret,
+    telegramBotToken: token === '' ? undefined : token,
+    telegramApiUrl: read.url('TELEGRAM_API_URL', DEFAULT_TELEGRAM_API_URL) ?? new URL(DEFAULT_TELEGRAM_API_URL),
+  };
+}
+const DEFAULT_TELEGRAM_API_URL = 'https://api.telegram.org';
 
 export function readAdmin(read: EnvReader) {
   const portText = read.string('ADMIN_PORT', '9091').toLowerCase();

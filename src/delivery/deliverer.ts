@@ -14,6 +14,9 @@ import type { Clock } from '../store/store';
 import { watchForStalls } from '../upstream/stall-watch';
 import { ageStart, type AttemptReport, type Claimed, type Letter, type Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
+import { bearerExpiredAt } from '../signing/bearer-expiry';
+import type { Signer } from '../signing/outgoing';
+import type { BotAnswer } from './telegram-replies';
 
 export interface DelivererOptions {
   readonly route: Route;
@@ -27,7 +30,17 @@ export interface DelivererOptions {
   readonly changeOrigin: boolean;
   readonly targetInsecure: boolean;
   readonly clock: Clock;
+  /** Headers signed afresh for each attempt (QUEUE_RESIGN, DELIVERY_SIGNING_SECRET). */
+  readonly sign?: Signer | undefined;
+  /**
+   * Given a delivered webhook's answer, read up to ANSWER_MAX_BYTES, before the key's next
+   * delivery (a Telegram bot's webhook reply, made by the proxy).
+   */
+  readonly onAnswer?: ((answer: BotAnswer) => Promise<void>) | undefined;
 }
+
+/** The most of a bot's answer read for `onAnswer`: a Bot API reply is a message, not a file. */
+const ANSWER_MAX_BYTES = 64 * 1024;
 
 /** How one attempt went: the settlement for the spool, and what was met for the record. */
 export interface Attempted {
@@ -63,9 +76,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     // Waited for only when a strategy is asynchronous (a networked store's lookup).
     const pending = exchange === undefined ? undefined : addAffinity(options.strategies, exchange);
     if (pending !== undefined) await pending;
-    const result = await send(candidate, letter, attempt, exchange);
+    const { result, answer } = await send(candidate, letter, attempt, exchange);
+    const settlement = explained(settle(result, attempt, ageStart(letter), clock(), policy), result, letter);
+    if (settlement.kind === 'delivered' && answer !== undefined) await options.onAnswer?.(answer).catch(() => {});
     return {
-      settlement: settle(result, attempt, ageStart(letter), clock(), policy),
+      settlement,
       report: {
         upstream: candidate.id,
         status: result.kind === 'answered' ? result.status : undefined,
@@ -75,8 +90,11 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     };
   }
 
-  /** Sends the letter to `candidate`, reads the answer whole, and tells the route how it went. */
-  function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<AttemptResult> {
+  /**
+   * Sends the letter to `candidate`, reads the answer whole (keeping it for `onAnswer`), and
+   * tells the route how it went.
+   */
+  function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<{ result: AttemptResult; answer?: BotAnswer }> {
     const url = candidate.target.url;
     const secure = url.protocol === 'https:';
     const headers: OutgoingHttpHeaders = {
@@ -85,6 +103,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       'content-length': String(letter.body.length),
       'x-webhook-delivery-id': letter.id,
       'x-webhook-attempt': String(attempt),
+      ...options.sign?.(letter.id, letter.body, clock()),
     };
     if (options.changeOrigin) headers.host = url.host;
     return new Promise((resolve) => {
@@ -101,18 +120,29 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         (res) => {
           route.answered(candidate);
           if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
-          readWhole(res, (complete) =>
-            resolve(complete ? { kind: 'answered', status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] } : { kind: 'failed', error: 'the answer was cut' }),
-          );
+          const keep = options.onAnswer === undefined ? 0 : ANSWER_MAX_BYTES;
+          readWhole(res, keep, (complete, body) => {
+            if (!complete) return resolve({ result: { kind: 'failed', error: 'the answer was cut' } });
+            const status = res.statusCode ?? 0;
+            resolve({ result: { kind: 'answered', status, retryAfter: res.headers['retry-after'] }, answer: keep === 0 ? undefined : { status, contentType: res.headers['content-type'], body } });
+          });
         },
       );
       req.on('error', (err) => {
         const failure = fromUpstreamError(err);
         if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
-        resolve({ kind: 'failed', error: failure.message });
+        resolve({ result: { kind: 'failed', error: failure.message } });
       });
       req.end(letter.body);
     });
+  }
+
+  /** A refusal of a letter whose token ran out while it waited says so: it cannot be signed again. */
+  function explained(settlement: Settlement, result: AttemptResult, letter: Letter): Settlement {
+    if (settlement.kind !== 'dead' || result.kind !== 'answered' || (result.status !== 401 && result.status !== 403)) return settlement;
+    const expiredAt = bearerExpiredAt(letter.headers.authorization, clock());
+    if (expiredAt === undefined) return settlement;
+    return { kind: 'dead', reason: `${settlement.reason}; its Authorization token expired at ${new Date(expiredAt).toISOString()} while it waited, and a platform's token cannot be signed again` };
   }
 
   return {
@@ -125,18 +155,29 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   };
 }
 
-/** Reads and drops the answer's body; says whether it came whole. */
-function readWhole(res: IncomingMessage, done: (complete: boolean) => void): void {
+/**
+ * Reads the answer's body, keeping up to `keep` bytes (none by default); says whether it came
+ * whole, and what was kept (undefined when it was larger than `keep`).
+ */
+function readWhole(res: IncomingMessage, keep: number, done: (complete: boolean, body: Buffer | undefined) => void): void {
   let settled = false;
+  const chunks: Buffer[] = [];
+  let size = 0;
   const finish = (complete: boolean): void => {
     if (settled) return;
     settled = true;
-    done(complete);
+    done(complete, size <= keep ? Buffer.concat(chunks) : undefined);
   };
+  if (keep > 0) {
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= keep) chunks.push(chunk);
+    });
+  }
   res.on('end', () => finish(true));
   res.on('close', () => finish(res.complete));
   res.on('error', () => finish(false));
-  res.resume();
+  if (keep === 0) res.resume();
 }
 
 /** The target's path as a prefix of the request's path and query, as a direct forward joins them. */

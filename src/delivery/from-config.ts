@@ -12,6 +12,21 @@ import { createMailbox, type Mailbox } from './mailbox';
 import type { StoreSession } from '../store/backend';
 import { logError } from '../log';
 import { throttled } from '../throttle';
+import { deliverySigner } from '../signing/outgoing';
+import { telegramReplies, type BotAnswer } from './telegram-replies';
+
+/** PLATFORM=telegram: a bot's webhook reply to a queued update, made by the proxy (or counted as dropped). */
+function repliesFromConfig(config: Config, clock: Clock, observer: ProxyObserver): (answer: BotAnswer) => Promise<void> {
+  const report = throttled(logError, 10_000, clock);
+  return telegramReplies({
+    apiUrl: config.telegramApiUrl,
+    token: config.telegramBotToken,
+    onReply: (outcome, method, detail) => {
+      observer.botReply?.('telegram', outcome);
+      if (outcome === 'failed') report(`delivery mailbox: the bot's Telegram reply (${method}) could not be made: ${detail ?? 'no answer'}`);
+    },
+  });
+}
 
 export function mailboxFromConfig(config: Config, session: StoreSession, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
   if (config.delivery !== 'queued') return undefined;
@@ -25,6 +40,8 @@ export function mailboxFromConfig(config: Config, session: StoreSession, route: 
     changeOrigin: config.changeOrigin,
     targetInsecure: config.targetInsecure,
     clock,
+    sign: deliverySigner(config),
+    onAnswer: config.platform === 'telegram' ? repliesFromConfig(config, clock, observer) : undefined,
   });
   // A dead letter is a webhook the bot will not get unless someone acts: the operator hears of it.
   const announceDead = throttled(logError, 10_000, clock);

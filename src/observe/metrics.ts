@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import { modeOf } from '../modes';
 import type { DeliveryRecord } from '../delivery/mailbox';
 import type { SpoolStats } from '../delivery/spool';
+import type { ReplyOutcome } from '../delivery/telegram-replies';
 import type { AffinityStore } from '../store/store';
 import type { UpstreamPool } from '../upstream/pool';
 import { STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
@@ -86,6 +87,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       storeWriteFailed: () => writeErrors.inc(),
       deliverySettled: delivery.settled,
       storeReset: delivery.reset,
+      botReply: delivery.reply,
     },
   };
 }
@@ -94,7 +96,11 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
  * DELIVERY=queued: the mailbox's depth, oldest letter and dead letters (read at scrape time),
  * each attempt's outcome, and the attempts a letter took. Returns what counts an attempt.
  */
-function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queued: boolean): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void } {
+function deliveryMetrics(
+  registry: Registry,
+  sources: () => MetricsSources,
+  queued: boolean,
+): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void; reply: (platform: string, outcome: ReplyOutcome) => void } {
   // One question to the spool per scrape, shared by its gauges; a store that cannot answer
   // leaves them at their last value (store_up and the events say why).
   let asked: { at: number; stats: Promise<SpoolStats | undefined> } | undefined;
@@ -141,6 +147,18 @@ function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queu
     buckets: [1, 2, 3, 5, 10, 20, 50],
     registers: [registry],
   });
+  const repliesMade = new Counter({
+    name: 'webhook_affinity_replies_made_total',
+    help: 'DELIVERY=queued: platform calls a bot made in its answer (Telegram webhook replies) that the proxy made for it, by outcome (sent, failed)',
+    labelNames: ['platform', 'outcome'],
+    registers: [registry],
+  });
+  const answersDropped = new Counter({
+    name: 'webhook_affinity_answers_dropped_total',
+    help: 'DELIVERY=queued: platform calls in a bot\'s answer that were dropped (PLATFORM=telegram without TELEGRAM_BOT_TOKEN)',
+    labelNames: ['platform'],
+    registers: [registry],
+  });
   const settled = (record: DeliveryRecord): void => {
     if (record.outcome === 'held') return;
     countOutcome(record.outcome);
@@ -152,6 +170,7 @@ function deliveryMetrics(registry: Registry, sources: () => MetricsSources, queu
       resets.inc();
       lostInResets.inc(lost);
     },
+    reply: (platform, outcome) => (outcome === 'dropped' ? answersDropped.labels(platform).inc() : repliesMade.labels(platform, outcome).inc()),
   };
 }
 

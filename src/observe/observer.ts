@@ -3,6 +3,7 @@
  * request path knows nothing of Prometheus or log formats.
  */
 import type { DeliveryRecord } from '../delivery/mailbox';
+import type { ReplyOutcome } from '../delivery/telegram-replies';
 import type { PoolMember } from '../upstream/pool';
 import type { RequestOutcome } from './outcomes';
 
@@ -50,6 +51,8 @@ export interface ProxyObserver {
   upstreamChanged?(member: PoolMember): void;
   /** DELIVERY=queued: the store came back without the spool's data; `lost`: webhooks it held, as last seen. */
   storeReset?(lost: number): void;
+  /** DELIVERY=queued: a bot answered a delivery with a platform call (a Telegram webhook reply): made, failed, or dropped (no token). */
+  botReply?(platform: string, outcome: ReplyOutcome): void;
 }
 
 /** One observer that tells each of `observers` (the only one itself, called directly, when there is one). */
@@ -66,5 +69,6 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     deliverySettled: (record) => present.forEach((o) => o.deliverySettled?.(record)),
     upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
     storeReset: (lost) => present.forEach((o) => o.storeReset?.(lost)),
+    botReply: (platform, outcome) => present.forEach((o) => o.botReply?.(platform, outcome)),
   };
 }

@@ -17,6 +17,8 @@ export interface Flight extends BudgetHolder {
   body: Buffer | undefined;
   /** DEDUPE: the delivery id this request claimed (released when it fails). */
   deliveryId: string | undefined;
+  /** DELIVERY=queued: the id of a stored copy a replica is delivering too; this direct copy carries it. */
+  storedAs: string | undefined;
   /** The upstream tried last (for the record). */
   upstream: string | undefined;
   /** The request sent upstream last, until the client's response closes. */
@@ -34,6 +36,7 @@ export function newFlight(req: IncomingMessage, res: ServerResponse): Flight {
     exchange: undefined,
     body: undefined,
     deliveryId: undefined,
+    storedAs: undefined,
     upstream: undefined,
     upstreamRequest: undefined,
     started: performance.now(),

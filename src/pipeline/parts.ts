@@ -18,6 +18,7 @@ import { BodyBudget } from '../request/body-budget';
 import type { Route } from '../route/route';
 import { ROUTES } from '../route/routes';
 import { verifierFor, type SignatureVerifier } from '../signature/verifier';
+import { forwardSigner, type Signer } from '../signing/outgoing';
 import type { AffinityStore, Clock } from '../store/store';
 import { throttled } from '../throttle';
 import { createForwarder, type Forwarder } from '../upstream/forward';
@@ -45,6 +46,8 @@ export interface Parts {
   readonly dedupe: { readonly ids: DeliveryIds; readonly idOf: NonNullable<Platform['deliveryId']>; readonly ttlMs: number } | undefined;
   /** PLATFORM reads form-encoded deliveries for their key. */
   readonly readsForms: boolean;
+  /** DELIVERY_SIGNING_SECRET: the Standard Webhooks headers of a direct forward. */
+  readonly signForward: Signer | undefined;
   /** Queues a flight for forward() after the event loop's poll phase (check-phase.ts). */
   readonly forwardSoon: (flight: Flight) => void;
   shuttingDown: boolean;
@@ -78,6 +81,7 @@ export function buildParts(config: Config, store: AffinityStore | undefined, ses
     logFallback: throttled(logError, 10_000, clock),
     refuseWhenStoreDown: config.queueWhenStoreDown === 'refuse' || (config.queueWhenStoreDown === 'auto' && platform.resends === true),
     readsForms: platform.readsForms === true,
+    signForward: forwardSigner(config),
     dedupe:
       config.dedupe && platform.deliveryId !== undefined
         ? { ids: session.deliveryIds(), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs }

@@ -28,6 +28,8 @@ export interface BodyPlan {
   readonly findKey: boolean;
   /** The key is in form fields (PLATFORM reads form bodies), not in JSON. */
   readonly form?: boolean;
+  /** Read to be signed on the way out (DELIVERY_SIGNING_SECRET), nothing else. */
+  readonly sign?: boolean;
 }
 const STREAM: BodyPlan = { verify: false, findKey: false };
 const KEY_ONLY: BodyPlan = { verify: false, findKey: true };
@@ -35,17 +37,20 @@ const VERIFY_ONLY: BodyPlan = { verify: true, findKey: false };
 const VERIFY_AND_KEY: BodyPlan = { verify: true, findKey: true };
 const FORM_KEY_ONLY: BodyPlan = { verify: false, findKey: true, form: true };
 const VERIFY_AND_FORM_KEY: BodyPlan = { verify: true, findKey: true, form: true };
+const SIGN_ONLY: BodyPlan = { verify: false, findKey: false, sign: true };
 
 /**
  * Read body, the decision: JSON POSTs are read for their key; with a verifier, POSTs (every
- * method with VERIFY_ALL_METHODS) for their signature. Anything else streams through unread.
+ * method with VERIFY_ALL_METHODS) for their signature; with outgoing signing, every POST, to be
+ * signed. Anything else streams through unread.
  */
-export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMethods: boolean, readsForms = false): BodyPlan {
+export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMethods: boolean, readsForms = false, signing = false): BodyPlan {
   const verify = verifying && (req.method === 'POST' || verifyAllMethods);
   if (readsForms && isFormPost(req)) return verify ? VERIFY_AND_FORM_KEY : FORM_KEY_ONLY;
   const json = isJsonPost(req);
   if (verify) return json ? VERIFY_AND_KEY : VERIFY_ONLY;
-  return json ? KEY_ONLY : STREAM;
+  if (json) return KEY_ONLY;
+  return signing && req.method === 'POST' ? SIGN_ONLY : STREAM;
 }
 
 /** Verify: the signature against the raw bytes. */

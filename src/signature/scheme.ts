@@ -66,4 +66,10 @@ export interface SignatureScheme {
   readonly needs: 'secret' | 'public-key' | 'app-id';
   /** Checks one request against `keys`. A scheme that must fetch keys (JWKS) returns a promise. */
   verify(request: SignedRequest, keys: SchemeKeys): Verdict | Promise<Verdict>;
+  /**
+   * Signs `body` as the platform does, at `nowMs`, with the shared `secret`: the headers to set
+   * (lower-case names). Only timestamped shared-secret schemes have it: a late delivery of theirs
+   * would be refused as stale, and we hold the secret the platform signs with.
+   */
+  sign?(body: Buffer, nowMs: number, secret: Buffer): Record<string, string>;
 }

@@ -3,6 +3,7 @@
  * timestamp (seconds) in a header of its own, refused when it is further from now than the
  * tolerance (SIGNATURE_TOLERANCE_S) so a captured delivery cannot be replayed later.
  */
+import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hmacMatches, isHexOf } from './hmac';
 import { ACCEPTED, rejected, type SignatureScheme } from './scheme';
@@ -21,6 +22,11 @@ export function timestampedHmac(signatureHeader: string, timestampHeader: string
       if (!given.startsWith('v0=') || !isHexOf(given.slice(3), 32) || !/^\d{1,12}$/.test(timestamp)) return rejected('malformed');
       if (Math.abs(now - Number(timestamp) * 1000) > toleranceMs) return rejected('stale');
       return hmacMatches('sha256', secrets, [`v0:${timestamp}:`, body], given.slice(3)) ? ACCEPTED : rejected('mismatch');
+    },
+    sign(body, nowMs, secret) {
+      const timestamp = String(Math.floor(nowMs / 1000));
+      const signature = createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex');
+      return { [timestampName]: timestamp, [signatureName]: `v0=${signature}` };
     },
   };
 }
