@@ -167,7 +167,12 @@ export async function run(scenario: Scenario, delivery: 'direct' | 'queued', ext
   }
 }
 
-/** One row of the suite's table (printed at the end of each framework's file). */
+/** Prints the rows as the suite's table (at the end of each framework's file). */
+export function printTable(rows: readonly string[]): void {
+  console.log(['', '| framework | delivery | handled / acked | sticky | in order | lost | platform answers |', '| --- | --- | ---: | --- | --- | ---: | --- |', ...rows].join('\n'));
+}
+
+/** One row of the suite's table. */
 export function row(framework: string, delivery: string, r: RunReport): string {
   const answers = Object.entries(r.statuses)
     .map(([s, n]) => `${n}× ${s}`)

@@ -10,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { fixture, request, startProxy } from '../helpers/http';
 import { freePort } from '../helpers/net';
 import { waitFor } from '../helpers/wait';
-import { BotInstance, row, run, type PlatformRequest, type Scenario } from './harness';
+import { BotInstance, printTable, row, run, type PlatformRequest, type Scenario } from './harness';
 
 const SECRET = 'bolt-signing-secret-8f3a';
 const template = JSON.parse(fixture('slack/event-message.json').toString()) as { event_id: string; event: Record<string, unknown> };
@@ -37,9 +37,7 @@ const scenario: Scenario = {
 };
 
 const rows: string[] = [];
-after(() => {
-  console.log(['', '| framework | delivery | handled / acked | sticky | in order | lost | platform answers |', '| --- | --- | ---: | --- | --- | ---: | --- |', ...rows].join('\n'));
-});
+after(() => printTable(rows));
 
 describe('@slack/bolt 5.1 (processBeforeResponse: true), two instances, one killed and restarted', { timeout: 120_000 }, () => {
   it('direct: Bolt verifies every event it gets; people move only while their instance is dead', async () => {

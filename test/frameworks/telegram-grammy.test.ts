@@ -11,7 +11,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { closeServer, fixture } from '../helpers/http';
-import { row, run, type Scenario } from './harness';
+import { printTable, row, run, type Scenario } from './harness';
 
 const SECRET = 'grammy-secret-token_42';
 const template = JSON.parse(fixture('telegram/message-private.json').toString()) as { update_id: number; message: Record<string, unknown> & { from: object; chat: object } };
@@ -52,9 +52,7 @@ async function botApi() {
 }
 
 const rows: string[] = [];
-after(() => {
-  console.log(['', '| framework | delivery | handled / acked | sticky | in order | lost | platform answers |', '| --- | --- | ---: | --- | --- | ---: | --- |', ...rows].join('\n'));
-});
+after(() => printTable(rows));
 
 describe('grammY 1.46 (webhook replies), two instances, one killed and restarted', { timeout: 120_000 }, () => {
   it('direct: grammY checks the secret token of every update it gets; its replies go back as the webhook’s answer', async () => {
