@@ -1,0 +1,62 @@
+/**
+ * @zoom/rivet 0.4 behind the proxy: Rivet's receiver verifies x-zm-signature on what we forward
+ * (it recomputes the HMAC over JSON.stringify of the parsed body, so it needs the body exactly
+ * as Zoom sent it: compact, untouched), each person stays on one instance, and queued delivery
+ * keeps order and loses nothing across an instance killed and restarted.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { fixture } from '../helpers/http';
+import { printTable, row, run, type Scenario } from './harness';
+
+const SECRET = 'rivet-webhook-secret-token-77';
+const template = JSON.parse(fixture('zoom/bot-notification.json').toString()) as { payload: object };
+const person = (n: number) => `PersonZoom${n}`;
+
+const scenario: Scenario = {
+  script: 'zoom-rivet.js',
+  botEnv: { ZOOM_WEBHOOK_SECRET: SECRET },
+  proxyEnv: { PLATFORM: 'zoom', WEBHOOK_SECRET: SECRET },
+  personId: person,
+  delivery: async (n, seq) => {
+    const now = Date.now();
+    const body = Buffer.from(JSON.stringify({ ...template, payload: { ...template.payload, userId: person(n), cmd: `message ${seq}`, timestamp: now }, event_ts: now }));
+    const ts = String(Math.floor(now / 1000));
+    return {
+      path: '/zoom/events',
+      body,
+      headers: { 'content-type': 'application/json', 'x-zm-request-timestamp': ts, 'x-zm-signature': `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:`).update(body).digest('hex')}` },
+    };
+  },
+};
+
+const rows: string[] = [];
+after(() => printTable(rows));
+
+describe('@zoom/rivet 0.4 (ChatbotClient), two instances, one killed and restarted', { timeout: 120_000 }, () => {
+  it('direct: Rivet verifies every event it gets', async () => {
+    const r = await run(scenario, 'direct');
+    try {
+      rows.push(row('@zoom/rivet', 'direct', r));
+      assert.equal(r.unknown, 0);
+      assert.deepEqual(r.lost, []);
+      assert.equal(r.handled, r.acked);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it('queued: every event handled (signed again at delivery), each person on one instance, in order, none lost', async () => {
+    const r = await run(scenario, 'queued');
+    try {
+      rows.push(row('@zoom/rivet', 'queued', r));
+      assert.equal(r.acked, r.sent);
+      assert.deepEqual(r.lost, []);
+      assert.deepEqual(r.moved, []);
+      assert.deepEqual(r.reordered, []);
+    } finally {
+      await r.stop();
+    }
+  });
+});
