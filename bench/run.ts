@@ -22,7 +22,7 @@ import { runAcceptBench } from './accept';
 import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
-import { printVerifyCosts } from './signature-cost';
+import { printSigningCosts, printVerifyCosts } from './signature-cost';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
 import { signers } from '../test/helpers/signers';
@@ -359,6 +359,7 @@ async function main(): Promise<void> {
   if (opts.signatures) printSignatureCosts(results);
   if (made !== undefined && keyServer !== undefined) {
     await printVerifyCosts(made.signers, Buffer.from(payloads[0]!.body));
+    printSigningCosts(Buffer.from(payloads[0]!.body));
     await keyServer.close();
   }
   if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify({ options: opts, results }, null, 2));
