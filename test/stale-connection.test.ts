@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
 import type { Env } from '../src/config/config';
 import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
+import { waitFor } from './helpers/wait';
 import { freePort, haproxyPreamble, haproxySkipReason, startHaproxy, type RunningHaproxy } from './helpers/haproxy';
 
 const WEBHOOKS = 300;
@@ -80,6 +81,35 @@ describe('stale upstream keep-alive connections', () => {
       }
     });
   }
+});
+
+describe('stale upstream keep-alive connections, mailbox deliveries', () => {
+  it(`DELIVERY=queued: a delivery that meets the race is sent again at once on a new connection (the one sender), not retried later`, async () => {
+    const upstream = await startUpstream();
+    closeIdleAfter(upstream.server, IDLE_MS);
+    const retries: string[] = [];
+    const outcomes: string[] = [];
+    const proxy = await startProxy(
+      upstream.url,
+      { DELIVERY: 'queued' },
+      { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (record) => outcomes.push(record.outcome) } },
+    );
+    try {
+      // Each webhook is delivered before the next is sent: the same spacing as direct forwards.
+      const statuses: number[] = [];
+      for (let i = 0; i < WEBHOOKS; i++) {
+        statuses.push((await request(proxy.port, { body: webhook(`actor-${i % 7}`, { data: { id: i } }) })).status);
+        await waitFor(() => outcomes.length > i || undefined, `webhook ${i} delivered`);
+        await pace(IDLE_MS - 3 + (i % 7));
+      }
+      assertEachDeliveredOnce(statuses, [upstream]);
+      assert.ok(retries.length > 0, 'no delivery met a closing connection: the spacing missed the race');
+      assert.deepEqual([...new Set(outcomes)], ['delivered'], 'none needed a retry');
+    } finally {
+      await proxy.close();
+      await upstream.close();
+    }
+  });
 });
 
 describe('stale keep-alive connections to a real HAProxy', { skip: haproxySkipReason() }, () => {

@@ -1,17 +1,17 @@
 /**
  * One delivery attempt of a stored letter: affinity added as for a direct forward (header,
- * learned cookie), sent to the key's instance over a keep-alive agent, the answer read whole and
- * judged by the retry policy. A key whose own instance has just gone down is held, not moved.
+ * learned cookie), sent to the key's instance through the one sender (upstream/sender.ts, the
+ * same as direct forwards), the answer read whole and judged by the retry policy. A key whose
+ * own instance has just gone down is held, not moved: where a direct forward fails over to the
+ * next instance, a delivery waits for its own (QUEUE_HOLD_MS).
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
-import { fromUpstreamError, neverReachedUpstream } from '../errors';
+import { neverReachedUpstream } from '../errors';
 import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
 import type { Clock } from '../store/store';
-import { watchForStalls } from '../upstream/stall-watch';
+import type { Sender } from '../upstream/sender';
 import { ageStart, type AttemptReport, type Claimed, type Letter, type Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
 import { bearerExpiredAt } from '../signing/bearer-expiry';
@@ -21,14 +21,11 @@ import type { BotAnswer } from './telegram-replies';
 export interface DelivererOptions {
   readonly route: Route;
   readonly strategies: readonly AffinityStrategy[];
+  /** The proxy's one sender (shared with direct forwards; its owner closes it). */
+  readonly sender: Sender;
   readonly policy: RetryPolicy;
   /** How long a key waits for its own instance to come back before it moves (QUEUE_HOLD_MS). */
   readonly holdMs: number;
-  /** Silence from the bot before the attempt fails (UPSTREAM_TIMEOUT_MS). */
-  readonly timeoutMs: number;
-  readonly keepAliveMs: number;
-  readonly changeOrigin: boolean;
-  readonly targetInsecure: boolean;
   readonly clock: Clock;
   /** Headers signed afresh for each attempt (QUEUE_RESIGN, DELIVERY_SIGNING_SECRET). */
   readonly sign?: Signer | undefined;
@@ -54,14 +51,8 @@ export interface Deliverer {
 }
 
 export function createDeliverer(options: DelivererOptions): Deliverer {
-  const { route, policy, clock } = options;
-  const keepAlive = { keepAlive: true, timeout: options.keepAliveMs, scheduling: 'lifo' as const };
-  const httpAgent = new http.Agent(keepAlive);
-  const httpsAgent = new https.Agent({ ...keepAlive, rejectUnauthorized: !options.targetInsecure });
+  const { route, policy, clock, sender } = options;
   const learners = options.strategies.filter((s) => s.learn !== undefined);
-  // UPSTREAM_TIMEOUT_MS as for direct forwards: one sweep of the agents' connections, no timer
-  // per delivery. A stalled delivery fails with UPSTREAM_TIMEOUT and is retried.
-  const stalls = watchForStalls([httpAgent, httpsAgent], options.timeoutMs);
 
   async function deliver({ letter, attempt }: Claimed): Promise<Attempted> {
     const started = performance.now();
@@ -95,8 +86,6 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
    * tells the route how it went.
    */
   function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<{ result: AttemptResult; answer?: BotAnswer }> {
-    const url = candidate.target.url;
-    const secure = url.protocol === 'https:';
     const headers: OutgoingHttpHeaders = {
       ...(exchange?.headers ?? letter.headers),
       ...exchange?.upstreamHeaders,
@@ -105,35 +94,27 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       'x-webhook-attempt': String(attempt),
       ...options.sign?.(letter.id, letter.body, clock()),
     };
-    if (options.changeOrigin) headers.host = url.host;
     return new Promise((resolve) => {
-      const req = (secure ? https : http).request(
+      sender.send(
+        candidate.target,
+        { method: letter.method, url: letter.url, headers, body: letter.body },
         {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port,
-          method: letter.method,
-          path: joinPath(url.pathname, letter.url),
-          headers,
-          agent: secure ? httpsAgent : httpAgent,
-        },
-        (res) => {
-          route.answered(candidate);
-          if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
-          const keep = options.onAnswer === undefined ? 0 : ANSWER_MAX_BYTES;
-          readWhole(res, keep, (complete, body) => {
-            if (!complete) return resolve({ result: { kind: 'failed', error: 'the answer was cut' } });
-            const status = res.statusCode ?? 0;
-            resolve({ result: { kind: 'answered', status, retryAfter: res.headers['retry-after'] }, answer: keep === 0 ? undefined : { status, contentType: res.headers['content-type'], body } });
-          });
+          onAnswer: (res) => {
+            route.answered(candidate);
+            if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
+            const keep = options.onAnswer === undefined ? 0 : ANSWER_MAX_BYTES;
+            readWhole(res, keep, (complete, body) => {
+              if (!complete) return resolve({ result: { kind: 'failed', error: 'the answer was cut' } });
+              const status = res.statusCode ?? 0;
+              resolve({ result: { kind: 'answered', status, retryAfter: res.headers['retry-after'] }, answer: keep === 0 ? undefined : { status, contentType: res.headers['content-type'], body } });
+            });
+          },
+          onFailure: (failure) => {
+            if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
+            resolve({ result: { kind: 'failed', error: failure.message } });
+          },
         },
       );
-      req.on('error', (err) => {
-        const failure = fromUpstreamError(err);
-        if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
-        resolve({ result: { kind: 'failed', error: failure.message } });
-      });
-      req.end(letter.body);
     });
   }
 
@@ -147,11 +128,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
 
   return {
     deliver,
-    close() {
-      stalls.close();
-      httpAgent.destroy();
-      httpsAgent.destroy();
-    },
+    // The sender is the proxy's, closed by its owner.
+    close() {},
   };
 }
 
@@ -178,10 +156,4 @@ function readWhole(res: IncomingMessage, keep: number, done: (complete: boolean,
   res.on('close', () => finish(res.complete));
   res.on('error', () => finish(false));
   if (keep === 0) res.resume();
-}
-
-/** The target's path as a prefix of the request's path and query, as a direct forward joins them. */
-export function joinPath(prefix: string, url: string): string {
-  if (prefix === '' || prefix === '/') return url;
-  return prefix.replace(/\/+$/, '') + (url.startsWith('/') ? url : `/${url}`);
 }

@@ -14,6 +14,7 @@ import { logError } from '../log';
 import { throttled } from '../throttle';
 import { deliverySigner } from '../signing/outgoing';
 import { telegramReplies, type BotAnswer } from './telegram-replies';
+import type { Sender } from '../upstream/sender';
 
 /** PLATFORM=telegram: a bot's webhook reply to a queued update, made by the proxy (or counted as dropped). */
 function repliesFromConfig(config: Config, clock: Clock, observer: ProxyObserver): (answer: BotAnswer) => Promise<void> {
@@ -28,17 +29,22 @@ function repliesFromConfig(config: Config, clock: Clock, observer: ProxyObserver
   });
 }
 
-export function mailboxFromConfig(config: Config, session: StoreSession, route: Route, strategies: readonly AffinityStrategy[], clock: Clock, observer: ProxyObserver): Mailbox | undefined {
+export function mailboxFromConfig(
+  config: Config,
+  session: StoreSession,
+  route: Route,
+  strategies: readonly AffinityStrategy[],
+  sender: Sender,
+  clock: Clock,
+  observer: ProxyObserver,
+): Mailbox | undefined {
   if (config.delivery !== 'queued') return undefined;
   const deliverer = createDeliverer({
     route,
     strategies,
+    sender,
     policy: { minMs: config.queueRetryMinMs, maxMs: config.queueRetryMaxMs, maxAgeMs: config.queueMaxAgeMs },
     holdMs: config.queueHoldMs,
-    timeoutMs: config.upstreamTimeoutMs,
-    keepAliveMs: config.upstreamKeepAliveMs,
-    changeOrigin: config.changeOrigin,
-    targetInsecure: config.targetInsecure,
     clock,
     sign: deliverySigner(config),
     onAnswer: config.platform === 'telegram' ? repliesFromConfig(config, clock, observer) : undefined,

@@ -22,6 +22,7 @@ import { forwardSigner, type Signer } from '../signing/outgoing';
 import type { AffinityStore, Clock } from '../store/store';
 import { throttled } from '../throttle';
 import { createForwarder, type Forwarder } from '../upstream/forward';
+import { createSender } from '../upstream/sender';
 import type { Flight } from './flight';
 
 /** What the steps are run with: built once per proxy. */
@@ -59,6 +60,14 @@ export function buildParts(config: Config, store: AffinityStore | undefined, ses
   const platform: Platform = PLATFORMS[config.platform];
   const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
   const route = ROUTES[mode.route]({ config, clock, observer });
+  // Every request that leaves goes through this one sender: direct forwards and mailbox deliveries.
+  const sender = createSender({
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    keepAliveMs: config.upstreamKeepAliveMs,
+    onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
+    targetInsecure: config.targetInsecure,
+    changeOrigin: config.changeOrigin,
+  });
   const parts: Parts = {
     config,
     clock,
@@ -68,14 +77,8 @@ export function buildParts(config: Config, store: AffinityStore | undefined, ses
     learners: strategies.filter((s) => s.learn !== undefined),
     verifier: verifierFor(config),
     route,
-    mailbox: mailboxFromConfig(config, session, route, strategies, clock, observer),
-    forwarder: createForwarder({
-      upstreamTimeoutMs: config.upstreamTimeoutMs,
-      keepAliveMs: config.upstreamKeepAliveMs,
-      onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
-      targetInsecure: config.targetInsecure,
-      changeOrigin: config.changeOrigin,
-    }),
+    mailbox: mailboxFromConfig(config, session, route, strategies, sender, clock, observer),
+    forwarder: createForwarder(sender),
     budget: new BodyBudget(config.maxBufferedBytes),
     logRejection: throttled(logError, 10_000, clock),
     logFallback: throttled(logError, 10_000, clock),

@@ -2,7 +2,7 @@
  * The fixed route of header, cookie and both modes: every request goes to TARGET_URL, and the
  * load balancer behind it does the choosing.
  */
-import { forwardTarget } from '../upstream/forward';
+import { forwardTarget } from '../upstream/sender';
 import type { Candidate, Route } from './route';
 
 export function fixedRoute(target: URL): Route {

@@ -2,7 +2,7 @@
  * The routing seam: for each request, the upstreams to try, best first. One implementation per
  * policy (compare Caddy's reverseproxy Selector): a fixed target, or a rendezvous pool by key.
  */
-import type { ForwardTarget } from '../upstream/forward';
+import type { ForwardTarget } from '../upstream/sender';
 import type { UpstreamPool } from '../upstream/pool';
 
 /** One upstream a request may be sent to. */

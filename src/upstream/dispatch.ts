@@ -61,7 +61,6 @@ export function dispatch(forwarder: Forwarder, route: Route, candidates: readonl
           } else request.failed(err);
         },
       },
-      i > 0,
     );
   };
   const first = candidates[0];

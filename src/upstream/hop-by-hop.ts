@@ -14,21 +14,6 @@ function namedByConnection(connection: string): string[] {
     .filter((name) => name !== '' && name !== 'close' && name !== 'keep-alive');
 }
 
-/**
- * Removes connection-specific fields from `headers` in place (http-proxy copies them for the
- * upstream request) and returns the Connection header removed. Only fields present are deleted:
- * a delete turns the object into a slower dictionary.
- */
-export function removeHopByHop(headers: IncomingHttpHeaders): string | undefined {
-  const connection = headers.connection;
-  if (connection !== undefined) {
-    for (const name of namedByConnection(connection)) delete headers[name];
-    delete headers.connection;
-  }
-  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
-  return connection;
-}
-
 /** A copy of `headers` without connection-specific fields, each value one string. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const dropped = new Set([...HOP_BY_HOP, 'connection', ...namedByConnection(headers.connection ?? '')]);

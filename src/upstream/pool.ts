@@ -12,7 +12,7 @@ import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
 import type { Config } from '../config/config';
 import type { Candidate } from '../route/route';
 import type { Clock } from '../store/store';
-import { forwardTarget, type ForwardTarget } from './forward';
+import { forwardTarget, type ForwardTarget } from './sender';
 
 export interface PoolOptions {
   /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL). */
