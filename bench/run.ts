@@ -5,6 +5,7 @@
  * npm run bench -- backlog [--quick] [--redis | --cluster]
  * npm run bench -- accept [--quick] [--redis | --cluster]
  * npm run bench -- signatures [--quick]
+ * npm run bench -- keys
  *
  * Measures, in one run and interleaved so noise shows, requests/s and latency of:
  * the upstream directly, a bare http-proxy forwarder (the floor), webhook-affinity in each mode,
@@ -23,6 +24,7 @@ import { runBacklogBench } from './backlog';
 import { runInstructionsBench } from './instructions';
 import { runMemoryBench } from './memory-run';
 import { printSigningCosts, printVerifyCosts } from './signature-cost';
+import { printKeyCosts } from './key-cost';
 import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
 import { signers } from '../test/helpers/signers';
@@ -67,13 +69,14 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-type Commands = { memory: boolean; instructions: boolean; backlog: boolean; accept: boolean; redis: boolean; cluster: boolean; signatures: boolean };
+type Commands = { keys: boolean; memory: boolean; instructions: boolean; backlog: boolean; accept: boolean; redis: boolean; cluster: boolean; signatures: boolean };
 
 function parseArgs(argv: string[]): Options & Commands {
   const opts: Options & Commands = {
     durationS: 4,
     rounds: 5,
     connections: 50,
+    keys: false,
     memory: false,
     instructions: false,
     backlog: false,
@@ -85,6 +88,7 @@ function parseArgs(argv: string[]): Options & Commands {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'memory') opts.memory = true;
+    else if (a === 'keys') opts.keys = true;
     else if (a === 'instructions') opts.instructions = true;
     else if (a === 'backlog') opts.backlog = true;
     else if (a === 'accept') opts.accept = true;
@@ -272,6 +276,10 @@ async function onSpool(opts: Commands, bench: (spoolEnv: Record<string, string>,
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.keys) {
+    printKeyCosts();
+    return;
+  }
   if (opts.memory) {
     await runMemoryBench(opts.durationS === 1 ? [10_000, 50_000] : [100_000, 1_000_000]);
     return;

@@ -2,6 +2,7 @@
  * The affinity key, taken from a webhook's JSON body by configured dotted paths.
  */
 import type { RequestOutcome } from '../observe/outcomes';
+import { scanKey } from './key-scan';
 
 /** Why a body gave no key: a subset of the request outcomes, reported as they are. */
 export type NoKeyOutcome = Extract<RequestOutcome, 'not-json' | 'no-key' | 'invalid-key' | 'bot'>;
@@ -24,8 +25,17 @@ const NO_KEY: KeyResult = { found: false, outcome: 'no-key' };
 const INVALID_KEY: KeyResult = { found: false, outcome: 'invalid-key' };
 const BOT: KeyResult = { found: false, outcome: 'bot' };
 
-/** Parses the body and applies the key rules. Never throws. */
+/** From this size on, the key is looked for by the scanner first (key-scan.ts); below it JSON.parse costs less than a second pass would. */
+const SCAN_FROM_BYTES = 16 * 1024;
+
+/** Parses the body (or, when it is large, scans it up to the key) and applies the key rules. Never throws. */
 export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
+  const [first] = rules.keyPaths;
+  if (body.length >= SCAN_FROM_BYTES && first !== undefined) {
+    const scanned = scanKey(body, first);
+    // Decided: what JSON.parse would have found at the first path, a key to judge.
+    if (scanned !== undefined) return firstKey(rules, (path) => (path === first ? scanned : undefined));
+  }
   let doc: unknown;
   try {
     // Duplicate names: JSON.parse keeps the last one, so the last `actorId` wins.
@@ -33,6 +43,11 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
   } catch {
     return NOT_JSON;
   }
+  return keyFromDocument(doc, rules);
+}
+
+/** The key rules applied to a parsed document (the reference the scanner is tested against). */
+export function keyFromDocument(doc: unknown, rules: KeyRules): KeyResult {
   return firstKey(rules, (path) => valueAt(doc, path));
 }
 
