@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { Bot } from './helpers/bot';
 import { request, webhook } from './helpers/http';
 import { heard, startServerProcess, type ServerProcess } from './helpers/process';
@@ -29,13 +30,15 @@ interface StreamResult {
   readonly direct: number;
   readonly refused: number;
   readonly ackMs: number[];
+  /** How long after the stream the proxy took to queue a webhook again (the failover, as it saw it). */
+  readonly queueingAgainAfterMs?: number;
 }
 
 /**
  * 2 000 webhooks over 200 keys: 20 lanes, each sending its 10 keys' webhooks one after another
  * (so each key's arrival order is its sequence), `fault` run once a third are answered.
  */
-async function stream(port: number, fault: () => Promise<void>): Promise<StreamResult> {
+async function stream(port: number, fault: () => Promise<void>, resumes: boolean): Promise<StreamResult> {
   const queued = new Map<string, { key: string; seq: number }>();
   const result = { queued, direct: 0, refused: 0, ackMs: [] as number[] };
   let answered = 0;
@@ -58,7 +61,24 @@ async function stream(port: number, fault: () => Promise<void>): Promise<StreamR
   };
   await Promise.all(Array.from({ length: LANES }, (_v, l) => lane(l)));
   await faulted;
-  return result;
+  // The failover is over for the proxy only once it queues again: a webhook a second until one is.
+  // (With QUEUE_ACK_REPLICAS=1 a promoted replica has no replica of its own: nothing can be acked,
+  // and every webhook is rightly forwarded directly.)
+  if (!resumes) return result;
+  const tailStarted = performance.now();
+  let seq = 0;
+  await waitFor(
+    async () => {
+      const res = await request(port, { body: JSON.stringify({ actorId: 'after-failover', seq }) });
+      const resumed = res.status === 200 && res.body.toString().startsWith('{"queued"');
+      if (resumed) queued.set(String(res.json().queued), { key: 'after-failover', seq });
+      seq++;
+      return resumed || undefined;
+    },
+    'queueing again after the failover',
+    { ms: 60_000, pauseMs: 1000 },
+  );
+  return { ...result, queueingAgainAfterMs: performance.now() - tailStarted };
 }
 
 /** What the bot got of the queued webhooks: lost ones, and keys whose first deliveries came out of order. */
@@ -83,7 +103,31 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function run(t: { diagnostic(message: string): void }, label: string, redisEnv: Record<string, string>, fault: () => Promise<void>, ackReplicas: number) {
+/** Where the spool holds `ids` now (for the diagnostic of a loss): in a mailbox, dead, or nowhere. */
+async function locate(client: Redis, prefix: string, ids: readonly string[]): Promise<string> {
+  const found = new Map<string, string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await client.type(key);
+      const text = type === 'list' ? (await client.lrange(key, 0, -1)).join('\n') : type === 'zset' ? (await client.zrange(key, '0', '-1')).join(' ') : type === 'hash' ? JSON.stringify(await client.hgetall(key)) : '';
+      for (const id of ids) if (text.includes(id)) found.set(id, `${found.get(id) ?? ''} ${key.slice(prefix.length)}`);
+    }
+  } while (cursor !== '0');
+  return ids.map((id) => `${id}:${found.get(id) ?? ' nowhere'}`).join('; ');
+}
+
+async function run(
+  t: { diagnostic(message: string): void },
+  label: string,
+  redisEnv: Record<string, string>,
+  fault: () => Promise<void>,
+  ackReplicas: number,
+  primary?: () => Promise<Redis>,
+) {
+  const prefix = testPrefix();
   const bot = await new Bot('bot').start();
   // The bot takes a little while with each: webhooks wait in the mailbox while the primary dies.
   bot.answer = (_d, res) => setTimeout(() => res.end('ok'), 2);
@@ -93,19 +137,27 @@ async function run(t: { diagnostic(message: string): void }, label: string, redi
       TARGET_URL: `http://127.0.0.1:${bot.port}`,
       STORE: 'redis',
       DELIVERY: 'queued',
-      REDIS_PREFIX: testPrefix(),
+      REDIS_PREFIX: prefix,
       QUEUE_ACK_REPLICAS: String(ackReplicas),
       QUEUE_LEASE_MS: '2000',
       QUEUE_CONCURRENCY: '16',
       ...redisEnv,
     });
-    const result = await stream(proxy.port, fault);
+    const result = await stream(proxy.port, fault, ackReplicas === 0);
     const stderr = proxy.stderr;
     await waitFor(() => audit(bot, result).lost.length === 0 || undefined, `${label}: every queued webhook delivered`, { ms: 30_000, pauseMs: 100 }).catch(() => undefined);
     const { lost, outOfOrder, redelivered } = audit(bot, result);
     t.diagnostic(
-      `${label}: ${result.queued.size} queued, ${result.direct} forwarded directly, ${result.refused} refused; ${result.queued.size - lost.length} delivered, ${lost.length} lost, ${outOfOrder.length} key(s) out of order, ${redelivered} redelivered; ack p50 ${percentile(result.ackMs, 50).toFixed(1)} ms, p99 ${percentile(result.ackMs, 99).toFixed(1)} ms`,
+      `${label}: ${result.queued.size} queued, ${result.direct} forwarded directly, ${result.refused} refused; ${result.queued.size - lost.length} delivered, ${lost.length} lost, ${outOfOrder.length} key(s) out of order, ${redelivered} redelivered; ack p50 ${percentile(result.ackMs, 50).toFixed(1)} ms, p99 ${percentile(result.ackMs, 99).toFixed(1)} ms; ${result.queueingAgainAfterMs === undefined ? 'not queueing after it (no replica left to confirm a webhook)' : `queueing again ${Math.round(result.queueingAgainAfterMs)} ms after the stream`}`,
     );
+    if (lost.length > 0 && primary !== undefined) {
+      const client = await primary();
+      try {
+        t.diagnostic(`${label}: the lost ones in Redis: ${await locate(client, prefix, lost)}; the proxy said:\n${stderr().slice(-3000)}`);
+      } finally {
+        client.disconnect();
+      }
+    }
     assert.equal(proxy.child.exitCode, null, `${label}: the proxy is still running:\n${stderr()}`);
     assert.doesNotMatch(stderr(), /unhandled rejection|internal error/, 'no rejection went unhandled');
     assert.ok(result.queued.size > 0, 'webhooks were queued');
@@ -127,7 +179,7 @@ describe('the mailbox on Redis Sentinel, across a primary killed mid-stream', { 
 
   it('QUEUE_ACK_REPLICAS=1: every webhook answered queued is delivered, in order per key; the replica is promoted', async (t) => {
     const before = await set.primaryPort();
-    const { lost, outOfOrder } = await run(t, 'Sentinel, QUEUE_ACK_REPLICAS=1', { REDIS_SENTINELS: set.sentinelList, REDIS_SENTINEL_NAME: set.name }, () => set.primary.kill(), 1);
+    const { lost, outOfOrder } = await run(t, 'Sentinel, QUEUE_ACK_REPLICAS=1', { REDIS_SENTINELS: set.sentinelList, REDIS_SENTINEL_NAME: set.name }, () => set.primary.kill(), 1, async () => new Redis(await set.primaryPort(), '127.0.0.1'));
     assert.deepEqual(lost, [], 'no acked webhook lost');
     assert.deepEqual(outOfOrder, [], 'each key in order');
     assert.notEqual(await set.primaryPort(), before, 'the sentinels promoted the replica');

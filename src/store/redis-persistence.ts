@@ -29,12 +29,17 @@ export async function persistenceOf(node: Redis): Promise<Persistence> {
   return { aof: field(persistence, 'aof_enabled') === '1', rdb, replicas: Number(field(replication, 'connected_slaves') ?? 0) };
 }
 
+/** How long the persistence questions may take before they are left for the next reconnection. */
+const PERSISTENCE_TIMEOUT_MS = 5000;
+
 /** Warns when the spool's primaries can lose acked webhooks, or cannot confirm QUEUE_ACK_REPLICAS. */
 export function watchPersistence(connection: RedisConnection, ackReplicas: number): void {
   let warned = '';
   connection.onReady((client) => {
     const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-    Promise.all(nodes.map(async (node) => ({ at: `${node.options.host}:${node.options.port}`, p: await persistenceOf(node) }))).then(
+    // Bounded like every other call: a server that stops answering must not leave this waiting.
+    const read = (node: Redis) => connection.call(PERSISTENCE_TIMEOUT_MS, () => persistenceOf(node));
+    Promise.all(nodes.map(async (node) => ({ at: `${node.options.host}:${node.options.port}`, p: await read(node) }))).then(
       (found) => {
         const volatile = found.filter(({ p }) => !p.aof && p.rdb === false && p.replicas === 0).map(({ at }) => at);
         const short = found.filter(({ p }) => p.replicas < ackReplicas).map(({ at, p }) => `${at} has ${p.replicas}`);

@@ -118,6 +118,12 @@ export class SentinelSet {
           const replicas: unknown = await c.call('SENTINEL', 'REPLICAS', this.name);
           return Array.isArray(replicas) && replicas.length > 0 ? true : undefined;
         }, 'the sentinels found the replica', { ms: 15_000, pauseMs: 50 });
+        // And each other: without a majority that knows of each other no failover can be voted
+        // (they meet through hello messages every 2 s; a primary killed before that is never replaced).
+        await waitFor(async () => {
+          const others: unknown = await c.call('SENTINEL', 'SENTINELS', this.name);
+          return Array.isArray(others) && others.length === this.sentinels.length - 1 ? true : undefined;
+        }, 'the sentinels found each other', { ms: 15_000, pauseMs: 50 });
       } finally {
         c.disconnect();
       }
