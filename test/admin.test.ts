@@ -13,6 +13,7 @@ import { waitFor } from './helpers/wait';
 import { heldAnswers, request, startUpstream, webhook, type Upstream, type UpstreamHandler } from './helpers/http';
 import { parseExposition, sample } from './helpers/metrics';
 import { PrivateRedis, redisSkipReason } from './helpers/redis';
+import { startServerProcess } from './helpers/process';
 
 interface Running {
   service: Service;
@@ -326,3 +327,30 @@ function eventuallyReadiness(r: Running, done: (body: any) => boolean): Promise<
     { ms: 10_000, pauseMs: 20 },
   );
 }
+
+describe('credentials in upstream URLs', () => {
+  it('UPSTREAMS and TARGET_URL passwords appear in neither /metrics nor the access log', async () => {
+    const bot = await startUpstream();
+    const withPassword = (url: string) => url.replace('http://', 'http://deploy:hunter2@');
+    const envs: Record<string, string>[] = [
+      { AFFINITY_MODE: 'hash', UPSTREAMS: withPassword(bot.url) },
+      { TARGET_URL: withPassword(bot.url) },
+    ];
+    for (const env of envs) {
+      const adminPort = await freePort();
+      const server = await startServerProcess({ TARGET_URL: bot.url, ...env, ACCESS_LOG: 'json', ADMIN_PORT: String(adminPort) });
+      try {
+        assert.equal((await request(server.port, { body: webhook('alice') })).status, 200);
+        const metrics = (await request(adminPort, { method: 'GET', path: '/metrics' })).body.toString();
+        assert.match(metrics, /upstream="http:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+\/"/, 'the upstream is still named, its password masked');
+        await waitFor(() => server.stdout().includes('"upstream"') || undefined, 'an access log line');
+        for (const [where, text] of [['metrics', metrics], ['access log', server.stdout()], ['stderr', server.stderr()]]) {
+          assert.doesNotMatch(text!, /hunter2/, `no password in the ${where}`);
+        }
+      } finally {
+        server.child.kill('SIGKILL');
+      }
+    }
+    await bot.close();
+  });
+});

@@ -54,9 +54,9 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
 }
 
 export interface Scored {
-  /** A stable identity: the upstream's normalised URL. */
+  /** The upstream's normalised URL, as metrics and logs show it (a password masked). */
   readonly id: string;
-  /** murmur3(id, 0), computed once: the seed of this upstream's scores. */
+  /** murmur3 of its URL as written, computed once: the seed of this upstream's scores. */
   readonly seed: number;
 }
 

@@ -53,7 +53,6 @@ export interface AttemptReport {
   readonly durationMs: number;
 }
 
-/** A letter given up on, kept (bounded) so it can be looked at and replayed. */
 /** A stored letter as the admin look-up shows it: no body, no headers. */
 export interface WaitingLetter {
   readonly id: string;
@@ -63,6 +62,7 @@ export interface WaitingLetter {
   readonly attempts: number;
 }
 
+/** A letter given up on, kept (bounded) so it can be looked at and replayed. */
 export interface DeadLetter {
   readonly letter: Letter;
   readonly attempts: number;

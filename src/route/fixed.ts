@@ -4,10 +4,12 @@
  */
 import { forwardTarget } from '../upstream/sender';
 import type { Candidate, Route } from './route';
+import { redactUrl } from '../config/redact';
 
 export function fixedRoute(target: URL): Route {
   // One array for every request: nothing is allocated per request.
-  const only: readonly Candidate[] = [{ id: target.href, target: forwardTarget(target) }];
+  // Its id is what metrics and logs show: never with a password in it.
+  const only: readonly Candidate[] = [{ id: redactUrl(target.href), target: forwardTarget(target) }];
   return {
     candidates: () => only,
     attempts: 1,

@@ -30,6 +30,8 @@ export interface HealthCheckOptions {
   readonly path: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** TARGET_INSECURE: probes of https instances skip the certificate check, as forwards do. */
+  readonly insecure?: boolean;
 }
 
 export class PoolMember implements Scored, Candidate {
@@ -46,8 +48,10 @@ export class PoolMember implements Scored, Candidate {
   retryAt = 0;
 
   constructor(readonly url: URL) {
-    this.id = url.href;
-    this.seed = murmur3(this.id, 0);
+    // Shown in metrics, logs and the status page: never with a password in it.
+    this.id = redactUrl(url.href);
+    // Hashed as written, so that keys stay where they were.
+    this.seed = murmur3(url.href, 0);
     this.target = forwardTarget(url);
   }
 }
@@ -153,7 +157,7 @@ export class UpstreamPool {
   }
 
   private probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
-    const settled = probe(new URL(check.path, member.url), check.timeoutMs, this.stop.signal).then((healthy) => {
+    const settled = probe(new URL(check.path, member.url), check.timeoutMs, check.insecure === true, this.stop.signal).then((healthy) => {
       this.probing.delete(member);
       this.judge(member, healthy);
     });
@@ -179,7 +183,7 @@ export class UpstreamPool {
     member.streak = 0;
     member.retryAt = this.clock() + this.options.coolDownMs;
     log.pool('%s is down: %s', member.id, reason);
-    this.announce(member, `upstream ${redactUrl(member.id)} is down (${reason}); its keys go to the next instance`);
+    this.announce(member, `upstream ${member.id} is down (${reason}); its keys go to the next instance`);
     this.options.onChange?.(member);
   }
 
@@ -188,7 +192,7 @@ export class UpstreamPool {
     member.changedAt = this.clock();
     member.streak = 0;
     log.pool('%s is up', member.id);
-    this.announce(member, `upstream ${redactUrl(member.id)} is up again; its keys come back to it`);
+    this.announce(member, `upstream ${member.id} is up again; its keys come back to it`);
     this.options.onChange?.(member);
   }
 
@@ -204,7 +208,7 @@ export class UpstreamPool {
  * (connect to last byte: an upstream that trickles its answer is as unwell as a silent one),
  * false otherwise. Never rejects.
  */
-function probe(url: URL, timeoutMs: number, stop: AbortSignal): Promise<boolean> {
+function probe(url: URL, timeoutMs: number, insecure: boolean, stop: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (healthy: boolean): void => {
@@ -216,7 +220,7 @@ function probe(url: URL, timeoutMs: number, stop: AbortSignal): Promise<boolean>
     };
     const get = url.protocol === 'https:' ? https.get : http.get;
     let answered = false;
-    const req = get(url, { agent: false, signal: stop, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
+    const req = get(url, { agent: false, signal: stop, rejectUnauthorized: !insecure, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
       answered = true;
       const status = res.statusCode ?? 0;
       res.on('end', () => settle(status >= 200 && status < 400));
@@ -241,7 +245,7 @@ export function poolFromConfig(config: Config, clock: Clock, onChange: ((member:
     onChange,
   });
   if (config.healthCheckPath !== undefined) {
-    pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs });
+    pool.startHealthChecks({ path: config.healthCheckPath, intervalMs: config.healthCheckIntervalMs, timeoutMs: config.healthCheckTimeoutMs, insecure: config.targetInsecure });
   }
   return pool;
 }
