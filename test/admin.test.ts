@@ -61,6 +61,31 @@ describe('admin listener', () => {
     }
   });
 
+  it('bound to loopback, answers only a loopback name or an IP address in Host (DNS rebinding): 421 otherwise', async () => {
+    const r = await start();
+    try {
+      for (const host of [`127.0.0.1:${r.admin}`, `localhost:${r.admin}`, `[::1]:${r.admin}`, 'status.localhost']) {
+        assert.equal((await r.get('/status.json', { host })).status, 200, host);
+      }
+      for (const host of [`rebind.example:${r.admin}`, 'evil.example', `127.0.0.1.evil.example:${r.admin}`]) {
+        const res = await r.get('/metrics', { host });
+        assert.equal(res.status, 421, host);
+        assert.match(res.json().message, /DNS rebinding/);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('bound to all interfaces (a container), answers any Host', async () => {
+    const r = await start({ ADMIN_HOST: '0.0.0.0' });
+    try {
+      assert.equal((await r.get('/status.json', { host: `webhook-affinity:${r.admin}` })).status, 200);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('anything else is a 404 JSON answer, and /affinity is not served without ADMIN_TOKEN', async () => {
     const r = await start();
     try {

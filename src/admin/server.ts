@@ -15,6 +15,7 @@ import { answerClientError } from '../listener/client-error';
 import { modeOf } from '../modes';
 import type { Clock } from '../store/store';
 import type { AdminBackend } from './backend';
+import { hostAllowed } from './host-check';
 import { answerQueue } from './queue';
 import { statusFacts } from './status';
 import { trafficHistory } from './traffic';
@@ -58,6 +59,9 @@ export function createAdminServer(options: AdminOptions): Server {
   server.on('close', () => traffic.stop());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(config.adminHost, req.headers.host)) {
+      return writeError(res, 421, 'this admin listener answers only to a loopback name or an IP address in Host (DNS rebinding); bind it elsewhere with ADMIN_HOST to reach it by name');
+    }
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0] ?? url;
     if (req.method === 'GET' && path === '/healthz') return writeJson(res, 200, { status: 'ok' });
