@@ -14,6 +14,9 @@ import { messageOf, StartupError, stackOf } from './errors';
 import { modeOf } from './modes';
 import { log, logError } from './log';
 import { packageVersion } from './package-files';
+
+/** A stop that dropped accepted webhooks (DELIVERY=queued, STORE=memory, after SHUTDOWN_TIMEOUT_MS). */
+const EXIT_DROPPED_WEBHOOKS = 3;
 import { startService, type Service } from './service';
 
 function main(): void {
@@ -67,7 +70,8 @@ async function runServer(config: Config): Promise<void> {
     stopping = true;
     if (cluster.isPrimary) logError(`${signal}: stopping; answering what is in flight (up to SHUTDOWN_TIMEOUT_MS)`);
     service.close().then(
-      () => process.exit(0),
+      // Acked webhooks destroyed by the stop (memory spool): a supervisor must not see a clean exit.
+      () => process.exit((service.proxy.mailbox?.droppedAtClose ?? 0) > 0 ? EXIT_DROPPED_WEBHOOKS : 0),
       (err: unknown) => {
         logError(`shutdown failed: ${messageOf(err)}`);
         process.exit(1);

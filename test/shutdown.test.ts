@@ -76,4 +76,30 @@ describe('graceful shutdown', () => {
     assert.equal(await server.exited, 0);
     await upstream.close();
   });
+
+  it('a stop that drops accepted webhooks (queued, memory spool, bot down past SHUTDOWN_TIMEOUT_MS) exits 3, not 0', async () => {
+    const bot = await startUpstream((_req, res) => res.writeHead(503).end());
+    const server = await startServerProcess({ TARGET_URL: bot.url, DELIVERY: 'queued', SHUTDOWN_TIMEOUT_MS: '200', QUEUE_RETRY_MIN_MS: '50' });
+    try {
+      assert.match((await request(server.port, { body: webhook('a') })).body.toString(), /"queued"/);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 3);
+      assert.match(server.stderr(), /1 webhook\(s\) not delivered are dropped with the process/);
+    } finally {
+      await bot.close();
+    }
+  });
+
+  it('a queued stop that delivered everything exits 0', async () => {
+    const bot = await startUpstream();
+    const server = await startServerProcess({ TARGET_URL: bot.url, DELIVERY: 'queued' });
+    try {
+      assert.match((await request(server.port, { body: webhook('a') })).body.toString(), /"queued"/);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exited, 0);
+      assert.equal(bot.requests.length, 1);
+    } finally {
+      await bot.close();
+    }
+  });
 });

@@ -57,6 +57,8 @@ export interface Mailbox {
   drain(graceMs: number): Promise<number>;
   /** Stops the pump and its timers. What a memory spool still holds is lost: logged as a count. */
   close(): Promise<void>;
+  /** Accepted webhooks a memory spool still held when it closed: lost with the process. */
+  readonly droppedAtClose: number;
 }
 
 const OUTCOME_OF: Record<Settlement['kind'], DeliveryOutcome> = { delivered: 'delivered', retry: 'retried', dead: 'dead', hold: 'held' };
@@ -94,6 +96,7 @@ class SpoolMailbox implements Mailbox {
   private pumpQueued = false;
   private readonly poll: NodeJS.Timeout | undefined;
   private readonly report: (line: string) => void;
+  droppedAtClose = 0;
 
   constructor(private readonly options: MailboxOptions) {
     this.spool = options.spool;
@@ -162,6 +165,7 @@ class SpoolMailbox implements Mailbox {
     this.deliverer.close();
     if (!this.spool.shared) {
       const left = await settled(this.spool.depth());
+      this.droppedAtClose = left;
       if (left > 0) logError(`delivery mailbox: ${left} webhook(s) not delivered are dropped with the process (memory spool)`);
     }
     await settled(this.spool.close());
