@@ -95,6 +95,7 @@ function shown(value: unknown): string {
   if (value === undefined) return '(unset)';
   if (value instanceof URL) return redactUrl(value.href);
   if (typeof value === 'string') return redactUrl(value);
-  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof URL ? redactUrl(v.href) : typeof v === 'string' ? redactUrl(v) : v));
+  // A Set would print as {}: its members are what was set.
+  const text = JSON.stringify(value, (_key, v: unknown) => (v instanceof URL ? redactUrl(v.href) : typeof v === 'string' ? redactUrl(v) : v instanceof Set ? [...(v as Set<unknown>)] : v));
   return text === undefined ? String(value) : text;
 }

@@ -52,7 +52,16 @@ describe('command line', () => {
   });
 
   it('--check validates, prints the effective settings with secrets masked, and exits 0 without listening', async () => {
-    const env = { PLATFORM: 'slack', WEBHOOK_SECRET: 'sup3r-secret', ADMIN_TOKEN: 'adm1n-token', STORE: 'redis', REDIS_URL: 'redis://user:pa55word@redis.internal:6379' };
+    const env = {
+      PLATFORM: 'slack',
+      WEBHOOK_SECRET: 'sup3r-secret',
+      ADMIN_TOKEN: 'adm1n-token',
+      STORE: 'redis',
+      REDIS_URL: 'redis://user:pa55word@redis.internal:6379',
+      BOT_PERSONID: 'U0BOT',
+      DELIVERY_SIGNING_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}`,
+      TELEGRAM_BOT_TOKEN: '123:tok3n',
+    };
     const { code, stdout, stderr } = await runServerProcess(env, ['--check']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^configuration is valid/);
@@ -61,7 +70,10 @@ describe('command line', () => {
     assert.match(stdout, /^webhookSecrets: \*\*\*$/m);
     assert.match(stdout, /^adminToken: \*\*\*$/m);
     assert.match(stdout, /redis:\/\/user:\*\*\*@redis\.internal:6379/);
-    for (const secret of ['sup3r-secret', 'adm1n-token', 'pa55word']) assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} is not printed`);
+    assert.match(stdout, /^affinityCookies: \["AWSALB",/m, 'a set shows its members');
+    assert.match(stdout, /^botPersonIds: \["U0BOT"\]$/m);
+    assert.match(stdout, /^deliverySigningSecret: \*\*\*$/m);
+    for (const secret of ['sup3r-secret', 'adm1n-token', 'pa55word', env.DELIVERY_SIGNING_SECRET, '123:tok3n']) assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} is not printed`);
     assert.doesNotMatch(stdout, /listening on/);
   });
 
