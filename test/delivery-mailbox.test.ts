@@ -326,6 +326,8 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       assert.equal(sample(exposition, 'webhook_affinity_queue_depth'), 0);
       assert.equal(sample(exposition, 'webhook_affinity_dead_letters'), 0);
       assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'queued' }), 1);
+      // Mailbox deliveries are timed like direct forwards: two answers (the 400, then the 200).
+      assert.equal(sample(exposition, 'webhook_affinity_upstream_response_seconds_count', { upstream: `${bot.url}/` }), 2);
     } finally {
       await service.close();
       await bot.stop();

@@ -29,6 +29,8 @@ export interface DelivererOptions {
   readonly clock: Clock;
   /** Headers signed afresh for each attempt (QUEUE_RESIGN, DELIVERY_SIGNING_SECRET). */
   readonly sign?: Signer | undefined;
+  /** Told how long the instance took to answer (its head), as direct forwards tell it. */
+  readonly onAnswerTime?: ((upstream: string, seconds: number) => void) | undefined;
   /**
    * Given a delivered webhook's answer, read up to ANSWER_MAX_BYTES, before the key's next
    * delivery (a Telegram bot's webhook reply, made by the proxy).
@@ -94,12 +96,14 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       'x-webhook-attempt': String(attempt),
       ...options.sign?.(letter.id, letter.body, clock()),
     };
+    const started = performance.now();
     return new Promise((resolve) => {
       sender.send(
         candidate.target,
         { method: letter.method, url: letter.url, headers, body: letter.body },
         {
           onAnswer: (res) => {
+            options.onAnswerTime?.(candidate.id, (performance.now() - started) / 1000);
             route.answered(candidate);
             if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
             const keep = options.onAnswer === undefined ? 0 : ANSWER_MAX_BYTES;
