@@ -61,7 +61,7 @@ describe('admin listener', () => {
     }
   });
 
-  it('bound to loopback, answers only a loopback name or an IP address in Host (DNS rebinding): 421 otherwise', async () => {
+  it('answers only an IP address, localhost or a name in ADMIN_HOSTS in Host (DNS rebinding): 421 otherwise', async () => {
     const r = await start();
     try {
       for (const host of [`127.0.0.1:${r.admin}`, `localhost:${r.admin}`, `[::1]:${r.admin}`, 'status.localhost']) {
@@ -77,12 +77,18 @@ describe('admin listener', () => {
     }
   });
 
-  it('bound to all interfaces (a container), answers any Host', async () => {
-    const r = await start({ ADMIN_HOST: '0.0.0.0' });
-    try {
-      assert.equal((await r.get('/status.json', { host: `webhook-affinity:${r.admin}` })).status, 200);
-    } finally {
-      await r.close();
+  it('bound to all interfaces (a container): answers its service name once ADMIN_HOSTS lists it', async () => {
+    for (const [env, status] of [
+      [{ ADMIN_HOST: '0.0.0.0' }, 421],
+      [{ ADMIN_HOST: '0.0.0.0', ADMIN_HOSTS: 'prometheus-target, webhook-affinity' }, 200],
+    ] as const) {
+      const r = await start(env);
+      try {
+        assert.equal((await r.get('/metrics', { host: `webhook-affinity:${r.admin}` })).status, status, JSON.stringify(env));
+        assert.equal((await r.get('/metrics', { host: `10.0.0.7:${r.admin}` })).status, 200, 'an address, always');
+      } finally {
+        await r.close();
+      }
     }
   });
 

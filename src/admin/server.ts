@@ -15,7 +15,7 @@ import { answerClientError } from '../listener/client-error';
 import { modeOf } from '../modes';
 import type { Clock } from '../store/store';
 import type { AdminBackend } from './backend';
-import { hostAllowed } from './host-check';
+import { allowedHostNames, hostAllowed } from './host-check';
 import { answerQueue } from './queue';
 import { statusFacts } from './status';
 import { trafficHistory } from './traffic';
@@ -38,6 +38,7 @@ export function createAdminServer(options: AdminOptions): Server {
   const clock = options.clock ?? Date.now;
   const token = config.adminToken === undefined ? undefined : digest(config.adminToken);
   const injectsHeader = modeOf(config.mode).strategies.includes(headerStrategy);
+  const hostNames = allowedHostNames(config.adminHost, config.adminHosts);
 
   const traffic = trafficHistory(async () => (await backend.metrics()).text, clock);
 
@@ -59,8 +60,8 @@ export function createAdminServer(options: AdminOptions): Server {
   server.on('close', () => traffic.stop());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(config.adminHost, req.headers.host)) {
-      return writeError(res, 421, 'this admin listener answers only to a loopback name or an IP address in Host (DNS rebinding); bind it elsewhere with ADMIN_HOST to reach it by name');
+    if (!hostAllowed(hostNames, req.headers.host)) {
+      return writeError(res, 421, 'this admin listener answers only to an IP address, localhost or a name in ADMIN_HOSTS (against DNS rebinding); add the name it is reached as to ADMIN_HOSTS');
     }
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0] ?? url;

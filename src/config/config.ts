@@ -168,6 +168,8 @@ export interface Config {
   readonly adminPort: number | undefined;
   /** Admin listener address (ADMIN_HOST, default 127.0.0.1). */
   readonly adminHost: string;
+  /** Names the admin listener answers to besides IP addresses, localhost and ADMIN_HOST (ADMIN_HOSTS): against DNS rebinding. */
+  readonly adminHosts: readonly string[];
   /** Bearer token for /affinity (ADMIN_TOKEN); undefined: /affinity is not served. */
   readonly adminToken: string | undefined;
   /** One JSON line per request on stdout (ACCESS_LOG=json; default off). */

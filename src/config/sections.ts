@@ -240,6 +240,10 @@ export function readAdmin(read: EnvReader) {
   return {
     adminPort: portText === 'off' || portText === '0' ? undefined : read.integer('ADMIN_PORT', 9091, 1, 65535),
     adminHost: read.string('ADMIN_HOST', '127.0.0.1'),
+    adminHosts: read.string('ADMIN_HOSTS', '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== ''),
     adminToken: token === '' ? undefined : token,
   };
 }
