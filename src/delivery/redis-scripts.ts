@@ -183,9 +183,9 @@ return woken
 };
 
 /**
- * ARGV: id, now (when it was replayed), maxBytes, the shard's mailbox prefix. Puts a dead
- * letter back at the back of its mailbox, due at once. Returns 1; 0 when not dead here; -1 when
- * QUEUE_MAX_BYTES leaves no room for it.
+ * ARGV: id, now (when it was replayed), the room this shard may fill (QUEUE_MAX_BYTES less the
+ * other shards' bytes), the shard's mailbox prefix. Puts a dead letter back at the back of its
+ * mailbox, due at once. Returns 1; 0 when not dead here; -1 when there is no room for it.
  */
 export const REPLAY: SpoolScript = {
   keys: ['dead', 'dead-letters', 'dead-info', 'due', 'heads', 'stats', 'replayed'],

@@ -223,8 +223,15 @@ export class RedisSpool implements Spool {
   }
 
   async replay(id: string, now: number): Promise<boolean> {
+    // QUEUE_MAX_BYTES bounds every shard together: each shard's script may use what the others
+    // leave, as they stand now (a replay is an operator's act: the figures are read fresh).
+    await this.stats(now);
+    const total = this.views.reduce((sum, v) => sum + v.bytes, 0);
     // Only the shard holding it answers 1; a shard without room answers -1.
-    const answers = await this.everyShard((shard) => this.run('replay', shard, undefined, [id, now, this.options.maxBytes, `${this.prefixes[shard]}m:`]));
+    const answers = await this.everyShard((shard) => {
+      const room = this.options.maxBytes - (total - this.views[shard]!.bytes);
+      return this.run('replay', shard, undefined, [id, now, room, `${this.prefixes[shard]}m:`]);
+    });
     return answers.some((a) => Number(a) === 1);
   }
 

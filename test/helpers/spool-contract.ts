@@ -137,6 +137,22 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), 'stored');
     });
 
+    it('replays a dead letter only when maxBytes leaves room for it', async () => {
+      const dead = letter('alice', 'x'.repeat(100));
+      const spool = await open({ maxBytes: 2 * letterBytes(dead) + 10, maxDead: 10 });
+      assert.equal(await spool.append(dead), 'stored');
+      const [c] = await claimAll(spool, 0);
+      await spool.settle(c!, { kind: 'dead', reason: 'answered 400' }, 0);
+      assert.equal(await spool.append(letter('bob', 'x'.repeat(100))), 'stored');
+      assert.equal(await spool.append(letter('carol', 'x'.repeat(100))), 'stored');
+      assert.equal(await spool.replay(dead.id, 1), false, 'full: the dead letter stays dead');
+      assert.equal((await spool.deadLetters()).length, 1);
+      const [next] = await claimAll(spool, 1);
+      await spool.settle(next!, { kind: 'delivered' }, 1);
+      assert.equal(await spool.replay(dead.id, 2), true, 'room again');
+      assert.equal((await spool.stats(2)).depth, 2);
+    });
+
     it('keeps at most maxDead dead letters, dropping the oldest and counting them', async () => {
       const spool = await open({ maxBytes: 1e6, maxDead: 2 });
       for (const key of ['a', 'b', 'c']) await spool.append(letter(key, key));
