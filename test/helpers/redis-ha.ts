@@ -22,9 +22,17 @@ export class RedisNode {
   ) {}
 
   static async start(dir: string, args: readonly string[], port?: number): Promise<RedisNode> {
-    const node = new RedisNode(port ?? (await freePort()), args, dir);
-    await node.start();
-    return node;
+    // A port found free can be taken by a parallel test before redis-server binds it: when the
+    // port was ours to choose, another one is tried.
+    for (let attempt = 1; ; attempt++) {
+      const node = new RedisNode(port ?? (await freePort()), args, dir);
+      try {
+        await node.start();
+        return node;
+      } catch (err) {
+        if (port !== undefined || attempt >= 5) throw err;
+      }
+    }
   }
 
   async start(): Promise<void> {
@@ -59,6 +67,23 @@ export class RedisNode {
   }
 }
 
+/**
+ * One cluster node. Its cluster bus listens on its port + 10 000, which must be free too (and a
+ * port): a port whose bus port is taken meanwhile by a parallel test's server makes redis-server
+ * exit at once, and another port is tried.
+ */
+async function clusterNode(dir: string): Promise<RedisNode> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535) continue;
+    try {
+      return await RedisNode.start(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000'], port);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+    }
+  }
+}
+
 export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0 && spawnSync('redis-cli', ['--version']).status === 0;
 }
@@ -79,8 +104,7 @@ export class SentinelSet {
     const replica = await RedisNode.start(dir, ['--replicaof', '127.0.0.1', String(primary.port)]);
     const sentinels: RedisNode[] = [];
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      const file = join(dir, `sentinel-${port}.conf`);
+      const file = join(dir, `sentinel-${i}.conf`);
       // A sentinel rewrites its config file: each has its own, writable.
       writeFileSync(
         file,
@@ -92,7 +116,7 @@ export class SentinelSet {
           '',
         ].join('\n'),
       );
-      sentinels.push(await RedisNode.start(dir, [file, '--sentinel'], port));
+      sentinels.push(await RedisNode.start(dir, [file, '--sentinel']));
     }
     const set = new SentinelSet(dir, name, primary, replica, sentinels);
     await set.untilReplicated();
@@ -169,10 +193,7 @@ export class RedisClusterSet {
   static async start(): Promise<RedisClusterSet> {
     const dir = mkdtempSync(join(tmpdir(), 'wa-cluster-'));
     const nodes: RedisNode[] = [];
-    for (let i = 0; i < 6; i++) {
-      const port = await freePort();
-      nodes.push(await RedisNode.start(dir, ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000'], port));
-    }
+    for (let i = 0; i < 6; i++) nodes.push(await clusterNode(dir));
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}\n${created.stderr}`);
     const set = new RedisClusterSet(dir, nodes);
