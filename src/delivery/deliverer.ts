@@ -47,9 +47,9 @@ export interface Attempted {
   readonly report: AttemptReport;
 }
 
+/** Sends over the proxy's one sender, which its owner closes: nothing of its own to close. */
 export interface Deliverer {
   deliver(claimed: Claimed): Promise<Attempted>;
-  close(): void;
 }
 
 export function createDeliverer(options: DelivererOptions): Deliverer {
@@ -130,11 +130,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     return { kind: 'dead', reason: `${settlement.reason}; its Authorization token expired at ${new Date(expiredAt).toISOString()} while it waited, and a platform's token cannot be signed again` };
   }
 
-  return {
-    deliver,
-    // The sender is the proxy's, closed by its owner.
-    close() {},
-  };
+  return { deliver };
 }
 
 /**

@@ -162,7 +162,6 @@ class SpoolMailbox implements Mailbox {
     this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.poll !== undefined) clearInterval(this.poll);
-    this.deliverer.close();
     if (!this.spool.shared) {
       const left = await settled(this.spool.depth());
       this.droppedAtClose = left;

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { fixture } from '../helpers/http';
-import { printTable, row, run, type Scenario } from './harness';
+import { checkRun, everyAckedHandled, printTable, type Scenario } from './harness';
 
 const keys = generateKeyPairSync('ed25519');
 const publicHex = Buffer.from(keys.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url').toString('hex');
@@ -43,18 +43,11 @@ after(() => printTable(rows));
 
 describe('discord-interactions 4.4, two instances, one killed and restarted', { timeout: 120_000 }, () => {
   for (const delivery of ['direct', 'queued'] as const) {
-    it(`${delivery}: verifyKey accepts every interaction; each is answered by the bot, never queued`, async () => {
-      const r = await run(scenario, delivery);
-      try {
-        rows.push(row('discord-interactions', delivery, r));
-        assert.equal(r.unknown, 0);
-        assert.deepEqual(r.lost, []);
-        assert.equal(r.handled, r.acked);
+    it(`${delivery}: verifyKey accepts every interaction; each is answered by the bot, never queued`, () =>
+      checkRun(rows, 'discord-interactions', scenario, delivery, async (r) => {
+        everyAckedHandled(r);
         assert.equal(r.acked, r.sent, 'the other instance answers while one is dead');
         assert.equal((await r.proxy.proxy.mailbox?.stats())?.depth ?? 0, 0);
-      } finally {
-        await r.stop();
-      }
-    });
+      }));
   }
 });

@@ -4,6 +4,7 @@
  * send eight messages each, signed as the platform signs them; one instance is killed (-9) in
  * the middle and started again. What each framework's handler saw is read from its output.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -165,6 +166,35 @@ export async function run(scenario: Scenario, delivery: 'direct' | 'queued', ext
     await stop();
     throw err;
   }
+}
+
+/**
+ * One framework × delivery run: its row added to `rows`, `check` applied, then the instances and
+ * the proxy stopped whatever the check found.
+ */
+export async function checkRun(rows: string[], framework: string, scenario: Scenario, delivery: 'direct' | 'queued', check: (r: RunReport) => void | Promise<void>): Promise<void> {
+  const r = await run(scenario, delivery);
+  try {
+    rows.push(row(framework, delivery, r));
+    await check(r);
+  } finally {
+    await r.stop();
+  }
+}
+
+/** What every framework must show: its own check accepted every delivery answered 2xx, and handled it. */
+export function everyAckedHandled(r: RunReport): void {
+  assert.equal(r.unknown, 0, 'no handled message that was not sent');
+  assert.deepEqual(r.lost, [], 'every delivery answered 2xx was handled');
+  assert.equal(r.handled, r.acked);
+}
+
+/** Queued delivery, besides: every delivery queued, each person on one instance, in order. */
+export function everyQueuedHandledInOrder(r: RunReport): void {
+  assert.equal(r.acked, r.sent, 'every delivery queued');
+  everyAckedHandled(r);
+  assert.deepEqual(r.moved, [], 'each person on one instance');
+  assert.deepEqual(r.reordered, [], 'each person in order');
 }
 
 /** Prints the rows as the suite's table (at the end of each framework's file). */

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { fixture, request, startProxy } from '../helpers/http';
 import { freePort } from '../helpers/net';
 import { mint, signingKey, startKeyServer, TEAMS_APP_ID, type KeyServer } from '../helpers/teams-keys';
-import { BotInstance, printTable, row, run, type PlatformRequest, type Scenario } from './harness';
+import { BotInstance, checkRun, everyAckedHandled, everyQueuedHandledInOrder, type PlatformRequest, printTable, type Scenario } from './harness';
 
 const key = signingKey('framework-k1');
 const template = JSON.parse(fixture('teams/message-personal.json').toString()) as { serviceUrl: string; from: object };
@@ -42,30 +42,9 @@ after(async () => {
 });
 
 describe('botbuilder 4.23 (CloudAdapter), two instances, one killed and restarted', { timeout: 120_000 }, () => {
-  it('direct: the adapter accepts the token of every activity it gets', async () => {
-    const r = await run(scenario(), 'direct');
-    try {
-      rows.push(row('botbuilder', 'direct', r));
-      assert.equal(r.unknown, 0);
-      assert.deepEqual(r.lost, []);
-      assert.equal(r.handled, r.acked);
-    } finally {
-      await r.stop();
-    }
-  });
+  it('direct: the adapter accepts the token of every activity it gets', () => checkRun(rows, 'botbuilder', scenario(), 'direct', everyAckedHandled));
 
-  it('queued: every message handled, each person on one instance, in order, none lost', async () => {
-    const r = await run(scenario(), 'queued');
-    try {
-      rows.push(row('botbuilder', 'queued', r));
-      assert.equal(r.acked, r.sent);
-      assert.deepEqual(r.lost, []);
-      assert.deepEqual(r.moved, []);
-      assert.deepEqual(r.reordered, []);
-    } finally {
-      await r.stop();
-    }
-  });
+  it('queued: every message handled, each person on one instance, in order, none lost', () => checkRun(rows, 'botbuilder', scenario(), 'queued', everyQueuedHandledInOrder));
 
   it('queued: an invoke goes to the bot at once, and its answer reaches the sender', async () => {
     const bot = new BotInstance('invoke', await freePort(), 'teams-botbuilder.js', { TEAMS_APP_ID, TEAMS_OPENID_URL: keys.openIdUrl });

@@ -24,6 +24,14 @@ const hmac = (algorithm: string, ...parts: (string | Buffer)[]) => {
 };
 const seconds = (ms: number) => String(Math.floor(ms / 1000));
 
+/**
+ * Slack's and Zoom's shape, with any secret: `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>`,
+ * the timestamp in seconds (as its header carries it).
+ */
+export function v0Signature(secret: string, timestamp: string | number, body: Buffer): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex')}`;
+}
+
 /** Signers for every scheme; Teams' keys are served by the key server at `teamsOpenIdUrl`. */
 export function signers(teamsOpenIdUrl: string): { signers: Record<SignatureSchemeName, Signer>; teamsJwks: { keys: unknown[] } } {
   const discord = generateKeyPairSync('ed25519');
@@ -39,14 +47,14 @@ export function signers(teamsOpenIdUrl: string): { signers: Record<SignatureSche
         env: { SIGNATURE_SCHEME: 'slack', ...secret },
         sign: async (body, now) => ({
           'x-slack-request-timestamp': seconds(now),
-          'x-slack-signature': `v0=${hmac('sha256', `v0:${seconds(now)}:`, body)}`,
+          'x-slack-signature': v0Signature(SIGNING_SECRET, seconds(now), body),
         }),
       },
       zoom: {
         env: { SIGNATURE_SCHEME: 'zoom', ...secret },
         sign: async (body, now) => ({
           'x-zm-request-timestamp': seconds(now),
-          'x-zm-signature': `v0=${hmac('sha256', `v0:${seconds(now)}:`, body)}`,
+          'x-zm-signature': v0Signature(SIGNING_SECRET, seconds(now), body),
         }),
       },
       telegram: { env: { SIGNATURE_SCHEME: 'telegram', WEBHOOK_SECRET: 'telegram-secret_token-1' }, sign: async () => ({ 'x-telegram-bot-api-secret-token': 'telegram-secret_token-1' }) },
