@@ -1,7 +1,7 @@
 /**
  * npm run bench -- instructions: CPU instructions per proxied request, by valgrind's callgrind.
  * Unlike requests per second, the count repeats to within a fraction of a percent whatever else
- * the machine does. Each mode runs twice, with `fewer` and `more` webhooks; the difference
+ * the machine does. Each mode (and each bare forwarder, and the node engine) runs twice, with `fewer` and `more` webhooks; the difference
  * divided by the extra webhooks is the cost of one, start-up and JIT warm-up cancelling out.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,18 +14,39 @@ import { actorPool, webexPayloads, type Payload } from './payloads';
 import { startUpstream, type BenchUpstream } from './upstream';
 
 const ROOT = join(__dirname, '..', '..');
-const MODES = ['header', 'hash', 'cookie'] as const;
+/** What is counted: a script (the proxy, or a bare forwarder) and its environment. */
+interface Counted {
+  readonly name: string;
+  readonly script: string;
+  env(upstream: BenchUpstream): Record<string, string>;
+}
 
-/** Instructions the proxy process executed while `webhooks` went through it (start-up included). */
-async function totalInstructions(mode: string, upstream: BenchUpstream, payloads: Payload[], webhooks: number, work: string): Promise<number> {
+const proxyIn = (mode: string, extra: Record<string, string> = {}): Counted => ({
+  name: `${mode} mode${extra.FORWARD_ENGINE === undefined ? '' : `, FORWARD_ENGINE=${extra.FORWARD_ENGINE}`}`,
+  script: join(ROOT, 'dist', 'server.js'),
+  env: (upstream) => ({ AFFINITY_MODE: mode, TARGET_URL: upstream.url, ...(mode === 'hash' ? { UPSTREAMS: upstream.urls.join(',') } : {}), ...extra }),
+});
+const bare = (name: string, script: string): Counted => ({ name, script: join(ROOT, 'build', 'bench', script), env: (upstream) => ({ TARGET_URL: upstream.url }) });
+
+const COUNTED: readonly Counted[] = [
+  proxyIn('header'),
+  proxyIn('hash'),
+  proxyIn('cookie'),
+  proxyIn('header', { FORWARD_ENGINE: 'node' }),
+  bare('bare http-proxy', 'bare-forwarder.js'),
+  bare('bare Node http.request', 'bare-node-forwarder.js'),
+  bare('bare undici Pool.stream', 'bare-undici-forwarder.js'),
+];
+
+/** Instructions the process executed while `webhooks` went through it (start-up included). */
+async function totalInstructions(counted: Counted, upstream: BenchUpstream, payloads: Payload[], webhooks: number, work: string): Promise<number> {
   const port = await freePort();
-  const out = join(work, `${mode}-${webhooks}.callgrind`);
-  const env: Record<string, string> = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_PORT: 'off', AFFINITY_MODE: mode, TARGET_URL: upstream.url };
-  if (mode === 'hash') env.UPSTREAMS = upstream.urls.join(',');
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, join(ROOT, 'dist', 'server.js')], { env, stdio: 'ignore' });
+  const out = join(work, `${counted.name.replace(/\W+/g, '-')}-${webhooks}.callgrind`);
+  const env: Record<string, string> = { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_PORT: 'off', ...counted.env(upstream) };
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, counted.script], { env, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   // Under valgrind, start-up takes tens of seconds.
-  await untilAccepting(port, `the proxy under valgrind (${mode})`, () => child.exitCode !== null, 120_000);
+  await untilAccepting(port, `${counted.name} under valgrind`, () => child.exitCode !== null, 120_000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   let sent = 0;
   const send = (p: Payload) =>
@@ -63,14 +84,14 @@ export async function runInstructionsBench(only: readonly string[] | undefined, 
   const work = mkdtempSync(join(tmpdir(), 'webhook-affinity-instructions-'));
   const upstream = await startUpstream(work);
   const payloads = webexPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8'), actorPool(1000));
-  const rows = ['| mode | instructions per request |', '| --- | ---: |'];
+  const rows = ['| mode or forwarder | instructions per request |', '| --- | ---: |'];
   try {
-    for (const mode of MODES.filter((m) => only === undefined || only.some((o) => m.includes(o)))) {
-      const a = await totalInstructions(mode, upstream, payloads, fewer, work);
-      const b = await totalInstructions(mode, upstream, payloads, more, work);
+    for (const counted of COUNTED.filter((c) => only === undefined || only.some((o) => c.name.includes(o)))) {
+      const a = await totalInstructions(counted, upstream, payloads, fewer, work);
+      const b = await totalInstructions(counted, upstream, payloads, more, work);
       const perRequest = Math.round((b - a) / (more - fewer));
-      console.error(`  ${mode}: ${perRequest} instructions per request`);
-      rows.push(`| ${mode} | ${perRequest.toLocaleString('en')} |`);
+      console.error(`  ${counted.name}: ${perRequest} instructions per request`);
+      rows.push(`| ${counted.name} | ${perRequest.toLocaleString('en')} |`);
     }
   } finally {
     await upstream.stop();

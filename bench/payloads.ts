@@ -39,3 +39,15 @@ export async function signedAs(payloads: Payload[], sign: (body: Buffer, nowMs: 
   const now = Date.now();
   return Promise.all(payloads.map(async ({ body }) => ({ body, headers: await sign(Buffer.from(body), now) })));
 }
+
+/**
+ * The fixture grown to about `bytes` by a `padding` field before its closing brace: the ids stay
+ * where the platform puts them, near the start, and the bulk comes after (as a long message's text
+ * or an attachment's card does). Unchanged when `bytes` is unset or not above its size.
+ */
+export function padded(fixture: string, bytes: number | undefined): string {
+  const end = fixture.lastIndexOf('}');
+  if (bytes === undefined || end === -1 || bytes <= fixture.length) return fixture;
+  const field = ',"padding":""';
+  return `${fixture.slice(0, end)}${field.slice(0, -1)}${'x'.repeat(Math.max(0, bytes - fixture.length - field.length))}"${fixture.slice(end)}`;
+}

@@ -260,9 +260,9 @@ function sendAlongRoute(parts: Parts, flight: Flight): void {
       body: flight.body,
       headers: headersAdded(parts, flight),
       tried: (candidate) => (flight.upstream = candidate.id),
-      sent: (upstreamRequest) => (flight.upstreamRequest = upstreamRequest),
-      answered: (proxyRes) => {
-        if (flight.exchange !== undefined && parts.learners.length > 0) learn(parts.learners, flight.exchange, proxyRes);
+      sent: (call) => (flight.upstreamCall = call),
+      answered: (head) => {
+        if (flight.exchange !== undefined && parts.learners.length > 0) learn(parts.learners, flight.exchange, head);
       },
       failed: (err) => fail(parts, flight, err),
     },
@@ -312,6 +312,6 @@ function closed(parts: Parts, flight: Flight): void {
   if (flight.deliveryId !== undefined && !(flight.res.writableFinished && flight.res.statusCode >= 200 && flight.res.statusCode < 300)) {
     void Promise.resolve(parts.dedupe?.ids.release(flight.deliveryId)).catch(() => {});
   }
-  if (!flight.res.writableFinished && flight.upstreamRequest !== undefined) parts.forwarder.abandon(flight.upstreamRequest);
+  if (!flight.res.writableFinished) flight.upstreamCall?.abort();
   parts.observer.requestEnded?.(recordOf(flight));
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { closedPortUrl, dripAnswer, rawExchange, request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
 import type { Env } from '../src/config/config';
+import { ENGINES } from './helpers/engines';
 
 /** Runs `body` against a proxy in front of an upstream with `handler`, then checks it still serves. */
 async function withProxy(handler: UpstreamHandler | undefined, env: Env, body: (ctx: { port: number; upstream: Awaited<ReturnType<typeof startUpstream>> }) => Promise<void>) {
@@ -27,9 +28,9 @@ function assertErrorShape(res: { status: number; headers: http.IncomingHttpHeade
   assert.equal(typeof body.message, 'string');
 }
 
-describe('upstream errors', () => {
+for (const engine of ENGINES) describe(`upstream errors (FORWARD_ENGINE=${engine})`, () => {
   it('answers 502 when the upstream refuses the connection, and keeps serving', async () => {
-    const proxy = await startProxy(await closedPortUrl());
+    const proxy = await startProxy(await closedPortUrl(), { FORWARD_ENGINE: engine });
     try {
       for (let i = 0; i < 3; i++) assertErrorShape(await request(proxy.port, { body: webhook('a') }), 502);
     } finally {
@@ -38,7 +39,7 @@ describe('upstream errors', () => {
   });
 
   it('answers 502 when the upstream name does not resolve', async () => {
-    const proxy = await startProxy('http://no-such-host.invalid:8080');
+    const proxy = await startProxy('http://no-such-host.invalid:8080', { FORWARD_ENGINE: engine });
     try {
       assertErrorShape(await request(proxy.port, { body: webhook('a') }), 502);
     } finally {
@@ -48,7 +49,7 @@ describe('upstream errors', () => {
 
   it('answers 502 when the upstream resets the connection before answering', async () => {
     const reset: UpstreamHandler = (req, res) => (req.url === '/ok' ? res.end('fine') : req.socket.destroy());
-    await withProxy(reset, {}, async ({ port }) => {
+    await withProxy(reset, { FORWARD_ENGINE: engine }, async ({ port }) => {
       assertErrorShape(await request(port, { body: webhook('a') }), 502);
       const ok = await request(port, { path: '/ok', body: webhook('a') });
       assert.equal(ok.status, 200);
@@ -60,7 +61,7 @@ describe('upstream errors', () => {
     const silent: UpstreamHandler = (req, res) => {
       if (req.url === '/ok') res.end('fine');
     };
-    await withProxy(silent, { UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
+    await withProxy(silent, { FORWARD_ENGINE: engine, UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
       assertErrorShape(await request(port, { body: webhook('a') }), 504);
       assert.equal((await request(port, { path: '/ok', body: webhook('a') })).status, 200);
     });
@@ -72,7 +73,7 @@ describe('upstream errors', () => {
       res.writeHead(200, { 'content-length': '1000' });
       res.write('partial'); // and nothing more, with the connection left open
     };
-    await withProxy(stalls, { UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
+    await withProxy(stalls, { FORWARD_ENGINE: engine, UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
       const started = performance.now();
       await assert.rejects(request(port, { body: webhook('a') }), (err: NodeJS.ErrnoException) => {
         assert.ok(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code ?? '') || /aborted/.test(err.message), String(err));
@@ -86,7 +87,7 @@ describe('upstream errors', () => {
   it('lets a slow upstream that keeps sending finish: UPSTREAM_TIMEOUT_MS is a time without progress', async () => {
     // 8 bytes, one every 50 ms: 400 ms in all, never 150 ms without a byte.
     const drips: UpstreamHandler = (_req, res) => dripAnswer(res, 8, 50);
-    await withProxy(drips, { UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
+    await withProxy(drips, { FORWARD_ENGINE: engine, UPSTREAM_TIMEOUT_MS: '150' }, async ({ port }) => {
       const reply = await request(port, { body: webhook('a') });
       assert.equal(reply.status, 200);
       assert.equal(reply.body.toString(), '.'.repeat(8));
@@ -99,7 +100,7 @@ describe('upstream errors', () => {
       res.write('partial');
       setImmediate(() => req.socket.destroy());
     };
-    await withProxy(dies, {}, async ({ port }) => {
+    await withProxy(dies, { FORWARD_ENGINE: engine }, async ({ port }) => {
       await assert.rejects(request(port, { body: webhook('a') }), (err: NodeJS.ErrnoException) => {
         assert.ok(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes(err.code ?? '') || /aborted/.test(err.message), String(err));
         return true;
@@ -150,9 +151,9 @@ describe('request body limits', () => {
   });
 });
 
-describe('clients that go away', () => {
+for (const engine of ENGINES) describe(`clients that go away (FORWARD_ENGINE=${engine})`, () => {
   it('drops a client that disconnects mid-body without forwarding half a request', async () => {
-    await withProxy(undefined, {}, async ({ port, upstream }) => {
+    await withProxy(undefined, { FORWARD_ENGINE: engine }, async ({ port, upstream }) => {
       const socket = net.connect(port, '127.0.0.1');
       await once(socket, 'connect');
       socket.write('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"actorId":');
@@ -171,7 +172,7 @@ describe('clients that go away', () => {
       if (req.url === '/after') return void res.end('fine');
       upstreamSawClose = once(res, 'close');
     };
-    await withProxy(holds, {}, async ({ port, upstream }) => {
+    await withProxy(holds, { FORWARD_ENGINE: engine }, async ({ port, upstream }) => {
       const received = upstream.nextRequest();
       const client = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/hold', agent: false, headers: { 'content-type': 'application/json' } });
       client.on('error', () => {});

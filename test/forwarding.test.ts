@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALICE, fixture, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
 import { waitFor } from './helpers/wait';
+import { ENGINES } from './helpers/engines';
 
-describe('forwarding', () => {
+for (const engine of ENGINES) describe(`forwarding (FORWARD_ENGINE=${engine})`, () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
   before(async () => {
@@ -13,7 +14,7 @@ describe('forwarding', () => {
       res.statusCode = req.url?.startsWith('/created') ? 201 : 200;
       res.end('héllo from upstream\n');
     });
-    proxy = await startProxy(upstream.url);
+    proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine });
   });
   after(async () => {
     await proxy.close();
@@ -123,10 +124,10 @@ describe('forwarding', () => {
   });
 });
 
-describe('forwarding to a target with a path', () => {
+for (const engine of ENGINES) describe(`forwarding to a target with a path (FORWARD_ENGINE=${engine})`, () => {
   it('joins the target path as a prefix to the request path', async () => {
     const upstream = await startUpstream();
-    const proxy = await startProxy(`${upstream.url}/bots/a`, { CHANGE_ORIGIN: 'false' });
+    const proxy = await startProxy(`${upstream.url}/bots/a`, { FORWARD_ENGINE: engine, CHANGE_ORIGIN: 'false' });
     try {
       const received = upstream.nextRequest();
       await request(proxy.port, { path: '/webhook?x=1', body: webhook('a'), headers: { host: 'public.example' } });
@@ -140,11 +141,11 @@ describe('forwarding to a target with a path', () => {
   });
 });
 
-describe('idle upstream connections', () => {
+for (const engine of ENGINES) describe(`idle upstream connections (FORWARD_ENGINE=${engine})`, () => {
   it('closes an idle upstream connection after UPSTREAM_KEEP_ALIVE_MS', async () => {
     const upstream = await startUpstream();
     // Far shorter than the 4 s default, so the close seen below can only come from the setting.
-    const proxy = await startProxy(upstream.url, { UPSTREAM_KEEP_ALIVE_MS: '50' });
+    const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, UPSTREAM_KEEP_ALIVE_MS: '50' });
     try {
       const closed = new Promise<void>((resolve) => upstream.server.once('connection', (socket) => socket.once('close', () => resolve())));
       // A kept-alive client, so the proxy's upstream request is not told to close either.

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { closeServer, request, startProxy, webhook, type RunningProxy } from './helpers/http';
 import { waitFor } from './helpers/wait';
+import { ENGINES } from './helpers/engines';
 
 /** A raw upstream that answers each request with `answers[path]`, written as is. */
 interface RawUpstream {
@@ -47,7 +48,7 @@ async function rawUpstream(answers: Record<string, string>): Promise<RawUpstream
   };
 }
 
-describe('hostile upstream answers (framing and protocol)', () => {
+for (const engine of ENGINES) describe(`hostile upstream answers, framing and protocol (FORWARD_ENGINE=${engine})`, () => {
   let upstream: RawUpstream;
   let proxy: RunningProxy;
   before(async () => {
@@ -58,7 +59,7 @@ describe('hostile upstream answers (framing and protocol)', () => {
       '/no-content-with-body': 'HTTP/1.1 204 No Content\r\nSet-Cookie: AWSALB=leaked\r\nX-Upstream: leaked\r\n\r\nthis body must not be here',
     });
     // A long upstream timeout: the answers below must come from the proxy's checks, not from it.
-    proxy = await startProxy(upstream.url, { UPSTREAM_TIMEOUT_MS: '60000' });
+    proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, UPSTREAM_TIMEOUT_MS: '60000' });
   });
   after(async () => {
     await proxy.close();
@@ -85,13 +86,21 @@ describe('hostile upstream answers (framing and protocol)', () => {
     assert.equal(res.body.toString(), 'final');
   });
 
-  it('a 204 followed by body bytes: a clean 502 JSON with none of the upstream headers', async () => {
+  it('a 204 followed by body bytes: the stray bytes reach no client; a clean 502 JSON with none of the upstream headers (node), or the 204 alone (undici)', async () => {
+    // undici has read the 204 whole when the stray bytes break the connection; Node's client
+    // fails the exchange before the 204 is relayed. Either way the connection is dropped.
     const res = await request(proxy.port, { path: '/no-content-with-body', body: webhook('alice') });
-    assert.equal(res.status, 502);
-    assert.equal(res.headers['set-cookie'], undefined);
-    assert.equal(res.headers['x-upstream'], undefined);
-    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
-    assert.equal(res.json().status, 502);
+    if (engine === 'undici') {
+      assert.equal(res.status, 204);
+      assert.equal(res.body.length, 0);
+    } else {
+      assert.equal(res.status, 502);
+      assert.equal(res.headers['set-cookie'], undefined);
+      assert.equal(res.headers['x-upstream'], undefined);
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(res.json().status, 502);
+    }
     assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).status, 200, 'the proxy keeps serving');
+    assert.equal((await request(proxy.port, { path: '/ok', body: webhook('alice') })).body.toString(), 'ok', 'the stray bytes are not taken for an answer');
   });
 });

@@ -8,6 +8,7 @@ import https from 'node:https';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { fixture, request, startProxy, webhook } from './helpers/http';
+import { ENGINES } from './helpers/engines';
 import { waitFor } from './helpers/wait';
 
 async function httpsUpstream() {
@@ -25,10 +26,10 @@ async function httpsUpstream() {
   return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
 }
 
-describe('https target', () => {
+for (const engine of ENGINES) describe(`https target (FORWARD_ENGINE=${engine})`, () => {
   it('refuses an upstream certificate it cannot verify (502)', async () => {
     const upstream = await httpsUpstream();
-    const proxy = await startProxy(upstream.url);
+    const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine });
     try {
       const res = await request(proxy.port, { body: webhook('alice') });
       assert.equal(res.status, 502);
@@ -41,7 +42,7 @@ describe('https target', () => {
 
   it('forwards over TLS without checking the certificate when TARGET_INSECURE=true', async () => {
     const upstream = await httpsUpstream();
-    const proxy = await startProxy(upstream.url, { TARGET_INSECURE: 'true' });
+    const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, TARGET_INSECURE: 'true' });
     try {
       const body = webhook('alice');
       const res = await request(proxy.port, { body });
@@ -57,7 +58,7 @@ describe('https target', () => {
 
   it('hash mode: health probes of https instances honour TARGET_INSECURE too (else every probe fails and every key gets 503)', async () => {
     const upstreams = [await httpsUpstream(), await httpsUpstream()];
-    const env = { AFFINITY_MODE: 'hash', UPSTREAMS: upstreams.map((u) => u.url).join(','), HEALTH_CHECK_PATH: '/healthz', HEALTH_CHECK_INTERVAL_MS: '50', HEALTH_CHECK_FALL: '1' };
+    const env = { FORWARD_ENGINE: engine, AFFINITY_MODE: 'hash', UPSTREAMS: upstreams.map((u) => u.url).join(','), HEALTH_CHECK_PATH: '/healthz', HEALTH_CHECK_INTERVAL_MS: '50', HEALTH_CHECK_FALL: '1' };
     const insecure = await startProxy('http://127.0.0.1:1', { ...env, TARGET_INSECURE: 'true' });
     const strict = await startProxy('http://127.0.0.1:1', env);
     try {

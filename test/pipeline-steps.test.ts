@@ -97,7 +97,7 @@ describe('pipeline steps', () => {
     const strategy = cookieStrategy({ config, store, clock: () => 1000, observer: {} });
     assert.ok(strategy !== undefined);
     const exchange: KeyedExchange = { headers: {}, key: 'alice' };
-    const answer = incoming('POST', { 'set-cookie': ['SERVERID=bot2; Path=/', 'session=x'] });
+    const answer = { status: 200, statusText: 'OK', headers: { 'set-cookie': ['SERVERID=bot2; Path=/', 'session=x'] } };
     learn([strategy], exchange, answer);
     await Promise.resolve();
     assert.match(store.get('alice') ?? '', / SERVERID=bot2$/);

@@ -69,8 +69,8 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
       );
     },
 
-    learn(exchange: KeyedExchange, proxyRes) {
-      const setCookies = proxyRes.headers['set-cookie'];
+    learn(exchange: KeyedExchange, answer) {
+      const setCookies = answer.headers['set-cookie'];
       if (setCookies === undefined || setCookies.length === 0) return;
       const now = clock();
       const next = applySetCookies(exchange.jar ?? [], setCookies, { accepts, now, ttlMs });

@@ -3,11 +3,12 @@
  * that has a key and may learn from the answer; it never throws: on any trouble it adds nothing
  * and the request is forwarded without affinity.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/config';
 import type { ProxyObserver } from '../observe/observer';
 import type { AffinityStore, Clock } from '../store/store';
 import type { CookieJar } from './cookie-jar';
+import type { AnswerHead } from '../upstream/sender';
 
 /** One request on its way through the pipeline, as the strategies see it. */
 export interface Exchange {
@@ -37,7 +38,7 @@ export interface AffinityStrategy {
   /** Adds affinity to a request that has a key. */
   apply(exchange: KeyedExchange): void | Promise<void>;
   /** Learns from the upstream's answer to a request that had a key. */
-  learn?(exchange: KeyedExchange, proxyRes: IncomingMessage): void;
+  learn?(exchange: KeyedExchange, answer: AnswerHead): void;
 }
 
 /** What a strategy is built from. */

@@ -13,6 +13,7 @@ import type { AffinityMode } from '../modes';
 import type { PlatformName } from '../platforms/platforms';
 import type { SignatureSchemeName } from '../signature/schemes';
 import type { StoreName, StoreOptions } from '../store/backends';
+import type { ForwardEngine } from '../upstream/engines';
 import { EnvReader } from './env-reader';
 import { readAdmin, readAffinity, readLimits, readListener, readOutgoing, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
 
@@ -66,6 +67,8 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   /** How long an idle upstream connection is kept for reuse, ms (UPSTREAM_KEEP_ALIVE_MS, default 4000). */
   readonly upstreamKeepAliveMs: number;
+  /** What sends upstream requests (FORWARD_ENGINE, default undici; node, also named http-proxy, is Node's http client). */
+  readonly forwardEngine: ForwardEngine;
   /** Skip TLS certificate checks towards an https target (TARGET_INSECURE, default false). */
   readonly targetInsecure: boolean;
   /** Rewrite Host to the target's (CHANGE_ORIGIN, default true). */

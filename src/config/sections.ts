@@ -9,6 +9,7 @@ import { signingKeyOf } from '../signing/standard-webhooks';
 import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } from '../signature/schemes';
 import { DEFAULT_TEAMS_OPENID_URL, schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
+import { DEFAULT_FORWARD_ENGINE, FORWARD_ENGINE_NAMES } from '../upstream/engines';
 import type { Config } from './config';
 import { DEFAULT_AFFINITY_COOKIES } from './config';
 import type { EnvReader } from './env-reader';
@@ -167,6 +168,7 @@ export function readUpstreams(read: EnvReader, mode: AffinityMode, warnings: str
     upstreams,
     upstreamTimeoutMs: read.integer('UPSTREAM_TIMEOUT_MS', 30_000, 1, 3_600_000),
     upstreamKeepAliveMs: read.integer('UPSTREAM_KEEP_ALIVE_MS', 4000, 1, 3_600_000),
+    forwardEngine: read.oneOf('FORWARD_ENGINE', DEFAULT_FORWARD_ENGINE, FORWARD_ENGINE_NAMES),
     targetInsecure: read.boolean('TARGET_INSECURE', false),
     changeOrigin: read.boolean('CHANGE_ORIGIN', true),
     healthCheckPath: healthCheckPath === '' ? undefined : healthCheckPath,

@@ -5,13 +5,13 @@
  * own instance has just gone down is held, not moved: where a direct forward fails over to the
  * next instance, a delivery waits for its own (QUEUE_HOLD_MS).
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
 import { neverReachedUpstream } from '../errors';
 import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
 import type { Clock } from '../store/store';
-import type { Sender } from '../upstream/sender';
+import type { AnswerReader, Sender } from '../upstream/sender';
 import { ageStart, type AttemptReport, type Claimed, type Letter, type Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';
 import { bearerExpiredAt } from '../signing/bearer-expiry';
@@ -102,15 +102,15 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         candidate.target,
         { method: letter.method, url: letter.url, headers, body: letter.body },
         {
-          onAnswer: (res) => {
+          onAnswer: (head) => {
             options.onAnswerTime?.(candidate.id, (performance.now() - started) / 1000);
             route.answered(candidate);
-            if (exchange !== undefined && learners.length > 0) learn(learners, exchange, res);
+            if (exchange !== undefined && learners.length > 0) learn(learners, exchange, head);
             const keep = options.onAnswer === undefined ? 0 : ANSWER_MAX_BYTES;
-            readWhole(res, keep, (complete, body) => {
+            return readWhole(keep, (complete, body) => {
               if (!complete) return resolve({ result: { kind: 'failed', error: 'the answer was cut' } });
-              const status = res.statusCode ?? 0;
-              resolve({ result: { kind: 'answered', status, retryAfter: res.headers['retry-after'] }, answer: keep === 0 ? undefined : { status, contentType: res.headers['content-type'], body } });
+              const { status } = head;
+              resolve({ result: { kind: 'answered', status, retryAfter: head.headers['retry-after'] }, answer: keep === 0 ? undefined : { status, contentType: head.headers['content-type'], body } });
             });
           },
           onFailure: (failure) => {
@@ -134,26 +134,19 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
 }
 
 /**
- * Reads the answer's body, keeping up to `keep` bytes (none by default); says whether it came
- * whole, and what was kept (undefined when it was larger than `keep`).
+ * A reader of the answer's body that keeps up to `keep` bytes (none by default); says whether it
+ * came whole, and what was kept (undefined when it was larger than `keep`).
  */
-function readWhole(res: IncomingMessage, keep: number, done: (complete: boolean, body: Buffer | undefined) => void): void {
-  let settled = false;
+function readWhole(keep: number, done: (complete: boolean, body: Buffer | undefined) => void): AnswerReader {
   const chunks: Buffer[] = [];
   let size = 0;
-  const finish = (complete: boolean): void => {
-    if (settled) return;
-    settled = true;
-    done(complete, size <= keep ? Buffer.concat(chunks) : undefined);
-  };
-  if (keep > 0) {
-    res.on('data', (chunk: Buffer) => {
+  return {
+    data(chunk) {
       size += chunk.length;
       if (size <= keep) chunks.push(chunk);
-    });
-  }
-  res.on('end', () => finish(true));
-  res.on('close', () => finish(res.complete));
-  res.on('error', () => finish(false));
-  if (keep === 0) res.resume();
+      return true;
+    },
+    end: () => done(true, size <= keep ? Buffer.concat(chunks) : undefined),
+    cut: () => done(false, undefined),
+  };
 }

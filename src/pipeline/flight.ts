@@ -1,10 +1,11 @@
 /**
  * One request in the pipeline: the typed context every step reads and writes.
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyedExchange } from '../affinity/strategy';
 import type { RequestOutcome } from '../observe/outcomes';
 import type { BudgetHolder } from '../request/body-budget';
+import type { UpstreamCall } from '../upstream/sender';
 
 export interface Flight extends BudgetHolder {
   readonly req: IncomingMessage;
@@ -22,7 +23,7 @@ export interface Flight extends BudgetHolder {
   /** The upstream tried last (for the record). */
   upstream: string | undefined;
   /** The request sent upstream last, until the client's response closes. */
-  upstreamRequest: ClientRequest | undefined;
+  upstreamCall: UpstreamCall | undefined;
   /** When the request arrived (performance.now()), and the socket's bytes written before it. */
   readonly started: number;
   readonly writtenBefore: number;
@@ -38,7 +39,7 @@ export function newFlight(req: IncomingMessage, res: ServerResponse): Flight {
     deliveryId: undefined,
     storedAs: undefined,
     upstream: undefined,
-    upstreamRequest: undefined,
+    upstreamCall: undefined,
     started: performance.now(),
     writtenBefore: req.socket.bytesWritten,
     charged: 0,

@@ -22,7 +22,7 @@ import { forwardSigner, type Signer } from '../signing/outgoing';
 import type { AffinityStore, Clock } from '../store/store';
 import { throttled } from '../throttle';
 import { createForwarder, type Forwarder } from '../upstream/forward';
-import { createSender } from '../upstream/sender';
+import { createSender } from '../upstream/engines';
 import type { Flight } from './flight';
 
 /** What the steps are run with: built once per proxy. */
@@ -61,10 +61,10 @@ export function buildParts(config: Config, store: AffinityStore | undefined, ses
   const strategies = mode.strategies.flatMap((build) => build({ config, store, clock, observer }) ?? []);
   const route = ROUTES[mode.route]({ config, clock, observer });
   // Every request that leaves goes through this one sender: direct forwards and mailbox deliveries.
-  const sender = createSender({
+  const sender = createSender(config.forwardEngine, {
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     keepAliveMs: config.upstreamKeepAliveMs,
-    onStaleConnection: (url) => observer.upstreamRetried?.(url.href, 'stale-connection'),
+    onStaleConnection: (url: URL) => observer.upstreamRetried?.(url.href, 'stale-connection'),
     targetInsecure: config.targetInsecure,
     changeOrigin: config.changeOrigin,
   });

@@ -15,6 +15,7 @@ import { isEncoded, isFormPost, isJsonPost } from '../request/body';
 import { keyFromBody, keyFromForm, type KeyResult, type KeyRules } from '../request/key';
 import type { SignatureVerifier } from '../signature/verifier';
 import type { Verdict } from '../signature/scheme';
+import type { AnswerHead } from '../upstream/sender';
 import type { Flight } from './flight';
 
 /** Sanitize: removes what a caller could use to steer routing itself (a spoofed Actorid, ...). */
@@ -90,8 +91,8 @@ export function addAffinity(strategies: readonly AffinityStrategy[], exchange: K
 }
 
 /** Learn: what each strategy takes from the upstream's answer (a load balancer's cookie). */
-export function learn(strategies: readonly AffinityStrategy[], exchange: KeyedExchange, proxyRes: IncomingMessage): void {
-  for (const strategy of strategies) strategy.learn?.(exchange, proxyRes);
+export function learn(strategies: readonly AffinityStrategy[], exchange: KeyedExchange, answer: AnswerHead): void {
+  for (const strategy of strategies) strategy.learn?.(exchange, answer);
 }
 
 const OUTCOME_OF_ERROR: Readonly<Record<ProxyError['code'], RequestOutcome>> = {

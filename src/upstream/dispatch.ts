@@ -3,13 +3,14 @@
  * connection to the previous could not be made (the request is then certainly unseen) and the
  * body can be sent again. Reports each candidate's health to the route.
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { neverReachedUpstream, type ProxyError } from '../errors';
 import { log } from '../log';
 import type { ProxyObserver } from '../observe/observer';
 import { isReplayable } from '../request/body';
 import type { Candidate, Route } from '../route/route';
 import type { Forwarder } from './forward';
+import type { AnswerHead, UpstreamCall } from './sender';
 
 /** One request to dispatch, and where to tell how it goes. */
 export interface Dispatch {
@@ -21,10 +22,10 @@ export interface Dispatch {
   readonly headers: Readonly<Record<string, string>> | undefined;
   /** A candidate is being tried (the last one tried is the request's upstream). */
   tried(candidate: Candidate): void;
-  /** The upstream request has its connection. */
-  sent(upstreamRequest: ClientRequest): void;
+  /** The upstream request is under way. */
+  sent(call: UpstreamCall): void;
   /** A candidate answered; called before the answer is relayed. */
-  answered(proxyRes: IncomingMessage): void;
+  answered(head: AnswerHead): void;
   /** No candidate could answer. */
   failed(err: ProxyError): void;
 }
@@ -42,11 +43,11 @@ export function dispatch(forwarder: Forwarder, route: Route, candidates: readonl
       request.headers,
       candidate.target,
       {
-        onSent: (upstreamRequest) => request.sent(upstreamRequest),
-        onResponse: (proxyRes) => {
+        onSent: (call) => request.sent(call),
+        onResponse: (head) => {
           observer.upstreamResponded?.(candidate.id, (performance.now() - started) / 1000);
           route.answered(candidate);
-          request.answered(proxyRes);
+          request.answered(head);
         },
         onFailure: (err) => {
           // Only a connection never made says the upstream is unwell, and only then is the

@@ -7,7 +7,7 @@
  */
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
-import { upstreamTimeout } from '../errors';
+import { upstreamTimeout } from '../../errors';
 
 /** What the last sweep saw of one connection: its byte count and since when. */
 interface Progress {

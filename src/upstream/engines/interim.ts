@@ -4,7 +4,7 @@
  */
 import type { ClientRequest, IncomingMessage, InformationEvent } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { unexpectedInterim } from '../errors';
+import { unexpectedInterim } from '../../errors';
 
 /**
  * An upstream's `101 Switching Protocols` to a request that asked for no upgrade (we forward none:
