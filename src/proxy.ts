@@ -216,6 +216,7 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
       return;
     }
     parts.logFallback(`delivery mailbox: a webhook could not be stored (${NOT_STORED[acceptance.why]}): forwarded directly`);
+    parts.observer.mailboxFellBack?.(acceptance.why);
     flight.outcome = 'direct-fallback';
     // A replica is delivering the stored copy already: the bot can drop whichever comes second.
     flight.storedAs = acceptance.id;

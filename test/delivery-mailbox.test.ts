@@ -287,6 +287,30 @@ describe('delivery mailbox: deliveries whose answer the platform reads go direct
 });
 
 describe('delivery mailbox: admin endpoints, metrics and access log', () => {
+  it('counts a webhook the mailbox had no room for as a fallback, also when its direct forward then fails', async () => {
+    const bot = await new Bot().start();
+    const held: http.ServerResponse[] = [];
+    // Deliveries are held (the first keeps its room); a direct forward meets a closed connection.
+    bot.answer = (d, res) => (d.id === undefined ? res.socket?.destroy() : held.push(res));
+    const adminPort = await freePort();
+    const config = parseConfig({ ...QUICK, QUEUE_MAX_BYTES: '2000', PORT: '0', HOST: '127.0.0.1', TARGET_URL: bot.url, ADMIN_PORT: String(adminPort) });
+    const service = await startService(config, { admin: true });
+    const padded = (key: string) => webhook(key, { seq: 0, pad: 'x'.repeat(1000) });
+    try {
+      assert.equal((await request(service.address.port, { body: padded('alice') })).status, 200);
+      await waitFor(() => held.length === 1, 'the first delivery at the bot');
+      assert.equal((await request(service.address.port, { body: padded('bob') })).status, 502, 'no room, and the direct forward failed');
+      const exposition = parseExposition((await request(adminPort, { method: 'GET', path: '/metrics' })).body.toString());
+      assert.equal(sample(exposition, 'webhook_affinity_mailbox_fallbacks_total', { reason: 'full' }), 1);
+      assert.equal(sample(exposition, 'webhook_affinity_mailbox_fallbacks_total', { reason: 'store-down' }), 0);
+      assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'upstream-unreachable' }), 1, "the request's outcome is the forward's");
+    } finally {
+      for (const res of held) res.end();
+      await service.close();
+      await bot.stop();
+    }
+  });
+
   it('lists a dead letter, replays it into its key’s mailbox, and counts every attempt', async () => {
     const bot = await new Bot().start();
     let refuse = true;

@@ -9,7 +9,7 @@ import type { SpoolStats } from '../delivery/spool';
 import type { ReplyOutcome } from '../delivery/telegram-replies';
 import type { AffinityStore } from '../store/store';
 import type { UpstreamPool } from '../upstream/pool';
-import { STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type ProxyObserver } from './observer';
+import { MAILBOX_FALLBACK_REASONS, STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type MailboxFallbackReason, type ProxyObserver } from './observer';
 import { REQUEST_OUTCOMES } from './outcomes';
 
 export interface Metrics {
@@ -88,6 +88,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       deliverySettled: delivery.settled,
       storeReset: delivery.reset,
       botReply: delivery.reply,
+      mailboxFellBack: delivery.fellBack,
     },
   };
 }
@@ -100,7 +101,7 @@ function deliveryMetrics(
   registry: Registry,
   sources: () => MetricsSources,
   queued: boolean,
-): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void; reply: (platform: string, outcome: ReplyOutcome) => void } {
+): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void; reply: (platform: string, outcome: ReplyOutcome) => void; fellBack: (why: MailboxFallbackReason) => void } {
   // One question to the spool per scrape, shared by its gauges; a store that cannot answer
   // leaves them at their last value (store_up and the events say why).
   let asked: { at: number; stats: Promise<SpoolStats | undefined> } | undefined;
@@ -130,6 +131,12 @@ function deliveryMetrics(
     help: 'DELIVERY=queued: delivery attempts by outcome (delivered, retried: to be tried again, dead: given up on)',
     label: 'outcome',
     values: queued ? DELIVERY_OUTCOMES : [],
+  });
+  const countFallback = batchedCounter(registry, {
+    name: 'webhook_affinity_mailbox_fallbacks_total',
+    help: 'DELIVERY=queued: webhooks the mailbox could not keep, forwarded directly instead, by reason (full: QUEUE_MAX_BYTES, store-down, unreplicated: QUEUE_ACK_REPLICAS unconfirmed), whatever the forward did',
+    label: 'reason',
+    values: queued ? MAILBOX_FALLBACK_REASONS : [],
   });
   const resets = new Counter({
     name: 'webhook_affinity_store_resets_total',
@@ -171,6 +178,7 @@ function deliveryMetrics(
       lostInResets.inc(lost);
     },
     reply: (platform, outcome) => (outcome === 'dropped' ? answersDropped.labels(platform).inc() : repliesMade.labels(platform, outcome).inc()),
+    fellBack: countFallback,
   };
 }
 

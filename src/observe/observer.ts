@@ -28,6 +28,10 @@ export const UPSTREAM_RETRY_REASONS = ['stale-connection', 'failover'] as const;
 export type UpstreamRetryReason = (typeof UPSTREAM_RETRY_REASONS)[number];
 
 export const STORE_LOOKUP_RESULTS = ['hit', 'miss', 'error'] as const;
+
+/** Why the mailbox did not keep a webhook it was given, which then went directly to the bot. */
+export const MAILBOX_FALLBACK_REASONS = ['full', 'store-down', 'unreplicated', 'unreplicated-in-flight'] as const;
+export type MailboxFallbackReason = (typeof MAILBOX_FALLBACK_REASONS)[number];
 export type StoreLookupResult = (typeof STORE_LOOKUP_RESULTS)[number];
 
 export interface ProxyObserver {
@@ -45,6 +49,11 @@ export interface ProxyObserver {
    * `upstream` could not be connected to (the next instance is tried).
    */
   upstreamRetried?(upstream: string, reason: UpstreamRetryReason): void;
+  /**
+   * DELIVERY=queued: the mailbox could not keep a webhook, which is forwarded directly; counted
+   * here whatever that forward's outcome (the request's own outcome is the forward's).
+   */
+  mailboxFellBack?(why: MailboxFallbackReason): void;
   /** DELIVERY=queued: one delivery attempt of a stored webhook ended (`held`: not attempted). */
   deliverySettled?(record: DeliveryRecord): void;
   /** Hash mode: an upstream went down or came back. */
@@ -70,5 +79,6 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
     storeReset: (lost) => present.forEach((o) => o.storeReset?.(lost)),
     botReply: (platform, outcome) => present.forEach((o) => o.botReply?.(platform, outcome)),
+    mailboxFellBack: (why) => present.forEach((o) => o.mailboxFellBack?.(why)),
   };
 }
