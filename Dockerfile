@@ -19,9 +19,7 @@ FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production \
     PORT=9090 \
     ADMIN_HOST=0.0.0.0 \
-    ADMIN_PORT=9091 \
-    # http-proxy 1.18 calls util._extend and url.parse, which newer Node versions warn about once.
-    NODE_OPTIONS="--disable-warning=DEP0060 --disable-warning=DEP0169"
+    ADMIN_PORT=9091
 WORKDIR /app
 COPY --from=build /tmp/app.tgz /tmp/app.tgz
 COPY --from=build /src/package-lock.json ./
@@ -31,9 +29,10 @@ RUN tar -xzf /tmp/app.tgz --strip-components=1 \
  && npm cache clean --force
 USER node
 EXPOSE 9090 9091
-# Liveness from the admin listener; the slim image has no curl, node does the GET.
+# Liveness: /healthz where the admin listener listens (ADMIN_HOST, ADMIN_PORT), or the proxy's
+# own port with ADMIN_PORT=off (src/healthcheck.ts; the slim image has no curl).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["node", "-e", "require('http').get('http://127.0.0.1:'+(process.env.ADMIN_PORT||9091)+'/healthz',r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+  CMD ["node", "dist/healthcheck.js"]
 # SIGTERM drains in-flight requests (SHUTDOWN_TIMEOUT_MS); node runs as PID 1 and handles it.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

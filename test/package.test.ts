@@ -27,6 +27,7 @@ describe('production install', () => {
       const [{ filename, files }] = JSON.parse(packed.stdout) as [{ filename: string; files: { path: string }[] }];
       const shipped = files.map((f) => f.path);
       assert.ok(shipped.includes('dist/server.js'));
+      assert.ok(shipped.includes('dist/healthcheck.js'), "the image's HEALTHCHECK script");
       assert.ok(!shipped.some((p) => p.startsWith('src/') || p.startsWith('test/')), 'sources and tests are not shipped');
 
       const app = join(work, 'app');
