@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   // Large deliveries come from fewer people: the load generator holds every one in memory.
   const payloads = webexPayloads(padded(fixture, opts.bodyBytes), actorPool(opts.bodyBytes !== undefined && opts.bodyBytes > 100_000 ? 50 : 1000));
   const useWrk = spawnSync('wrk', ['-v']).error === undefined;
-  const upstream = await startUpstream(work);
+  const upstream = await startUpstream(work, opts.bodyBytes !== undefined);
   const keyServer = opts.signatures ? await startKeyServer({ keys: [] }) : undefined;
   const made = keyServer === undefined ? undefined : signers(keyServer.openIdUrl);
   if (keyServer !== undefined && made !== undefined) keyServer.keys = made.teamsJwks;

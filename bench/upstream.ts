@@ -1,7 +1,10 @@
 /**
  * The benchmark's upstream: nginx (one worker) when installed, as in the calibration figures,
  * otherwise a Node server in its own process. Both answer {"ok":true} with an AWSALB-style
- * Set-Cookie, so cookie mode learns and replays on every request.
+ * Set-Cookie, so cookie mode learns and replays on every request. nginx's `return` answers before
+ * it reads the body: with large bodies (--body) a forwarder that streams would get its answer
+ * early and one that sends whole bodies would not, so the Node server, which reads each body to
+ * its end first, is used for them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,10 +23,10 @@ export interface BenchUpstream {
 export const AWSALB_COOKIE =
   'AWSALB=yLQxR0mE1v9o4a9k3s2xqvO8Zr3m6JwqH0c5dX7nYt2uVbPz8aKfLg4iN1sD6eWjQ+/hU3oTrC9yBmGv5pE2lF7xS0kZ1qAaRz; Expires=Sat, 05 Dec 2099 12:00:00 GMT; Path=/';
 
-export async function startUpstream(work: string): Promise<BenchUpstream> {
+export async function startUpstream(work: string, readsBodies = false): Promise<BenchUpstream> {
   const ports = [await freePort(), await freePort(), await freePort()];
   const port = ports[0]!;
-  const nginx = spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : undefined;
+  const nginx = !readsBodies && spawnSync('nginx', ['-v']).error === undefined ? 'nginx' : undefined;
   const child = nginx ? startNginx(work, ports) : startNodeUpstream(ports);
   for (const p of ports) await untilAccepting(p, `the ${nginx ?? 'node'} upstream`, () => child.exitCode !== null);
   return {

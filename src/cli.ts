@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseConfig, type Config, type Env } from './config/config';
 import { redactUrl } from './config/redact';
+import { effectiveVariables } from './config/effective';
 import { knownVariables } from './config/variables';
 import { packageVersion } from './package-files';
 
@@ -41,7 +42,9 @@ export function helpText(): string {
   for (const v of variables) {
     if (v.section !== section) lines.push('', `${v.section || 'General'}:`);
     section = v.section;
-    lines.push(`  ${v.name.padEnd(width)}  ${v.summary}${v.default === '' ? '' : ` (default: ${v.default})`}`);
+    const text = `${v.description === '' ? v.summary : v.description}${v.default === '' ? '' : ` (default: ${v.default})`}`;
+    const [first = '', ...rest] = wrap(text, HELP_WIDTH - width - 4);
+    lines.push(`  ${v.name.padEnd(width)}  ${first}`, ...rest.map((line) => `${' '.repeat(width + 4)}${line}`));
   }
   return [
     `webhook-affinity ${packageVersion()}: a reverse proxy that gives load-balancer affinity to webhooks.`,
@@ -49,7 +52,7 @@ export function helpText(): string {
     'Usage: webhook-affinity [--check | --help | --version]',
     '',
     'It is configured by environment variables, and runs until SIGTERM or SIGINT (then drains).',
-    '  --check    validate the configuration, print the effective settings (secrets masked), exit 0, or 2 when it is invalid',
+    '  --check    validate the configuration, print every variable as it is in effect (secrets masked), exit 0, or 2 when it is invalid',
     '  -h, --help     this text',
     '  -v, --version  the version',
     '',
@@ -61,6 +64,23 @@ export function helpText(): string {
   ].join('\n');
 }
 
+/** Width --help's descriptions are wrapped to. */
+const HELP_WIDTH = 110;
+
+/** `text` in lines of at most `width` characters, broken at spaces (a longer word stays whole). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
+
 /** --check: the effective settings, one per line, secrets masked; or the problems. */
 export function checkConfiguration(env: Env): { ok: true; text: string; warnings: readonly string[] } | { ok: false; text: string } {
   let config: Config;
@@ -70,7 +90,7 @@ export function checkConfiguration(env: Env): { ok: true; text: string; warnings
     if (err instanceof ConfigError) return { ok: false, text: err.message };
     throw err;
   }
-  return { ok: true, text: effectiveSettings(config), warnings: config.warnings };
+  return { ok: true, text: effectiveVariables(env, config), warnings: config.warnings };
 }
 
 /** Config fields that hold secrets: shown as *** (or absent). */

@@ -94,7 +94,7 @@ function answer(command: 'help' | 'version' | 'check'): void {
       process.exit(2);
     }
     for (const warning of checked.warnings) logError(`warning: ${warning}`);
-    exitAfter(0, `configuration is valid; effective settings (secrets masked):\n${checked.text}`);
+    exitAfter(0, `configuration is valid; every variable as it is in effect (secrets masked; "default" marks what was not set):\n${checked.text}`);
   }
 }
 

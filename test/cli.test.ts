@@ -26,6 +26,19 @@ function variablesReadBySource(dir = join(ROOT, 'src')): Set<string> {
   return names;
 }
 
+/** --help's variables, each with its description joined from its wrapped lines. */
+function helpEntries(help: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  let name: string | undefined;
+  for (const line of help.split('\n')) {
+    const m = /^ {2}([A-Z][A-Z0-9_]*) +(.*)$/.exec(line);
+    if (m !== null) entries.set((name = m[1]!), m[2]!);
+    else if (name !== undefined && /^ {6,}\S/.test(line)) entries.set(name, `${entries.get(name)} ${line.trim()}`);
+    else name = undefined;
+  }
+  return entries;
+}
+
 describe('command line', () => {
   it('--help and -h print usage and every variable with its default, and exit 0 without listening', async () => {
     for (const flag of ['--help', '-h']) {
@@ -36,11 +49,16 @@ describe('command line', () => {
       assert.doesNotMatch(stdout, /listening on/);
       assert.match(stdout, /^Listening:$/m, 'grouped under .env.example’s sections');
       assert.doesNotMatch(stdout, /---/, 'section rules are not taken for descriptions');
+      const entries = helpEntries(stdout);
       for (const v of knownVariables()) {
-        const line = stdout.split('\n').find((l) => l.trimStart().startsWith(`${v.name} `));
-        assert.ok(line !== undefined, `${v.name} is listed`);
-        if (v.default !== '') assert.ok(line.includes(`(default: ${v.default})`), `${v.name}'s default`);
+        const entry = entries.get(v.name);
+        assert.ok(entry !== undefined, `${v.name} is listed`);
+        if (v.default !== '') assert.ok(entry.includes(`(default: ${v.default})`), `${v.name}'s default`);
       }
+      // Every accepted value, not just the first sentence: DELIVERY's two, FORWARD_ENGINE's three names.
+      assert.match(entries.get('DELIVERY') ?? '', /direct: .* queued: /);
+      assert.match(entries.get('FORWARD_ENGINE') ?? '', /undici .* node .* http-proxy/);
+      assert.match(entries.get('ADMIN_TOKEN') ?? '', /\/affinity\/<key> and the mailbox's \/queue endpoints/);
     }
   });
 
@@ -59,20 +77,27 @@ describe('command line', () => {
       STORE: 'redis',
       REDIS_URL: 'redis://user:pa55word@redis.internal:6379',
       BOT_PERSONID: 'U0BOT',
+      AFFINITY_COOKIES: 'AWSALB,SERVERID,GCLB,route,INGRESSCOOKIE',
       DELIVERY_SIGNING_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}`,
       TELEGRAM_BOT_TOKEN: '123:tok3n',
     };
     const { code, stdout, stderr } = await runServerProcess(env, ['--check']);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^configuration is valid/);
-    assert.match(stdout, /^platform: slack$/m);
-    assert.match(stdout, /^keyPaths: \[\["event","user"\]/m, 'the preset’s key paths, as in effect');
-    assert.match(stdout, /^webhookSecrets: \*\*\*$/m);
-    assert.match(stdout, /^adminToken: \*\*\*$/m);
-    assert.match(stdout, /redis:\/\/user:\*\*\*@redis\.internal:6379/);
-    assert.match(stdout, /^affinityCookies: \["AWSALB",/m, 'a set shows its members');
-    assert.match(stdout, /^botPersonIds: \["U0BOT"\]$/m);
-    assert.match(stdout, /^deliverySigningSecret: \*\*\*$/m);
+    // Every variable under its own name, with where its value came from.
+    assert.match(stdout, /^PLATFORM=slack +# set$/m);
+    assert.match(stdout, /^AFFINITY_KEY=event\.user,user\.id,user_id +# default: PLATFORM=slack's$/m, 'the preset’s key paths, as in effect');
+    assert.match(stdout, /^SIGNATURE_SCHEME=slack +# default: PLATFORM=slack's$/m);
+    assert.match(stdout, /^PORT=9090 +# default$/m);
+    assert.match(stdout, /^WEBHOOK_SECRET=\*\*\* +# set$/m);
+    assert.match(stdout, /^ADMIN_TOKEN=\*\*\* +# set$/m);
+    assert.match(stdout, /^REDIS_URL=redis:\/\/user:\*\*\*@redis\.internal:6379 +# set$/m);
+    assert.match(stdout, /^AFFINITY_COOKIES=AWSALB,SERVERID,GCLB,route,INGRESSCOOKIE +# set$/m, 'a list as the list it is written as');
+    assert.match(stdout, /^BOT_PERSONID=U0BOT +# set$/m);
+    assert.match(stdout, /^DELIVERY_SIGNING_SECRET=\*\*\* +# set$/m);
+    assert.match(stdout, /^TELEGRAM_BOT_TOKEN=\*\*\* +# set$/m);
+    assert.match(stdout, /^# --- Webhook signatures ---$/m, 'in the sections of .env.example');
+    assert.doesNotMatch(stdout, /^[a-z][a-zA-Z]+: /m, 'no internal camelCase names');
     for (const secret of ['sup3r-secret', 'adm1n-token', 'pa55word', env.DELIVERY_SIGNING_SECRET, '123:tok3n']) assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} is not printed`);
     assert.doesNotMatch(stdout, /listening on/);
   });

@@ -172,7 +172,7 @@ describe('PLATFORM=telegram, queued: the bot’s webhook reply', () => {
       events.push(`bot:${id}`);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: 'sendMessage', chat_id: 6512345678, text: `got ${id}` }));
     });
-    const proxy = await service(bot.url, { PLATFORM: 'telegram', DELIVERY: 'queued', TELEGRAM_BOT_TOKEN: '123:ABC', TELEGRAM_API_URL: api.url });
+    const proxy = await service(bot.url, { PLATFORM: 'telegram', SIGNATURE_SCHEME: 'none', DELIVERY: 'queued', TELEGRAM_BOT_TOKEN: '123:ABC', TELEGRAM_API_URL: api.url });
     try {
       for (const n of [0, 1]) assert.match((await request(proxy.port, { body: update(n), headers: { 'content-type': 'application/json' } })).body.toString(), /"queued"/);
       await waitFor(() => api.calls.length >= 3 || undefined, 'both replies made (one of them twice)');
@@ -193,9 +193,9 @@ describe('PLATFORM=telegram, queued: the bot’s webhook reply', () => {
   });
 
   it('without a token: a warning at start, and each dropped reply counted', async () => {
-    assert.ok(parseConfig({ PLATFORM: 'telegram', DELIVERY: 'queued' }).warnings.some((w) => /TELEGRAM_BOT_TOKEN/.test(w)));
+    assert.ok(parseConfig({ PLATFORM: 'telegram', SIGNATURE_SCHEME: 'none', DELIVERY: 'queued' }).warnings.some((w) => /TELEGRAM_BOT_TOKEN/.test(w)));
     const bot = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"method":"sendMessage","chat_id":1,"text":"hi"}'));
-    const proxy = await service(bot.url, { PLATFORM: 'telegram', DELIVERY: 'queued' });
+    const proxy = await service(bot.url, { PLATFORM: 'telegram', SIGNATURE_SCHEME: 'none', DELIVERY: 'queued' });
     try {
       await request(proxy.port, { body: update(0), headers: { 'content-type': 'application/json' } });
       await waitFor(async () => /webhook_affinity_answers_dropped_total\{platform="telegram"\} 1/.test(await proxy.metrics()) || undefined, 'the dropped reply counted');

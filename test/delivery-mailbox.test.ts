@@ -240,7 +240,7 @@ describe('delivery mailbox: deliveries whose answer the platform reads go direct
   const slackFixture = (file: string) => readFileSync(join(__dirname, '..', '..', 'test', 'fixtures', 'slack', file));
 
   it('PLATFORM=slack: url_verification and slash commands are answered by the bot at once; events are queued', async () => {
-    const { bot, proxy } = await queuedPair({ PLATFORM: 'slack' });
+    const { bot, proxy } = await queuedPair({ PLATFORM: 'slack', SIGNATURE_SCHEME: 'none' });
     bot.answer = (d, res) => res.end(d.id === undefined ? 'answered by the bot' : 'delivered');
     try {
       const handshake = await request(proxy.port, { body: slackFixture('url-verification.json') });
@@ -261,7 +261,7 @@ describe('delivery mailbox: deliveries whose answer the platform reads go direct
       ['zoom', fixture('zoom', 'url-validation.json'), fixture('zoom', 'bot-notification.json')],
       ['teams', fixture('teams', 'invoke-adaptive-card-action.json'), fixture('teams', 'message-personal.json')],
     ] as const) {
-      const { bot, proxy } = await queuedPair({ PLATFORM: platform });
+      const { bot, proxy } = await queuedPair({ PLATFORM: platform, SIGNATURE_SCHEME: 'none' });
       bot.answer = (d, res) => res.end(d.id === undefined ? 'answered by the bot' : 'delivered');
       try {
         assert.equal((await request(proxy.port, { body: direct })).body.toString(), 'answered by the bot', platform);
@@ -274,7 +274,7 @@ describe('delivery mailbox: deliveries whose answer the platform reads go direct
   });
 
   it('PLATFORM=discord: every interaction is answered by the bot', async () => {
-    const { bot, proxy } = await queuedPair({ PLATFORM: 'discord' });
+    const { bot, proxy } = await queuedPair({ PLATFORM: 'discord', SIGNATURE_SCHEME: 'none' });
     bot.answer = (_d, res) => res.end('{"type":1}');
     try {
       const res = await request(proxy.port, { body: '{"type":1,"id":"1"}' });

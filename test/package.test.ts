@@ -50,7 +50,7 @@ describe('production install', () => {
       assert.equal(script.status, 200);
       assert.match(script.body.toString(), /\/status\.json/);
       const help = await run(process.execPath, [join(app, 'dist', 'server.js'), '--help'], { cwd: app });
-      assert.match(help.stdout, /^ {2}TARGET_URL +.*\(default: http:\/\/127\.0\.0\.1:8080\)$/m);
+      assert.match(help.stdout, /^ {2}TARGET_URL +[^\n]*(\n {6,}[^\n]*)*\(default: http:\/\/127\.0\.0\.1:8080\)$/m);
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
     } finally {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/config';
 import { keyFromBody } from '../src/request/key';
+import { verifierFor } from '../src/signature/verifier';
 import { PLATFORM_NAMES } from '../src/platforms/platforms';
 import { request, startPair, stopPair } from './helpers/http';
 
@@ -17,7 +18,7 @@ const fixture = (platform: string, file: string) => readFileSync(join(FIXTURES, 
 
 /** The key the preset finds in a platform's delivery. */
 function keyOf(platform: string, file: string): string | undefined {
-  const config = parseConfig({ PLATFORM: platform });
+  const config = parseConfig({ PLATFORM: platform, SIGNATURE_SCHEME: 'none' });
   const found = keyFromBody(fixture(platform, file), config);
   return found.found ? found.key : undefined;
 }
@@ -46,18 +47,26 @@ describe('PLATFORM presets', () => {
 
   it('turn dedupe on for the platforms that re-send (DEDUPE=auto), and DEDUPE overrides', () => {
     const on = ['slack', 'teams', 'telegram', 'github', 'zoom'];
-    for (const platform of PLATFORM_NAMES) assert.equal(parseConfig({ PLATFORM: platform }).dedupe, on.includes(platform), platform);
-    assert.equal(parseConfig({ PLATFORM: 'discord', DEDUPE: 'on' }).dedupe, true);
-    assert.equal(parseConfig({ PLATFORM: 'slack', DEDUPE: 'off' }).dedupe, false);
+    for (const platform of PLATFORM_NAMES) assert.equal(parseConfig({ PLATFORM: platform, SIGNATURE_SCHEME: 'none' }).dedupe, on.includes(platform), platform);
+    assert.equal(parseConfig({ PLATFORM: 'discord', SIGNATURE_SCHEME: 'none', DEDUPE: 'on' }).dedupe, true);
+    assert.equal(parseConfig({ PLATFORM: 'slack', SIGNATURE_SCHEME: 'none', DEDUPE: 'off' }).dedupe, false);
     assert.equal(parseConfig({ DEDUPE_TTL_S: '60' }).dedupeTtlMs, 60_000);
   });
 
-  it('warn when the preset’s deliveries cannot be verified', () => {
-    assert.match(parseConfig({ PLATFORM: 'slack' }).warnings.join('\n'), /PLATFORM=slack: deliveries are not verified; set WEBHOOK_SECRET/);
-    assert.match(parseConfig({ PLATFORM: 'discord' }).warnings.join('\n'), /set DISCORD_PUBLIC_KEY/);
-    assert.match(parseConfig({ PLATFORM: 'teams' }).warnings.join('\n'), /set TEAMS_APP_ID to check their teams signatures/);
+  it('secure by default, loud otherwise: a preset that cannot verify is refused, no checking at all is warned of, none is quiet', () => {
+    const refused = (env: Record<string, string>) => assert.throws(() => parseConfig(env), (err: Error) => /SIGNATURE_SCHEME=none/.test(err.message), JSON.stringify(env));
+    refused({ PLATFORM: 'slack' });
+    refused({ PLATFORM: 'webex' });
+    refused({ PLATFORM: 'discord', WEBHOOK_SECRET: 'not a public key' });
+    assert.throws(() => parseConfig({ PLATFORM: 'teams' }), /set TEAMS_APP_ID/);
+    assert.throws(() => parseConfig({ SIGNATURE_SCHEME: 'webex' }), /webex needs WEBHOOK_SECRET/, 'a scheme named without its keys, the default one too');
     assert.deepEqual(parseConfig({ PLATFORM: 'telegram', WEBHOOK_SECRET: 't' }).warnings, []);
-    assert.deepEqual(parseConfig({}).warnings, []);
+    // The default start checks nothing and says so; SIGNATURE_SCHEME=none says it is meant.
+    assert.match(parseConfig({}).warnings.join('\n'), /deliveries are not verified: set WEBHOOK_SECRET .*SIGNATURE_SCHEME=none/);
+    assert.match(parseConfig({ PLATFORM: 'generic' }).warnings.join('\n'), /deliveries are not verified/);
+    assert.deepEqual(parseConfig({ SIGNATURE_SCHEME: 'none' }).warnings, []);
+    const off = parseConfig({ PLATFORM: 'slack', SIGNATURE_SCHEME: 'none', WEBHOOK_SECRET: 's' });
+    assert.deepEqual([off.verifySignatures, off.signatureScheme, verifierFor(off)], [false, 'slack', undefined], 'none wins over a secret set for something else');
   });
 
   it('PLATFORM=slack: slash commands and interactivity (form bodies) get their person as the key, bytes untouched', async () => {

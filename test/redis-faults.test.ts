@@ -41,6 +41,7 @@ describe('a misbehaving Redis under a queued proxy', { skip, timeout: 120_000 },
       DELIVERY: 'queued',
       DEDUPE: 'on',
       PLATFORM: 'webex',
+      SIGNATURE_SCHEME: 'none',
       REDIS_URL: redis.url,
       REDIS_PREFIX: testPrefix(),
       STORE_TIMEOUT_MS: '100',
@@ -196,15 +197,15 @@ describe('QUEUE_WHEN_STORE_DOWN', { skip, timeout: 60_000 }, () => {
   }
 
   it('auto: 503 with Retry-After for a platform that sends again (telegram), forwarded for one that does not (webex)', async () => {
-    const telegram = await withRedisDown({ PLATFORM: 'telegram' }, telegramUpdate(7));
+    const telegram = await withRedisDown({ PLATFORM: 'telegram', SIGNATURE_SCHEME: 'none' }, telegramUpdate(7));
     assert.deepEqual([telegram.status, telegram.retryAfter, telegram.botGot], [503, '5', 0]);
-    const webex = await withRedisDown({ PLATFORM: 'webex', WEBHOOK_SECRET: '' }, webhook('alice'));
+    const webex = await withRedisDown({ PLATFORM: 'webex', SIGNATURE_SCHEME: 'none' }, webhook('alice'));
     assert.deepEqual([webex.status, webex.botGot], [200, 1]);
   });
 
   it('direct and refuse say so for every platform', async () => {
-    assert.equal((await withRedisDown({ PLATFORM: 'telegram', QUEUE_WHEN_STORE_DOWN: 'direct' }, telegramUpdate(8))).status, 200);
-    const refused = await withRedisDown({ PLATFORM: 'webex', WEBHOOK_SECRET: '', QUEUE_WHEN_STORE_DOWN: 'refuse' }, webhook('bob'));
+    assert.equal((await withRedisDown({ PLATFORM: 'telegram', SIGNATURE_SCHEME: 'none', QUEUE_WHEN_STORE_DOWN: 'direct' }, telegramUpdate(8))).status, 200);
+    const refused = await withRedisDown({ PLATFORM: 'webex', SIGNATURE_SCHEME: 'none', QUEUE_WHEN_STORE_DOWN: 'refuse' }, webhook('bob'));
     assert.deepEqual([refused.status, refused.botGot], [503, 0]);
   });
 });

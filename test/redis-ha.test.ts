@@ -212,6 +212,7 @@ describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', {
       AFFINITY_MODE: 'cookie',
       DEDUPE: 'on',
       PLATFORM: 'webex',
+      SIGNATURE_SCHEME: 'none',
       REDIS_URL: `redis://127.0.0.1:${node!.port}`,
       REDIS_PREFIX: testPrefix(),
     });

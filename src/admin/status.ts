@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import { redactUrl } from '../config/redact';
 import { modeOf } from '../modes';
 import { packageVersion } from '../package-files';
+import { checksSignatures } from '../signature/verifier';
 import type { AdminBackend } from './backend';
 
 const STARTED = Date.now();
@@ -23,7 +24,8 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
     ready: Object.values(checks).every((c) => c.ok),
     mode: config.mode,
     platform: config.platform,
-    signatures: config.signatureScheme,
+    // What is checked, not what would be: 'none' when no delivery is verified.
+    signatures: checksSignatures(config) ? config.signatureScheme : 'none',
     delivery: config.delivery,
     listen: backend.listenAddress(),
     target: mode.route === 'pool' ? null : redactUrl(config.target.href),

@@ -89,6 +89,8 @@ export interface Config {
   readonly dedupeTtlMs: number;
   /** How signatures are made (SIGNATURE_SCHEME, default webex). */
   readonly signatureScheme: SignatureSchemeName;
+  /** False with SIGNATURE_SCHEME=none: deliveries are forwarded unverified, on purpose. */
+  readonly verifySignatures: boolean;
   /** The discord scheme's Ed25519 public key, hex (DISCORD_PUBLIC_KEY). */
   readonly signaturePublicKey: string | undefined;
   /** TEAMS_APP_ID: the audience of Teams tokens; unset leaves Teams deliveries unverified. */

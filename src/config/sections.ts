@@ -85,11 +85,17 @@ export function readLimits(read: EnvReader) {
 }
 
 /** The variable that gives a scheme what it needs, by what it needs. */
+/** SIGNATURE_SCHEME's word for no checking, on purpose. */
+const NO_VERIFICATION = 'none';
+
 const NEEDS_VARIABLE = { secret: 'WEBHOOK_SECRET', 'public-key': 'DISCORD_PUBLIC_KEY', 'app-id': 'TEAMS_APP_ID' } as const;
 
 export function readSignatures(read: EnvReader, warnings: string[], { platform, preset, platformGiven }: ReturnType<typeof readPlatform>) {
   const webhookSecrets = readSecrets(read, warnings);
-  const signatureScheme = read.oneOf('SIGNATURE_SCHEME', preset.scheme ?? DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES);
+  const chosen = read.oneOf('SIGNATURE_SCHEME', preset.scheme ?? DEFAULT_SIGNATURE_SCHEME, [...SIGNATURE_SCHEME_NAMES, NO_VERIFICATION]);
+  // SIGNATURE_SCHEME=none: deliveries forwarded unverified, on purpose (and said so).
+  const verifySignatures = chosen !== NO_VERIFICATION;
+  const signatureScheme = chosen === NO_VERIFICATION ? (preset.scheme ?? DEFAULT_SIGNATURE_SCHEME) : chosen;
   const schemeGiven = (read.given('SIGNATURE_SCHEME') ?? '').trim() !== '';
   const publicKey = read.string('DISCORD_PUBLIC_KEY', '').toLowerCase();
   if (publicKey !== '' && !/^[0-9a-f]{64}$/.test(publicKey)) {
@@ -99,15 +105,18 @@ export function readSignatures(read: EnvReader, warnings: string[], { platform, 
   const appId = read.string('TEAMS_APP_ID', '').trim();
   const teamsAppId = appId === '' ? undefined : appId;
   const teamsOpenIdUrl = (read.url('TEAMS_OPENID_URL', DEFAULT_TEAMS_OPENID_URL) ?? new URL(DEFAULT_TEAMS_OPENID_URL)).href;
-  // A scheme chosen by name must be able to verify: a typo'd key variable would otherwise turn
-  // checking off without a word. (The default stays off without a secret, as always: the
-  // .env.example lists it with WEBHOOK_SECRET empty.)
   const needs = NEEDS_VARIABLE[SIGNATURE_SCHEMES[signatureScheme].needs];
   const hasKeys = schemeHasKeys(signatureScheme, { secrets: webhookSecrets, publicKeyHex: signaturePublicKey, teamsAppId });
-  if (!hasKeys && schemeGiven && signatureScheme !== DEFAULT_SIGNATURE_SCHEME) {
-    read.problem('SIGNATURE_SCHEME', signatureScheme, `a scheme whose keys are set: ${signatureScheme} needs ${needs}`);
-  } else if (!hasKeys && platformGiven && preset.scheme !== undefined) {
-    warnings.push(`PLATFORM=${platform}: deliveries are not verified; set ${needs} to check their ${signatureScheme} signatures`);
+  // Secure by default, loud otherwise: a scheme asked for, by name or by a platform preset, must
+  // be able to verify (a typo'd key variable would otherwise turn checking off without a word);
+  // no checking at all is said at every start unless SIGNATURE_SCHEME=none says it is meant.
+  if (verifySignatures && !hasKeys) {
+    if (schemeGiven) read.problem('SIGNATURE_SCHEME', signatureScheme, `a scheme whose keys are set (${signatureScheme} needs ${needs}), or none to forward deliveries unverified`);
+    else if (platformGiven && preset.scheme !== undefined) {
+      read.problem('PLATFORM', platform, `its ${signatureScheme} signatures checked: set ${needs}, or SIGNATURE_SCHEME=none to forward deliveries unverified on purpose`);
+    } else {
+      warnings.push(`deliveries are not verified: set WEBHOOK_SECRET (Webex; PLATFORM for another platform), or SIGNATURE_SCHEME=none to say it is meant`);
+    }
   }
   const dedupeMode = read.oneOf('DEDUPE', 'auto', ['auto', 'on', 'off'] as const);
   return {
@@ -115,6 +124,7 @@ export function readSignatures(read: EnvReader, warnings: string[], { platform, 
     dedupeTtlMs: read.integer('DEDUPE_TTL_S', 5400, 1, 30 * 86_400) * 1000,
     webhookSecrets,
     signatureScheme,
+    verifySignatures,
     signaturePublicKey,
     teamsAppId,
     teamsOpenIdUrl,

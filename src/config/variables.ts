@@ -11,6 +11,8 @@ export interface Variable {
   readonly default: string;
   /** The first sentence of the comment above it. */
   readonly summary: string;
+  /** The whole comment above it: what it does and what it accepts ('' when it shares the one before). */
+  readonly description: string;
   /** The `# --- Section ---` it is listed under. */
   readonly section: string;
 }
@@ -46,9 +48,10 @@ export function parseEnvExample(text: string): Variable[] {
       comment = [];
       continue;
     }
-    if (comment.length > 0) summary = firstSentence(comment.join(' '));
+    const description = comment.join(' ');
+    if (comment.length > 0) summary = firstSentence(description);
     comment = [];
-    variables.push({ name: m[1]!, default: m[2]!, summary, section });
+    variables.push({ name: m[1]!, default: m[2]!, summary, description, section });
   }
   return variables;
 }

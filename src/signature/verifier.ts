@@ -66,8 +66,14 @@ export function schemeHasKeys(name: SignatureSchemeName, { secrets, publicKeyHex
 /** The verifier the configuration asks for; undefined (no checking) when its scheme lacks its keys. */
 export function verifierFor(config: Config): SignatureVerifier | undefined {
   const { signatureScheme: name, webhookSecrets: secrets, signaturePublicKey: publicKeyHex, teamsAppId } = config;
-  if (!schemeHasKeys(name, { secrets, publicKeyHex, teamsAppId })) return undefined;
+  if (!checksSignatures(config)) return undefined;
   return signatureVerifier(name, secrets, { publicKeyHex, teamsAppId, teamsOpenIdUrl: config.teamsOpenIdUrl, toleranceMs: config.signatureToleranceMs });
+}
+
+/** Whether deliveries are verified: a scheme not turned off (SIGNATURE_SCHEME=none) whose keys are set. */
+export function checksSignatures(config: Config): boolean {
+  const { signatureScheme: name, webhookSecrets: secrets, signaturePublicKey: publicKeyHex, teamsAppId } = config;
+  return config.verifySignatures && schemeHasKeys(name, { secrets, publicKeyHex, teamsAppId });
 }
 
 /** A raw 32-byte Ed25519 public key, as hex, made a KeyObject (through its JWK form). */
