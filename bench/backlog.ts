@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, untilAccepting } from '../test/helpers/net';
 import { actorPool, webexPayloads, type Payload } from './payloads';
@@ -65,9 +66,43 @@ export function depth(adminPort: number): Promise<number> {
   });
 }
 
+/** What the proxy's heap holds after a full GC (heap-probe.ts): asked by signal, read from its file. */
+async function liveHeap(proxy: ChildProcess, file: string): Promise<number> {
+  rmSync(file, { force: true });
+  proxy.kill('SIGUSR2');
+  for (let waited = 0; !existsSync(file); waited += 20) {
+    if (waited > 30_000) throw new Error('the proxy did not answer the heap probe');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // Written in one call; a partial read is retried.
+  for (;;) {
+    try {
+      const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+      return usage.heapUsed + usage.arrayBuffers;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+/** The mailbox's figures, from the admin listener. */
+function figures(adminPort: number): Promise<{ depth: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ port: adminPort, host: '127.0.0.1', path: '/queue', headers: { authorization: 'Bearer bench' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(JSON.parse(text) as { depth: number; bytes: number }));
+      })
+      .on('error', reject);
+  });
+}
+
 /** `spoolEnv`: where the mailbox keeps them (STORE and its variables; memory when empty). */
-export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, string>): Promise<void> {
-  const [webhooks, keys] = quick ? [10_000, 1_000] : [100_000, 10_000];
+export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, string>, mailboxes?: number): Promise<void> {
+  const [webhooks, defaultKeys] = quick ? [10_000, 1_000] : [100_000, 10_000];
+  // --mailboxes: the keys the webhooks spread over (as many as the webhooks: one each).
+  const keys = Math.min(webhooks, mailboxes ?? defaultKeys);
   const fixture = readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8');
   const perKey = webexPayloads(fixture, actorPool(keys));
   const payloads = Array.from({ length: webhooks }, (_, i) => perKey[i % keys]).filter((p): p is Payload => p !== undefined);
@@ -86,10 +121,15 @@ export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, s
 
   // The backlog: stored while the bot is down, drained once it is back.
   await stop(bot);
-  proxy = start([server], { ...base, ...spoolEnv, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31) });
+  const probeFile = join(tmpdir(), `webhook-affinity-heap-${process.pid}.json`);
+  proxy = start(['--expose-gc', '-r', join(ROOT, 'build', 'bench', 'heap-probe.js'), server], { ...base, ...spoolEnv, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31), HEAP_PROBE_FILE: probeFile });
   await untilAccepting(port, 'the proxy (queued)');
+  // What the heap holds with the mailbox empty but warmed (the same deliveries' shapes seen once).
+  const heapEmpty = await liveHeap(proxy, probeFile);
   const acceptSeconds = await sendAll(port, payloads);
-  const stored = await depth(adminPort);
+  const { depth: stored, bytes: counted } = await figures(adminPort);
+  const heapGrowth = (await liveHeap(proxy, probeFile)) - heapEmpty;
+  rmSync(probeFile, { force: true });
   const drainStarted = performance.now();
   bot = start(['-e', BOT, String(botPort)]);
   while ((await depth(adminPort)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -106,4 +146,12 @@ export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, s
   console.log(`| direct, bot up | ${Math.round(direct)} | 1.00 |`);
   console.log(`| queued, stored while the bot is down | ${Math.round(webhooks / acceptSeconds)} | ${(webhooks / acceptSeconds / direct).toFixed(2)} |`);
   console.log(`| queued, backlog drained once the bot is back (${stored} stored, ${drainSeconds.toFixed(1)} s) | ${Math.round(drained)} | ${(drained / direct).toFixed(2)} |`);
+  if (spoolEnv.STORE === undefined) {
+    // QUEUE_MAX_BYTES must bound what the spool really holds (issue 24: heap growth ≤ 1.25× what it counts).
+    const ratio = heapGrowth / counted;
+    console.log(
+      `\nThe proxy's heap (after GC, bodies included) grew by ${Math.round(heapGrowth / stored)} B per stored webhook; QUEUE_MAX_BYTES counts ${Math.round(counted / stored)} B each: ` +
+        `${ratio.toFixed(2)}× (${ratio <= 1.25 ? 'meets' : 'MISSES'} target ≤ 1.25).`,
+    );
+  }
 }

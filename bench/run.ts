@@ -2,7 +2,7 @@
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie --body 64k]
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
- * npm run bench -- backlog [--quick] [--redis | --cluster]
+ * npm run bench -- backlog [--quick] [--redis | --cluster] [--mailboxes 50000]
  * npm run bench -- accept [--quick] [--redis | --cluster]
  * npm run bench -- signatures [--quick]
  * npm run bench -- keys
@@ -47,6 +47,8 @@ interface Options {
   only?: string[];
   /** Each delivery padded to this many bytes (--body 64k); the ~1 KB fixture as it is when unset. */
   bodyBytes?: number;
+  /** backlog: how many keys (mailboxes) the webhooks are spread over (--mailboxes 50000). */
+  mailboxes?: number;
 }
 
 interface Case {
@@ -106,6 +108,7 @@ function parseArgs(argv: string[]): Options & Commands {
     else if (a === '--json') opts.json = argv[++i];
     else if (a === '--only') opts.only = argv[++i]!.split(',');
     else if (a === '--body') opts.bodyBytes = sizeOf(argv[++i] ?? '');
+    else if (a === '--mailboxes') opts.mailboxes = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
@@ -308,7 +311,7 @@ async function main(): Promise<void> {
     return;
   }
   if (opts.backlog || opts.accept) {
-    await onSpool(opts, (spoolEnv, where) => (opts.backlog ? runBacklogBench(opts.durationS === 1, spoolEnv) : runAcceptBench(opts.durationS === 1, spoolEnv, where)));
+    await onSpool(opts, (spoolEnv, where) => (opts.backlog ? runBacklogBench(opts.durationS === 1, spoolEnv, opts.mailboxes) : runAcceptBench(opts.durationS === 1, spoolEnv, where)));
     return;
   }
   if (opts.instructions) {

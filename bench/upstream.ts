@@ -81,16 +81,20 @@ ${ports.map((p) => `    listen 127.0.0.1:${p};`).join('\n')}
 function startNodeUpstream(ports: number[]): ChildProcess {
   const code = `
     const http = require('node:http');
-    const s = http.createServer((req, res) => {
+    const answer = (req, res) => {
       req.resume();
       req.on('end', () => {
         res.setHeader('set-cookie', ${JSON.stringify(AWSALB_COOKIE)});
         res.setHeader('content-type', 'application/json');
         res.end('{"ok":true}');
       });
-    });
-    s.keepAliveTimeout = 75000;
-    for (const p of ${JSON.stringify(ports)}) s.listen(p, '127.0.0.1');
+    };
+    // One server per port: a server listens on one.
+    for (const p of ${JSON.stringify(ports)}) {
+      const s = http.createServer(answer);
+      s.keepAliveTimeout = 75000;
+      s.listen(p, '127.0.0.1');
+    }
     process.on('SIGTERM', () => process.exit(0));`;
   return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit'] });
 }

@@ -9,6 +9,7 @@ const POLL_MS = 2000;
 const HISTORY_MS = 5 * 60_000;
 
 interface Status {
+  verdict: { state: 'healthy' | 'degraded' | 'not-ready'; reasons: string[] };
   version: string;
   uptimeSeconds: number;
   ready: boolean;
@@ -156,7 +157,13 @@ function drawTraffic(): void {
   byId('chart-top').textContent = `peak ${top.toFixed(1)} requests/s`;
 }
 
+const VERDICT_WORDS = { healthy: 'Healthy', degraded: 'Degraded', 'not-ready': 'Not ready' } as const;
+
 function drawStatus(s: Status): void {
+  const verdict = byId('verdict');
+  verdict.textContent = VERDICT_WORDS[s.verdict.state];
+  verdict.className = `verdict verdict-${s.verdict.state}`;
+  byId('verdict-reasons').replaceChildren(...s.verdict.reasons.map((reason) => text('li', reason)));
   const where = s.target ?? `${s.upstreams.length} instance(s)`;
   byId('summary').textContent =
     `${s.ready ? 'Ready' : 'NOT READY'} · ${s.mode} mode · platform ${s.platform} · delivery ${s.delivery} · ` +

@@ -179,8 +179,8 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
 
   it('forwards directly what the mailbox has no room for (QUEUE_MAX_BYTES), never drops it', async () => {
     const held: http.ServerResponse[] = [];
-    // Room for one of these webhooks (~1.3 KB each with its headers), not two.
-    const { bot, proxy } = await queuedPair({ QUEUE_MAX_BYTES: '2000' });
+    // Room for one of these webhooks (~1.8 KB each as counted: body, headers and what holds them), not two.
+    const { bot, proxy } = await queuedPair({ QUEUE_MAX_BYTES: '2600' });
     const padded = (key: string) => webhook(key, { seq: 0, pad: 'x'.repeat(1000) });
     // Deliveries are held unanswered, so the first webhook keeps its room in the mailbox.
     bot.answer = (d, res) => (d.id === undefined ? res.end('direct') : held.push(res));
@@ -293,7 +293,7 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
     // Deliveries are held (the first keeps its room); a direct forward meets a closed connection.
     bot.answer = (d, res) => (d.id === undefined ? res.socket?.destroy() : held.push(res));
     const adminPort = await freePort();
-    const config = parseConfig({ ...QUICK, QUEUE_MAX_BYTES: '2000', PORT: '0', HOST: '127.0.0.1', TARGET_URL: bot.url, ADMIN_PORT: String(adminPort) });
+    const config = parseConfig({ ...QUICK, QUEUE_MAX_BYTES: '2600', PORT: '0', HOST: '127.0.0.1', TARGET_URL: bot.url, ADMIN_PORT: String(adminPort) });
     const service = await startService(config, { admin: true });
     const padded = (key: string) => webhook(key, { seq: 0, pad: 'x'.repeat(1000) });
     try {

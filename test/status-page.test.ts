@@ -88,6 +88,8 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       await page.getByText('hash mode').first().waitFor();
       const rowOf = (bot: Bot) => page.locator('#upstreams-body tr', { hasText: `${bot.url}/` });
       await rowOf(bots[1]!).getByText('up', { exact: true }).waitFor();
+      await page.locator('#verdict.verdict-healthy', { hasText: 'Healthy' }).waitFor();
+      assert.equal(await page.locator('#verdict-reasons li').count(), 0, 'healthy: no reason listed');
       await page.getByText(/requests\/s over the last/).waitFor();
       await screenshot(t, page, 'hash-mode');
       assert.deepEqual(problems, []);
@@ -96,9 +98,31 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
 
       await bots[1]!.stop();
       await rowOf(bots[1]!).getByText('down', { exact: true }).waitFor({ timeout: 5000 });
+      // The verdict says it in words, with the reason.
+      await page.locator('#verdict.verdict-degraded', { hasText: 'Degraded' }).waitFor();
+      await page.locator('#verdict-reasons li', { hasText: `instance ${bots[1]!.url}/ is down` }).waitFor();
       assert.equal(await rowOf(bots[0]!).getByText('up', { exact: true }).count(), 1, 'the other one stays up');
       await screenshot(t, page, 'instance-down');
       assert.deepEqual(problems, [], 'no console error or failed request while it refreshed');
+
+      // On a phone (375 px): the page does not scroll sideways, and no column heading is broken mid-word.
+      await page.setViewportSize({ width: 375, height: 800 });
+      await page.locator('#verdict.verdict-degraded').waitFor();
+      // Run in the page (a string: the tests are compiled without the DOM's types).
+      const layout = (await page.evaluate(`({
+        pageWidth: document.documentElement.scrollWidth,
+        brokenHeadings: [...document.querySelectorAll('th')]
+          .filter((th) => th.offsetParent !== null)
+          .filter((th) => {
+            const range = document.createRange();
+            range.selectNodeContents(th);
+            return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+          })
+          .map((th) => th.textContent),
+      })`)) as { pageWidth: number; brokenHeadings: string[] };
+      assert.ok(layout.pageWidth <= 375, `the page is ${layout.pageWidth} px wide at 375`);
+      assert.deepEqual(layout.brokenHeadings, [], 'column headings on one line');
+      await screenshot(t, page, 'instance-down-375');
       await page.close();
     } finally {
       await proxy.close();

@@ -68,7 +68,7 @@ export function createAdminServer(options: AdminOptions): Server {
     if (req.method === 'GET' && path === '/healthz') return writeJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/readyz') return readyz(res);
     if (req.method === 'GET' && answerStatusPage(path, res)) return;
-    if (req.method === 'GET' && path === '/status.json') return writeJson(res, 200, await statusFacts(config, backend, clock()));
+    if (req.method === 'GET' && path === '/status.json') return writeJson(res, 200, await statusFacts(config, backend, clock(), traffic.samples()));
     if (req.method === 'GET' && path === '/status/traffic.json') return writeJson(res, 200, { samples: traffic.samples() });
     if (req.method === 'GET' && path === '/favicon.ico') {
       res.writeHead(204);

@@ -29,7 +29,9 @@ const HTML = `<!doctype html>
 <body>
 <header>
 <h1>webhook-affinity</h1>
-<p id="summary" aria-live="polite">Loading…</p>
+<p id="verdict" class="verdict" aria-live="polite">Loading…</p>
+<ul id="verdict-reasons"></ul>
+<p id="summary">Loading…</p>
 </header>
 <main>
 <section id="token-section" hidden aria-labelledby="token-heading">
@@ -92,10 +94,21 @@ polyline { fill: none; stroke: #2a7ae2; stroke-width: 1.5; }
 .state-unknown { color: #888; }
 .error { color: #c62828; }
 .ok { color: #1a7f37; }
+.verdict { font-size: 1.2rem; font-weight: 700; margin: 0.5rem 0 0.2rem; }
+.verdict-healthy { color: #1a7f37; }
+.verdict-degraded { color: #b25e00; }
+.verdict-not-ready { color: #c62828; }
+#verdict-reasons { margin: 0 0 0.5rem; padding-left: 1.2rem; }
 dt { font-weight: 600; }
 dd { margin: 0 0 0.4rem 1rem; overflow-wrap: anywhere; }
 button, input { font: inherit; }
 footer { color: #888; font-size: 0.85rem; margin-top: 2rem; }
+th { overflow-wrap: normal; white-space: nowrap; }
+/* A phone: wide tables scroll inside themselves rather than squeezing words or the page. */
+@media (max-width: 40rem) {
+  body { padding: 0.5rem; }
+  table { display: block; overflow-x: auto; }
+}
 `;
 
 let script: string | undefined;

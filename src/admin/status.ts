@@ -8,16 +8,24 @@ import { modeOf } from '../modes';
 import { packageVersion } from '../package-files';
 import { checksSignatures } from '../signature/verifier';
 import type { AdminBackend } from './backend';
+import type { TrafficSample } from './traffic';
+import { lastMinuteOf, verdictOf } from './verdict';
 
 const STARTED = Date.now();
 
-export async function statusFacts(config: Config, backend: AdminBackend, now: number): Promise<Record<string, unknown>> {
+export async function statusFacts(config: Config, backend: AdminBackend, now: number, traffic: readonly TrafficSample[] = []): Promise<Record<string, unknown>> {
   const mode = modeOf(config.mode);
   const health = backend.store?.health();
   const checks = backend.readiness();
   // A store that cannot answer leaves the mailbox's figures out; the store's state says why.
   const stats = backend.mailbox === undefined ? undefined : await Promise.resolve(backend.mailbox.stats()).catch(() => undefined);
+  const upstreams = (backend.upstreamHealth?.() ?? []).map((u) => ({
+    url: redactUrl(u.url),
+    state: u.up === undefined ? 'unknown' : u.up ? 'up' : 'down',
+    since: u.changedAt === undefined ? null : new Date(u.changedAt).toISOString(),
+  }));
   return {
+    verdict: verdictOf({ checks, upstreams, deadLetters: stats?.dead, lastMinute: lastMinuteOf(traffic) }),
     version: packageVersion(),
     startedAt: new Date(STARTED).toISOString(),
     uptimeSeconds: Math.round((now - STARTED) / 1000),
@@ -29,11 +37,7 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
     delivery: config.delivery,
     listen: backend.listenAddress(),
     target: mode.route === 'pool' ? null : redactUrl(config.target.href),
-    upstreams: (backend.upstreamHealth?.() ?? []).map((u) => ({
-      url: redactUrl(u.url),
-      state: u.up === undefined ? 'unknown' : u.up ? 'up' : 'down',
-      since: u.changedAt === undefined ? null : new Date(u.changedAt).toISOString(),
-    })),
+    upstreams,
     store:
       backend.store === undefined || health === undefined
         ? null

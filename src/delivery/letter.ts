@@ -72,9 +72,19 @@ export interface DeadLetter {
   readonly reason: string;
 }
 
-/** Bytes a letter is counted for against QUEUE_MAX_BYTES: its body, URL and headers. */
+/**
+ * What holds a stored letter beyond its bytes: the objects around it in the memory spool (the
+ * letter, its headers record, the body's Buffer, its place in a mailbox, a share of the mailbox),
+ * its list entry and indexes in Redis. Measured by `npm run bench -- backlog` (the proxy's heap
+ * after GC per stored ~1 KB Webex delivery: 423 B beyond the counted bytes with ten per person,
+ * 558 with two; Redis: 182 to 821 B, README, Performance); counted so that QUEUE_MAX_BYTES bounds
+ * the memory the mailbox really takes.
+ */
+export const LETTER_OVERHEAD_BYTES = 512;
+
+/** Bytes a letter is counted for against QUEUE_MAX_BYTES: its body, URL, headers, id and key, and what holds them. */
 export function letterBytes(letter: Letter): number {
-  let bytes = letter.body.length + letter.url.length + letter.method.length + letter.id.length + (letter.key?.length ?? 0);
+  let bytes = LETTER_OVERHEAD_BYTES + letter.body.length + letter.url.length + letter.method.length + letter.id.length + (letter.key?.length ?? 0);
   for (const [name, value] of Object.entries(letter.headers)) bytes += name.length + value.length;
   return bytes;
 }
