@@ -38,6 +38,8 @@ interface DeadLetterRow {
 interface Sample {
   at: number;
   byOutcome: Map<string, number>;
+  /** Mailbox delivery attempts by outcome (delivered, retried, dead). */
+  deliveries: Map<string, number>;
   buckets: Map<number, number>;
 }
 
@@ -89,10 +91,11 @@ function when(iso: string | null): string {
 }
 
 /** The admin listener's samples (taken every 2 s, kept 5 min), as the page computes with them. */
-function samplesOf(body: { samples: { at: number; outcomes: Record<string, number>; buckets: [number, number][] }[] }): Sample[] {
+function samplesOf(body: { samples: { at: number; outcomes: Record<string, number>; deliveries?: Record<string, number>; buckets: [number, number][] }[] }): Sample[] {
   return body.samples.map((t) => ({
     at: t.at,
     byOutcome: new Map(Object.entries(t.outcomes)),
+    deliveries: new Map(Object.entries(t.deliveries ?? {})),
     buckets: new Map(t.buckets.map(([le, count]) => [le === -1 ? Infinity : le, count])),
   }));
 }
@@ -130,6 +133,15 @@ function drawTraffic(): void {
   const ms = (v: number | undefined) => (v === undefined ? 'no answers yet' : `${(v * 1000).toFixed(1)} ms`);
   byId('rates').textContent =
     seconds > 0 ? `${rate.toFixed(1)} requests/s over the last ${Math.round(seconds)} s; bot answer time p50 ${ms(p50)}, p99 ${ms(p99)}` : 'Measuring (the proxy samples its counters every 2 s)…';
+
+  // The mailbox: deliveries taken by the bot per second, and what it did not take, in the same minute.
+  const delivered = (name: string) => (latest.deliveries.get(name) ?? 0) - (minuteAgo.deliveries.get(name) ?? 0);
+  const deliveries = byId('deliveries');
+  deliveries.hidden = lastStatus?.delivery !== 'queued';
+  deliveries.textContent =
+    seconds > 0
+      ? `Mailbox: ${(delivered('delivered') / seconds).toFixed(1)} deliveries/s taken by the bot over the last ${Math.round(seconds)} s; ${delivered('retried')} attempt(s) not taken (to be retried), ${delivered('dead')} given up on (dead letters). The answer times above include deliveries.`
+      : 'Mailbox: measuring…';
 
   const body = byId<HTMLTableSectionElement>('outcomes-body');
   body.replaceChildren();

@@ -169,6 +169,11 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       // The webhook the bot refused became a dead letter: replayed once the bot takes it.
       const deadRow = page.locator(`#dead-body tr[data-id="${queued}"]`);
       await deadRow.waitFor({ timeout: 10_000 });
+      // Queued mode in words: the bot refused its deliveries, they were retried, then given up on.
+      await page.locator('#deliveries', { hasText: /Mailbox: [\d.]+ deliveries\/s taken by the bot .* [1-9]\d* attempt\(s\) not taken \(to be retried\), 1 given up on/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#verdict.verdict-degraded').waitFor();
+      await page.locator('#verdict-reasons li', { hasText: 'not taken by the bot (to be retried)' }).waitFor();
+      await page.locator('#verdict-reasons li', { hasText: '1 dead letter(s) waiting' }).waitFor();
       await screenshot(t, page, 'dead-letter');
       failing = false;
       const before = bots.flatMap((b) => b.deliveries).filter((d) => d.id === queued).length;

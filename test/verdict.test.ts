@@ -32,6 +32,12 @@ describe('status verdict', () => {
     ]);
   });
 
+  it('queued mode: a bot that stops taking its deliveries makes it degraded at the first retry, before any dead letter', () => {
+    const verdict = verdictOf({ ...calm, lastMinuteDeliveries: { delivered: 30, retried: 12 } });
+    assert.deepEqual(verdict, { state: 'degraded', reasons: ['12 delivery attempt(s) in the last minute not taken by the bot (to be retried)'] });
+    assert.deepEqual(verdictOf({ ...calm, lastMinuteDeliveries: { dead: 2 } }).reasons, ['2 webhook(s) given up on in the last minute (dead letters)']);
+  });
+
   it('not ready, naming the checks that fail (and only them)', () => {
     const verdict = verdictOf({ ...calm, checks: { listening: { ok: false, detail: 'not listening yet' }, store: { ok: true, detail: 'ok' } }, deadLetters: 5 });
     assert.deepEqual(verdict, { state: 'not-ready', reasons: ['listening: not listening yet'] });
@@ -39,13 +45,14 @@ describe('status verdict', () => {
 
   it('the last minute: the newest counters less those of the sample a minute before (or the first)', () => {
     const samples: TrafficSample[] = [
-      { at: 0, outcomes: {}, buckets: [] },
-      { at: 30_000, outcomes: { affinity: 5, 'upstream-failed': 1 }, buckets: [] },
-      { at: 62_000, outcomes: { affinity: 9, 'upstream-failed': 1 }, buckets: [] },
-      { at: 100_000, outcomes: { affinity: 20, 'upstream-failed': 3 }, buckets: [] },
+      { at: 0, outcomes: {}, deliveries: {}, buckets: [] },
+      { at: 30_000, outcomes: { affinity: 5, 'upstream-failed': 1 }, deliveries: { delivered: 2 }, buckets: [] },
+      { at: 62_000, outcomes: { affinity: 9, 'upstream-failed': 1 }, deliveries: { delivered: 4, retried: 1 }, buckets: [] },
+      { at: 100_000, outcomes: { affinity: 20, 'upstream-failed': 3 }, deliveries: { delivered: 4, retried: 7, dead: 1 }, buckets: [] },
     ];
     assert.deepEqual(lastMinuteOf(samples), { affinity: 15, 'upstream-failed': 2 });
     assert.deepEqual(lastMinuteOf(samples.slice(0, 2)), { affinity: 5, 'upstream-failed': 1 }, 'less than a minute kept: since the first');
     assert.deepEqual(lastMinuteOf([]), {});
+    assert.deepEqual(lastMinuteOf(samples, 'deliveries'), { delivered: 2, retried: 7, dead: 1 }, 'the mailbox: deliveries the same way');
   });
 });

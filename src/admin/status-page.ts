@@ -43,6 +43,7 @@ const HTML = `<!doctype html>
 <section aria-labelledby="traffic-heading">
 <h2 id="traffic-heading">Traffic</h2>
 <p id="rates">Measuring…</p>
+<p id="deliveries" hidden></p>
 <figure>
 <svg id="chart" viewBox="0 0 300 60" role="img" aria-label="Requests per second over the last five minutes"></svg>
 <figcaption>Requests per second, last 5 minutes (<span id="chart-top">no data yet</span>)</figcaption>

@@ -25,7 +25,7 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
     since: u.changedAt === undefined ? null : new Date(u.changedAt).toISOString(),
   }));
   return {
-    verdict: verdictOf({ checks, upstreams, deadLetters: stats?.dead, lastMinute: lastMinuteOf(traffic) }),
+    verdict: verdictOf({ checks, upstreams, deadLetters: stats?.dead, lastMinute: lastMinuteOf(traffic), lastMinuteDeliveries: lastMinuteOf(traffic, 'deliveries') }),
     version: packageVersion(),
     startedAt: new Date(STARTED).toISOString(),
     uptimeSeconds: Math.round((now - STARTED) / 1000),

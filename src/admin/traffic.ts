@@ -1,7 +1,8 @@
 /**
  * The status page's traffic history, kept by the admin listener so the page shows the last
  * minutes as soon as it opens: every 2 s the metrics (a cluster primary's: all workers added up)
- * are read for requests by outcome and the answer-time histogram, and five minutes are kept.
+ * are read for requests by outcome, mailbox delivery attempts by outcome and the answer-time
+ * histogram, and five minutes are kept.
  */
 import { logError } from '../log';
 import { messageOf } from '../errors';
@@ -10,25 +11,29 @@ export interface TrafficSample {
   readonly at: number;
   /** webhook_affinity_requests_total by outcome, all modes added up. */
   readonly outcomes: Readonly<Record<string, number>>;
+  /** webhook_affinity_deliveries_total by outcome (delivered, retried, dead); empty without the mailbox. */
+  readonly deliveries: Readonly<Record<string, number>>;
   /** webhook_affinity_upstream_response_seconds buckets, all upstreams added up: [le, count]; le -1 is +Inf. */
   readonly buckets: readonly (readonly [number, number])[];
 }
 
 const REQUESTS = 'webhook_affinity_requests_total{';
+const DELIVERIES = 'webhook_affinity_deliveries_total{';
 const BUCKETS = 'webhook_affinity_upstream_response_seconds_bucket{';
 
-/** The two families the page draws, out of a Prometheus text exposition. */
+/** The families the page draws, out of a Prometheus text exposition. */
 export function trafficOf(exposition: string, at: number): TrafficSample {
   const outcomes: Record<string, number> = {};
+  const deliveries: Record<string, number> = {};
   const buckets = new Map<number, number>();
   for (const line of exposition.split('\n')) {
-    const isRequests = line.startsWith(REQUESTS);
-    if (!isRequests && !line.startsWith(BUCKETS)) continue;
+    const counted = line.startsWith(REQUESTS) ? outcomes : line.startsWith(DELIVERIES) ? deliveries : undefined;
+    if (counted === undefined && !line.startsWith(BUCKETS)) continue;
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (!Number.isFinite(value)) continue;
-    if (isRequests) {
+    if (counted !== undefined) {
       const outcome = /outcome="([^"]*)"/.exec(line)?.[1];
-      if (outcome !== undefined) outcomes[outcome] = (outcomes[outcome] ?? 0) + value;
+      if (outcome !== undefined) counted[outcome] = (counted[outcome] ?? 0) + value;
     } else {
       const le = /le="([^"]*)"/.exec(line)?.[1];
       if (le !== undefined) {
@@ -37,7 +42,7 @@ export function trafficOf(exposition: string, at: number): TrafficSample {
       }
     }
   }
-  return { at, outcomes, buckets: [...buckets] };
+  return { at, outcomes, deliveries, buckets: [...buckets] };
 }
 
 export interface TrafficHistory {
@@ -47,7 +52,7 @@ export interface TrafficHistory {
 
 /** Samples `read()` every `everyMs`, keeping `keepMs`; the first sample is the zero every counter starts from. */
 export function trafficHistory(read: () => Promise<string>, clock: () => number, everyMs = 2000, keepMs = 300_000): TrafficHistory {
-  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, buckets: [] }];
+  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, deliveries: {}, buckets: [] }];
   let reading = false;
   let failed = false;
   const timer = setInterval(() => {

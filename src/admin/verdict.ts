@@ -33,6 +33,8 @@ export interface VerdictFacts {
   readonly deadLetters: number | undefined;
   /** Requests by outcome in about the last minute. */
   readonly lastMinute: Readonly<Record<string, number>>;
+  /** Mailbox delivery attempts by outcome in about the last minute. */
+  readonly lastMinuteDeliveries?: Readonly<Record<string, number>>;
 }
 
 export function verdictOf(facts: VerdictFacts): Verdict {
@@ -46,17 +48,22 @@ export function verdictOf(facts: VerdictFacts): Verdict {
     const count = facts.lastMinute[outcome] ?? 0;
     if (count > 0) reasons.push(`${count} webhook(s) in the last minute: ${what}`);
   }
+  const retried = facts.lastMinuteDeliveries?.retried ?? 0;
+  const dead = facts.lastMinuteDeliveries?.dead ?? 0;
+  // The first sign of a bot gone in queued mode: its deliveries are retried.
+  if (retried > 0) reasons.push(`${retried} delivery attempt(s) in the last minute not taken by the bot (to be retried)`);
+  if (dead > 0) reasons.push(`${dead} webhook(s) given up on in the last minute (dead letters)`);
   return { state: reasons.length === 0 ? 'healthy' : 'degraded', reasons };
 }
 
-/** Requests by outcome between the newest sample and the one about a minute before it. */
-export function lastMinuteOf(samples: readonly TrafficSample[]): Record<string, number> {
+/** Counts by outcome (requests, or with `family` deliveries) between the newest sample and the one about a minute before it. */
+export function lastMinuteOf(samples: readonly TrafficSample[], family: 'outcomes' | 'deliveries' = 'outcomes'): Record<string, number> {
   const newest = samples.at(-1);
   if (newest === undefined) return {};
   const base = [...samples].reverse().find((s) => s.at <= newest.at - 60_000) ?? samples[0]!;
   const counts: Record<string, number> = {};
-  for (const [outcome, value] of Object.entries(newest.outcomes)) {
-    const delta = value - (base.outcomes[outcome] ?? 0);
+  for (const [outcome, value] of Object.entries(newest[family])) {
+    const delta = value - (base[family][outcome] ?? 0);
     if (delta > 0) counts[outcome] = delta;
   }
   return counts;

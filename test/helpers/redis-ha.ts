@@ -129,12 +129,21 @@ export class SentinelSet {
 
   /** Until the replica is in sync and every sentinel knows it. */
   async untilReplicated(): Promise<void> {
-    const client = this.primary.client();
-    try {
-      await waitFor(async () => /slave0:.*state=online/.test(await client.info('replication')) || undefined, 'the replica in sync', { ms: 15_000, pauseMs: 50 });
-    } finally {
-      client.disconnect();
-    }
+    // A client per look: a Redis that the sentinels are reconfiguring closes its clients' connections.
+    await waitFor(
+      async () => {
+        const client = this.primary.client();
+        try {
+          return /slave0:.*state=online/.test(await client.info('replication')) || undefined;
+        } catch {
+          return undefined;
+        } finally {
+          client.disconnect();
+        }
+      },
+      'the replica in sync',
+      { ms: 15_000, pauseMs: 50 },
+    );
     for (const sentinel of this.sentinels) {
       const c = sentinel.client();
       try {
