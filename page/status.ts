@@ -19,7 +19,7 @@ interface Status {
   delivery: string;
   listen: string;
   target: string | null;
-  upstreams: { url: string; state: 'up' | 'down' | 'unknown'; since: string | null }[];
+  upstreams: { url: string; state: 'up' | 'down' | 'unknown'; since: string | null; reason: string | null }[];
   store: { name: string; remote: boolean; state: string; detail: string; keys: number | null } | null;
   queue: { depth: number; inFlight: number; oldestSeconds: number; dead: number } | null;
   token: boolean;
@@ -183,7 +183,7 @@ function drawStatus(s: Status): void {
 
   byId('upstreams-section').hidden = s.upstreams.length === 0;
   const ups = byId<HTMLTableSectionElement>('upstreams-body');
-  ups.replaceChildren(...s.upstreams.map((u) => row([u.url, text('span', u.state, `state-${u.state}`), when(u.since)])));
+  ups.replaceChildren(...s.upstreams.map((u) => row([u.url, text('span', u.state, `state-${u.state}`), u.reason ?? '', when(u.since)])));
 
   byId('store-section').hidden = s.store === null;
   if (s.store !== null) {

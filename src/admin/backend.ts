@@ -43,6 +43,8 @@ export interface UpstreamHealth {
   readonly up: boolean | undefined;
   /** When it last went down or came back, epoch ms; undefined before any change. */
   readonly changedAt: number | undefined;
+  /** While down: why (the last probe's answer or error, or the connection that failed). */
+  readonly reason?: string | undefined;
 }
 
 function hostPort(address: string, port: number): string {
@@ -93,7 +95,7 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequ
     upstreamOrder:
       pool === undefined ? undefined : (key) => rendezvousOrder(key, pool.members).map((m) => ({ upstream: m.id, available: pool.isAvailable(m) })),
     upstreamHealth:
-      pool === undefined ? undefined : () => pool.members.map((m) => ({ url: m.id, up: pool.isAvailable(m), changedAt: m.changedAt === 0 ? undefined : m.changedAt })),
+      pool === undefined ? undefined : () => pool.members.map((m) => ({ url: m.id, up: pool.isAvailable(m), changedAt: m.changedAt === 0 ? undefined : m.changedAt, reason: m.downReason })),
     listenAddress() {
       const a = proxy.server.address();
       return a !== null && typeof a === 'object' ? hostPort(a.address, a.port) : String(a);

@@ -23,6 +23,8 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
     url: redactUrl(u.url),
     state: u.up === undefined ? 'unknown' : u.up ? 'up' : 'down',
     since: u.changedAt === undefined ? null : new Date(u.changedAt).toISOString(),
+    // Why it is down, with any URL in it shown without its password.
+    reason: u.up === false && u.reason !== undefined ? redactUrl(u.reason) : null,
   }));
   return {
     verdict: verdictOf({ checks, upstreams, deadLetters: stats?.dead, lastMinute: lastMinuteOf(traffic), lastMinuteDeliveries: lastMinuteOf(traffic, 'deliveries') }),

@@ -29,7 +29,7 @@ const FAILING: Readonly<Record<string, string>> = {
 
 export interface VerdictFacts {
   readonly checks: Readonly<Record<string, Check>>;
-  readonly upstreams: readonly { readonly url: string; readonly state: string }[];
+  readonly upstreams: readonly { readonly url: string; readonly state: string; readonly reason?: string | null }[];
   readonly deadLetters: number | undefined;
   /** Requests by outcome in about the last minute. */
   readonly lastMinute: Readonly<Record<string, number>>;
@@ -42,7 +42,7 @@ export function verdictOf(facts: VerdictFacts): Verdict {
   if (failing.length > 0) return { state: 'not-ready', reasons: failing.map(([name, check]) => `${name}: ${check.detail}`) };
   const reasons: string[] = [];
   for (const [name, check] of Object.entries(facts.checks)) if (check.degraded === true) reasons.push(`${name}: ${check.detail}`);
-  for (const upstream of facts.upstreams) if (upstream.state === 'down') reasons.push(`instance ${upstream.url} is down`);
+  for (const upstream of facts.upstreams) if (upstream.state === 'down') reasons.push(`instance ${upstream.url} is down${upstream.reason ? ` (${upstream.reason})` : ''}`);
   if (facts.deadLetters !== undefined && facts.deadLetters > 0) reasons.push(`${facts.deadLetters} dead letter(s) waiting`);
   for (const [outcome, what] of Object.entries(FAILING)) {
     const count = facts.lastMinute[outcome] ?? 0;

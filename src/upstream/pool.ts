@@ -8,6 +8,7 @@ import https from 'node:https';
 import { log, logError } from '../log';
 import { redactUrl } from '../config/redact';
 import { latestOf } from '../throttle';
+import { errnoOf } from '../errors';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
 import type { Config } from '../config/config';
 import type { Candidate } from '../route/route';
@@ -46,6 +47,8 @@ export class PoolMember implements Scored, Candidate {
   changedAt = 0;
   /** When a passively downed member may be tried again (no active checks). */
   retryAt = 0;
+  /** Why it went down (the last failure: a probe's answer or error, a connection that failed); undefined while up. */
+  downReason: string | undefined;
 
   constructor(readonly url: URL) {
     // Shown in metrics, logs and the status page: never with a password in it.
@@ -157,28 +160,31 @@ export class UpstreamPool {
   }
 
   private probe(member: PoolMember, check: HealthCheckOptions): Promise<void> {
-    const settled = probe(new URL(check.path, member.url), check.timeoutMs, check.insecure === true, this.stop.signal).then((healthy) => {
+    const settled = probe(new URL(check.path, member.url), check.timeoutMs, check.insecure === true, this.stop.signal).then((failure) => {
       this.probing.delete(member);
-      this.judge(member, healthy);
+      this.judge(member, failure);
     });
     this.probing.set(member, settled);
     return settled;
   }
 
-  /** Applies one probe's result: RISE successes bring a member up, FALL failures take it down. */
-  private judge(member: PoolMember, healthy: boolean): void {
+  /** Applies one probe's result (undefined: healthy; else why not): RISE successes bring a member up, FALL failures take it down. */
+  private judge(member: PoolMember, failure: string | undefined): void {
     if (this.stop.signal.aborted) return;
+    const healthy = failure === undefined;
+    if (!healthy && !member.up) member.downReason = `health check failed: ${failure}`;
     if (healthy === member.up) {
       member.streak = 0;
       return;
     }
     member.streak++;
     if (healthy && member.streak >= this.options.rise) this.markUp(member);
-    else if (!healthy && member.streak >= this.options.fall) this.markDown(member, 'health check failed');
+    else if (!healthy && member.streak >= this.options.fall) this.markDown(member, `health check failed: ${failure}`);
   }
 
   private markDown(member: PoolMember, reason: string): void {
     member.up = false;
+    member.downReason = reason;
     member.changedAt = this.clock();
     member.streak = 0;
     member.retryAt = this.clock() + this.options.coolDownMs;
@@ -189,6 +195,7 @@ export class UpstreamPool {
 
   private markUp(member: PoolMember): void {
     member.up = true;
+    member.downReason = undefined;
     member.changedAt = this.clock();
     member.streak = 0;
     log.pool('%s is up', member.id);
@@ -204,34 +211,34 @@ export class UpstreamPool {
 }
 
 /**
- * One GET; resolves true for a 2xx/3xx answer received whole within `timeoutMs` of the start
- * (connect to last byte: an upstream that trickles its answer is as unwell as a silent one),
- * false otherwise. Never rejects.
+ * One GET; resolves undefined for a 2xx/3xx answer received whole within `timeoutMs` of the start
+ * (connect to last byte: an upstream that trickles its answer is as unwell as a silent one), or
+ * why not (`status 503`, `no answer within 2000 ms`, `ECONNREFUSED`, ...). Never rejects.
  */
-function probe(url: URL, timeoutMs: number, insecure: boolean, stop: AbortSignal): Promise<boolean> {
+function probe(url: URL, timeoutMs: number, insecure: boolean, stop: AbortSignal): Promise<string | undefined> {
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (healthy: boolean): void => {
+    const settle = (failure: string | undefined): void => {
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
       req.destroy();
-      resolve(healthy);
+      resolve(failure);
     };
     const get = url.protocol === 'https:' ? https.get : http.get;
     let answered = false;
     const req = get(url, { agent: false, signal: stop, rejectUnauthorized: !insecure, headers: { 'user-agent': 'webhook-affinity-health' } }, (res) => {
       answered = true;
       const status = res.statusCode ?? 0;
-      res.on('end', () => settle(status >= 200 && status < 400));
+      res.on('end', () => settle(status >= 200 && status < 400 ? undefined : `status ${status}`));
       // After 'end' this changes nothing; before it, the answer was cut.
-      res.on('close', () => settle(false));
+      res.on('close', () => settle('the answer was cut'));
       res.resume();
     });
-    const deadline = setTimeout(() => settle(false), timeoutMs);
+    const deadline = setTimeout(() => settle(`no answer within ${timeoutMs} ms`), timeoutMs);
     deadline.unref();
-    req.on('error', () => settle(false));
-    req.on('close', () => answered || settle(false));
+    req.on('error', (err) => settle(errnoOf(err) || err.message));
+    req.on('close', () => answered || settle('the connection closed'));
   });
 }
 
