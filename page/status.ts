@@ -122,6 +122,12 @@ function quantile(q: number, from: Sample, to: Sample): number | undefined {
   return undefined;
 }
 
+/** The smallest of 1, 2, 5, 10, 20, 50, ... at or above `value`. */
+function niceCeiling(value: number): number {
+  const power = 10 ** Math.floor(Math.log10(value));
+  return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= value) ?? 10 * power;
+}
+
 function drawTraffic(): void {
   const latest = samples[samples.length - 1];
   if (latest === undefined) return;
@@ -160,13 +166,16 @@ function drawTraffic(): void {
     const b = samples[i]!;
     rates.push({ at: b.at, rate: (total(b) - total(a)) / Math.max(0.001, (b.at - a.at) / 1000) });
   }
-  const top = Math.max(1, ...rates.map((r) => r.rate));
+  // The y axis's top: the peak rounded up to 1, 2 or 5 times a power of ten, so its label reads plainly.
+  const top = niceCeiling(Math.max(1, ...rates.map((r) => r.rate)));
   const left = latest.at - HISTORY_MS;
   const points = rates.map((r) => `${(((r.at - left) / HISTORY_MS) * 300).toFixed(1)},${(58 - (r.rate / top) * 56).toFixed(1)}`);
   const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
   line.setAttribute('points', points.join(' '));
   svg.replaceChildren(line);
-  byId('chart-top').textContent = `peak ${top.toFixed(1)} requests/s`;
+  const peak = Math.max(0, ...rates.map((r) => r.rate));
+  byId('chart-top').textContent = `peak ${peak.toFixed(1)} requests/s`;
+  byId('chart-y-top').textContent = `${top} req/s`;
 }
 
 const VERDICT_WORDS = { healthy: 'Healthy', degraded: 'Degraded', 'not-ready': 'Not ready' } as const;

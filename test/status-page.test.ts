@@ -91,6 +91,13 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       await page.locator('#verdict.verdict-healthy', { hasText: 'Healthy' }).waitFor();
       assert.equal(await page.locator('#verdict-reasons li').count(), 0, 'healthy: no reason listed');
       await page.getByText(/requests\/s over the last/).waitFor();
+      // The chart's axes carry values and units: its top is the peak rounded up (1, 2 or 5 × 10ⁿ).
+      await page.locator('#chart-top', { hasText: /^peak [\d.]+ requests\/s$/ }).waitFor();
+      const peak = Number(/peak ([\d.]+)/.exec((await page.locator('#chart-top').textContent()) ?? '')?.[1]);
+      const yTop = (await page.locator('#chart-y-top').textContent()) ?? '';
+      assert.match(yTop, /^[125]0* req\/s$/);
+      assert.ok(Number.parseFloat(yTop) >= peak, `${yTop} is at least the peak ${peak}`);
+      for (const label of ['0 req/s', '5 min ago', 'now']) assert.equal(await page.getByText(label, { exact: true }).count(), 1, label);
       await screenshot(t, page, 'hash-mode');
       assert.deepEqual(problems, []);
       assert.equal(await page.locator('#lookup-section').isHidden(), true, 'no look-up without ADMIN_TOKEN');

@@ -45,7 +45,11 @@ const HTML = `<!doctype html>
 <p id="rates">Measuring…</p>
 <p id="deliveries" hidden></p>
 <figure>
-<svg id="chart" viewBox="0 0 300 60" role="img" aria-label="Requests per second over the last five minutes"></svg>
+<div class="chart-area">
+<div class="y-axis" aria-hidden="true"><span id="chart-y-top">1 req/s</span><span>0 req/s</span></div>
+<svg id="chart" viewBox="0 0 300 60" preserveAspectRatio="none" role="img" aria-label="Requests per second over the last five minutes"></svg>
+</div>
+<div class="x-axis" aria-hidden="true"><span>5 min ago</span><span>2 min 30 s ago</span><span>now</span></div>
 <figcaption>Requests per second, last 5 minutes (<span id="chart-top">no data yet</span>)</figcaption>
 </figure>
 <table><caption>Requests in the last minute, by outcome</caption>
@@ -89,7 +93,12 @@ caption { text-align: left; font-weight: 600; padding: 0.3rem 0; }
 th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #8884; overflow-wrap: anywhere; }
 figure { margin: 0.5rem 0; }
 svg { width: 100%; height: 6rem; border: 1px solid #8884; }
-polyline { fill: none; stroke: #2a7ae2; stroke-width: 1.5; }
+.chart-area { display: flex; gap: 0.3rem; }
+.chart-area svg { flex: 1; min-width: 0; }
+.y-axis, .x-axis { font-size: 0.75rem; color: #888; font-variant-numeric: tabular-nums; }
+.y-axis { display: flex; flex-direction: column; justify-content: space-between; text-align: right; white-space: nowrap; min-width: 4.5rem; }
+.x-axis { display: flex; justify-content: space-between; margin-left: 4.8rem; }
+polyline { fill: none; stroke: #2a7ae2; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 .state-up { color: #1a7f37; font-weight: 600; }
 .state-down { color: #c62828; font-weight: 600; }
 .state-unknown { color: #888; }
