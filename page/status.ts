@@ -211,12 +211,30 @@ function drawStatus(s: Status): void {
   byId('no-token-note').hidden = s.token;
   byId('lookup-section').hidden = !(s.token && tokenAccepted);
   byId('dead-table').hidden = !(s.token && tokenAccepted && s.queue !== null);
+  if (byId('dead-table').hidden) byId('dead-controls').hidden = true;
 }
 
+/** Dead letters shown a page at a time; `deadOffset` is the first one shown. */
+const DEAD_PAGE = 50;
+let deadOffset = 0;
+let deadTotal = 0;
+
 async function drawDeadLetters(): Promise<void> {
-  const { status, body } = await getJson<{ total: number; items: DeadLetterRow[] }>('/queue/dead', true);
+  const { status, body } = await getJson<{ total: number; items: DeadLetterRow[] }>(`/queue/dead?offset=${deadOffset}&limit=${DEAD_PAGE}`, true);
   const tbody = byId<HTMLTableSectionElement>('dead-body');
   if (status !== 200 || body === undefined) return;
+  deadTotal = body.total;
+  // Fewer than before (replayed, deleted, dropped): back to the last page that has any.
+  if (deadOffset > 0 && deadOffset >= deadTotal) {
+    deadOffset = Math.max(0, Math.floor((deadTotal - 1) / DEAD_PAGE) * DEAD_PAGE);
+    return drawDeadLetters();
+  }
+  byId('dead-controls').hidden = false;
+  byId('dead-range').textContent = deadTotal === 0 ? 'no dead letters' : `${deadOffset + 1}–${deadOffset + body.items.length} of ${deadTotal}`;
+  byId<HTMLButtonElement>('dead-prev').disabled = deadOffset === 0;
+  byId<HTMLButtonElement>('dead-next').disabled = deadOffset + DEAD_PAGE >= deadTotal;
+  byId<HTMLButtonElement>('replay-all').disabled = deadTotal === 0;
+  byId<HTMLButtonElement>('delete-all').disabled = deadTotal === 0;
   tbody.replaceChildren(
     ...body.items.map((d) => {
       const replay = text('button', 'Replay');
@@ -232,6 +250,16 @@ async function drawDeadLetters(): Promise<void> {
     }),
   );
   if (body.items.length === 0) tbody.append(row(['none', '', '', '', '', '', '']));
+}
+
+/** Replay all / Delete all: every dead letter, after the operator confirms. */
+async function actOnAll(method: 'POST' | 'DELETE'): Promise<void> {
+  const what = method === 'POST' ? 'Send every dead letter to the mailbox again' : 'Delete every dead letter for good';
+  if (!window.confirm(`${what} (${deadTotal})?`)) return;
+  const res = await fetch(method === 'POST' ? '/queue/dead/replay' : '/queue/dead', { method, headers: { authorization: `Bearer ${token ?? ''}` } });
+  const body = (res.ok ? await res.json() : undefined) as { replayed?: number; deleted?: number } | undefined;
+  byId('queue-action').textContent = body === undefined ? `The proxy answered ${res.status}.` : method === 'POST' ? `${body.replayed ?? 0} sent to the mailbox again.` : `${body.deleted ?? 0} deleted.`;
+  await refresh();
 }
 
 async function act(method: 'POST' | 'DELETE', path: string): Promise<void> {
@@ -303,6 +331,14 @@ document.addEventListener('DOMContentLoaded', () => {
     e.preventDefault();
     void lookUp(byId<HTMLInputElement>('key').value);
   });
+  const turnPage = (by: number): void => {
+    deadOffset = Math.max(0, deadOffset + by);
+    void drawDeadLetters();
+  };
+  byId('dead-prev').addEventListener('click', () => turnPage(-DEAD_PAGE));
+  byId('dead-next').addEventListener('click', () => turnPage(DEAD_PAGE));
+  byId('replay-all').addEventListener('click', () => void actOnAll('POST'));
+  byId('delete-all').addEventListener('click', () => void actOnAll('DELETE'));
   void refresh();
   setInterval(() => void refresh(), POLL_MS);
 });

@@ -18,6 +18,7 @@ import { PoolMember } from '../src/upstream/pool';
 import { Bot } from './helpers/bot';
 import { request, webhook } from './helpers/http';
 import { freePort } from './helpers/net';
+import { waitFor } from './helpers/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = mkdtempSync(join(tmpdir(), 'webhook-affinity-status-page-'));
@@ -205,6 +206,71 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
     } finally {
       await proxy.close();
       for (const b of bots) await b.stop();
+    }
+  });
+
+  it('dead letters a page at a time (50), with Replay all and Delete all behind a confirmation', async (t) => {
+    const bot = await new Bot().start();
+    let failing = true;
+    bot.answer = (_d, res) => (failing ? res.writeHead(500).end('no') : res.end('ok'));
+    const proxy = await startProxyWithAdmin({
+      TARGET_URL: bot.url,
+      DELIVERY: 'queued',
+      QUEUE_MAX_AGE_MS: '200',
+      QUEUE_RETRY_MIN_MS: '50',
+      QUEUE_RETRY_MAX_MS: '100',
+      ADMIN_TOKEN: 'the-right-token',
+    });
+    const deadCount = async () => (await proxy.service.proxy.mailbox?.deadLetters())?.length ?? 0;
+    try {
+      for (let i = 0; i < 60; i++) assert.equal((await request(proxy.service.address.port, { body: webhook(`person-${i}`) })).status, 200);
+      await waitFor(async () => (await deadCount()) === 60 || undefined, '60 dead letters', { ms: 20_000 });
+      const { page, problems } = await open(browser, proxy.admin);
+      await page.fill('#token', 'the-right-token');
+      await page.click('#token-form button');
+      await page.locator('#dead-range', { hasText: '1–50 of 60' }).waitFor();
+      assert.equal(await page.locator('#dead-body tr').count(), 50);
+      assert.equal(await page.locator('#dead-prev').isDisabled(), true);
+      await page.click('#dead-next');
+      await page.locator('#dead-range', { hasText: '51–60 of 60' }).waitFor();
+      assert.equal(await page.locator('#dead-body tr').count(), 10);
+      assert.equal(await page.locator('#dead-next').isDisabled(), true);
+      await screenshot(t, page, 'dead-letters-page-2');
+
+      // Replay all: asked first; declined, nothing moves; accepted, every one goes back to the mailbox.
+      failing = false;
+      const before = bot.deliveries.length;
+      page.once('dialog', (dialog) => void dialog.dismiss());
+      await page.click('#replay-all');
+      assert.equal(await deadCount(), 60, 'declined: nothing replayed');
+      page.once('dialog', (dialog) => {
+        assert.match(dialog.message(), /Send every dead letter to the mailbox again \(60\)/);
+        void dialog.accept();
+      });
+      await page.click('#replay-all');
+      await page.getByText('60 sent to the mailbox again.').waitFor();
+      await waitFor(() => new Set(bot.deliveries.slice(before).map((d) => d.id)).size === 60 || undefined, 'all 60 delivered again', { ms: 20_000 });
+      await page.locator('#dead-range', { hasText: 'no dead letters' }).waitFor();
+
+      // Delete all, after three more die.
+      failing = true;
+      for (let i = 0; i < 3; i++) await request(proxy.service.address.port, { body: webhook(`late-${i}`) });
+      await waitFor(async () => (await deadCount()) === 3 || undefined, '3 dead letters', { ms: 20_000 }).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}: ${await deadCount()} dead, deliveries ${JSON.stringify(bot.deliveries.slice(-8).map((d) => [d.key, d.attempt]))}`);
+      });
+      await page.locator('#dead-range', { hasText: '1–3 of 3' }).waitFor();
+      page.once('dialog', (dialog) => {
+        assert.match(dialog.message(), /Delete every dead letter for good \(3\)/);
+        void dialog.accept();
+      });
+      await page.click('#delete-all');
+      await page.getByText('3 deleted.').waitFor();
+      assert.equal(await deadCount(), 0);
+      assert.deepEqual(problems, []);
+      await page.close();
+    } finally {
+      await proxy.close();
+      await bot.stop();
     }
   });
 });

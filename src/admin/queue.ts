@@ -19,6 +19,7 @@ export async function answerQueue(req: IncomingMessage, res: ServerResponse, pat
   if (path === '/queue' && method === 'GET') return writeJson(res, 200, figures(await mailbox.stats()));
   if (path === '/queue/dead' && method === 'GET') return writeJson(res, 200, page(await mailbox.deadLetters(), req.url ?? ''));
   if (path === '/queue/dead/replay' && method === 'POST') return writeJson(res, 200, { replayed: await mailbox.replayAll() });
+  if (path === '/queue/dead' && method === 'DELETE') return writeJson(res, 200, { deleted: await forgetAll(mailbox) });
   const one = /^\/queue\/dead\/([^/]+)(\/replay)?$/.exec(path);
   const id = one?.[1];
   if (id !== undefined && one?.[2] !== undefined && method === 'POST') {
@@ -31,6 +32,13 @@ export async function answerQueue(req: IncomingMessage, res: ServerResponse, pat
     return;
   }
   writeError(res, 404, `no admin endpoint ${method} ${path}`);
+}
+
+/** Deletes every dead letter (DEAD_LETTER_MAX bounds how many); says how many went. */
+async function forgetAll(mailbox: Mailbox): Promise<number> {
+  let deleted = 0;
+  for (const dead of await mailbox.deadLetters()) if (await mailbox.forget(dead.letter.id)) deleted++;
+  return deleted;
 }
 
 function figures(s: SpoolStats): Record<string, number> {

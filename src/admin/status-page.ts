@@ -69,6 +69,7 @@ const HTML = `<!doctype html>
 <h2 id="queue-heading">Delivery mailbox</h2>
 <p id="queue"></p>
 <p id="queue-action" role="status"></p>
+<p id="dead-controls" hidden><button id="dead-prev" type="button">Previous</button> <span id="dead-range"></span> <button id="dead-next" type="button">Next</button> · <button id="replay-all" type="button">Replay all</button> <button id="delete-all" type="button">Delete all</button></p>
 <table id="dead-table" hidden><caption>Dead letters (keys as their tag)</caption>
 <thead><tr><th scope="col">id</th><th scope="col">key</th><th scope="col">path</th><th scope="col">attempts</th><th scope="col">reason</th><th scope="col">last attempt</th><th scope="col">actions</th></tr></thead>
 <tbody id="dead-body"></tbody></table>
