@@ -40,6 +40,8 @@ interface Sample {
   byOutcome: Map<string, number>;
   /** Mailbox delivery attempts by outcome (delivered, retried, dead). */
   deliveries: Map<string, number>;
+  /** The mailbox deliveries' answer-time histogram. */
+  deliveryBuckets: Map<number, number>;
   buckets: Map<number, number>;
 }
 
@@ -91,21 +93,24 @@ function when(iso: string | null): string {
 }
 
 /** The admin listener's samples (taken every 2 s, kept 5 min), as the page computes with them. */
-function samplesOf(body: { samples: { at: number; outcomes: Record<string, number>; deliveries?: Record<string, number>; buckets: [number, number][] }[] }): Sample[] {
+function samplesOf(body: {
+  samples: { at: number; outcomes: Record<string, number>; deliveries?: Record<string, number>; buckets: [number, number][]; deliveryBuckets?: [number, number][] }[];
+}): Sample[] {
   return body.samples.map((t) => ({
     at: t.at,
     byOutcome: new Map(Object.entries(t.outcomes)),
     deliveries: new Map(Object.entries(t.deliveries ?? {})),
     buckets: new Map(t.buckets.map(([le, count]) => [le === -1 ? Infinity : le, count])),
+    deliveryBuckets: new Map((t.deliveryBuckets ?? []).map(([le, count]) => [le === -1 ? Infinity : le, count])),
   }));
 }
 
 const total = (s: Sample) => [...s.byOutcome.values()].reduce((a, b) => a + b, 0);
 
-/** A quantile from the difference of two cumulative histograms, as Prometheus estimates it. */
-function quantile(q: number, from: Sample, to: Sample): number | undefined {
-  const bounds = [...to.buckets.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (to.buckets.get(b) ?? 0) - (from.buckets.get(b) ?? 0));
+/** A quantile from the difference of two cumulative histograms (`which` of the samples), as Prometheus estimates it. */
+function quantile(q: number, from: Sample, to: Sample, which: 'buckets' | 'deliveryBuckets' = 'buckets'): number | undefined {
+  const bounds = [...to[which].keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (to[which].get(b) ?? 0) - (from[which].get(b) ?? 0));
   const all = counts[counts.length - 1] ?? 0;
   if (all <= 0) return undefined;
   const rank = q * all;
@@ -146,7 +151,7 @@ function drawTraffic(): void {
   deliveries.hidden = lastStatus?.delivery !== 'queued';
   deliveries.textContent =
     seconds > 0
-      ? `Mailbox: ${(delivered('delivered') / seconds).toFixed(1)} deliveries/s taken by the bot over the last ${Math.round(seconds)} s; ${delivered('retried')} attempt(s) not taken (to be retried), ${delivered('dead')} given up on (dead letters). The answer times above include deliveries.`
+      ? `Mailbox: ${(delivered('delivered') / seconds).toFixed(1)} deliveries/s taken by the bot over the last ${Math.round(seconds)} s; ${delivered('retried')} attempt(s) not taken (to be retried), ${delivered('dead')} given up on (dead letters); delivery time p50 ${ms(quantile(0.5, minuteAgo, latest, 'deliveryBuckets'))}, p99 ${ms(quantile(0.99, minuteAgo, latest, 'deliveryBuckets'))}.`
       : 'Mailbox: measuring…';
 
   const body = byId<HTMLTableSectionElement>('outcomes-body');

@@ -352,6 +352,7 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'queued' }), 1);
       // Mailbox deliveries are timed like direct forwards: two answers (the 400, then the 200).
       assert.equal(sample(exposition, 'webhook_affinity_upstream_response_seconds_count', { upstream: `${bot.url}/` }), 2);
+      assert.equal(sample(exposition, 'webhook_affinity_delivery_seconds_count'), 2, 'and in the deliveries\' own histogram');
     } finally {
       await service.close();
       await bot.stop();

@@ -180,7 +180,7 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       const deadRow = page.locator(`#dead-body tr[data-id="${queued}"]`);
       await deadRow.waitFor({ timeout: 10_000 });
       // Queued mode in words: the bot refused its deliveries, they were retried, then given up on.
-      await page.locator('#deliveries', { hasText: /Mailbox: [\d.]+ deliveries\/s taken by the bot .* [1-9]\d* attempt\(s\) not taken \(to be retried\), 1 given up on/ }).waitFor({ timeout: 10_000 });
+      await page.locator('#deliveries', { hasText: /Mailbox: [\d.]+ deliveries\/s taken by the bot .* [1-9]\d* attempt\(s\) not taken \(to be retried\), 1 given up on \(dead letters\); delivery time p50 [\d.]+ ms, p99 [\d.]+ ms/ }).waitFor({ timeout: 10_000 });
       await page.locator('#verdict.verdict-degraded').waitFor();
       await page.locator('#verdict-reasons li', { hasText: 'not taken by the bot (to be retried)' }).waitFor();
       await page.locator('#verdict-reasons li', { hasText: '1 dead letter(s) waiting' }).waitFor();

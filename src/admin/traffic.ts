@@ -15,20 +15,25 @@ export interface TrafficSample {
   readonly deliveries: Readonly<Record<string, number>>;
   /** webhook_affinity_upstream_response_seconds buckets, all upstreams added up: [le, count]; le -1 is +Inf. */
   readonly buckets: readonly (readonly [number, number])[];
+  /** webhook_affinity_delivery_seconds buckets (mailbox deliveries only), the same way. */
+  readonly deliveryBuckets: readonly (readonly [number, number])[];
 }
 
 const REQUESTS = 'webhook_affinity_requests_total{';
 const DELIVERIES = 'webhook_affinity_deliveries_total{';
 const BUCKETS = 'webhook_affinity_upstream_response_seconds_bucket{';
+const DELIVERY_BUCKETS = 'webhook_affinity_delivery_seconds_bucket{';
 
 /** The families the page draws, out of a Prometheus text exposition. */
 export function trafficOf(exposition: string, at: number): TrafficSample {
   const outcomes: Record<string, number> = {};
   const deliveries: Record<string, number> = {};
   const buckets = new Map<number, number>();
+  const deliveryBuckets = new Map<number, number>();
   for (const line of exposition.split('\n')) {
     const counted = line.startsWith(REQUESTS) ? outcomes : line.startsWith(DELIVERIES) ? deliveries : undefined;
-    if (counted === undefined && !line.startsWith(BUCKETS)) continue;
+    const histogram = line.startsWith(BUCKETS) ? buckets : line.startsWith(DELIVERY_BUCKETS) ? deliveryBuckets : undefined;
+    if (counted === undefined && histogram === undefined) continue;
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (!Number.isFinite(value)) continue;
     if (counted !== undefined) {
@@ -36,13 +41,13 @@ export function trafficOf(exposition: string, at: number): TrafficSample {
       if (outcome !== undefined) counted[outcome] = (counted[outcome] ?? 0) + value;
     } else {
       const le = /le="([^"]*)"/.exec(line)?.[1];
-      if (le !== undefined) {
+      if (le !== undefined && histogram !== undefined) {
         const bound = le === '+Inf' ? -1 : Number(le);
-        buckets.set(bound, (buckets.get(bound) ?? 0) + value);
+        histogram.set(bound, (histogram.get(bound) ?? 0) + value);
       }
     }
   }
-  return { at, outcomes, deliveries, buckets: [...buckets] };
+  return { at, outcomes, deliveries, buckets: [...buckets], deliveryBuckets: [...deliveryBuckets] };
 }
 
 export interface TrafficHistory {
@@ -52,7 +57,7 @@ export interface TrafficHistory {
 
 /** Samples `read()` every `everyMs`, keeping `keepMs`; the first sample is the zero every counter starts from. */
 export function trafficHistory(read: () => Promise<string>, clock: () => number, everyMs = 2000, keepMs = 300_000): TrafficHistory {
-  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, deliveries: {}, buckets: [] }];
+  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, deliveries: {}, buckets: [], deliveryBuckets: [] }];
   let reading = false;
   let failed = false;
   const timer = setInterval(() => {

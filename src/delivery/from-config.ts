@@ -48,7 +48,10 @@ export function mailboxFromConfig(
     clock,
     sign: deliverySigner(config),
     // The same histogram as direct forwards: the status page and the dashboard see queued bots too.
-    onAnswerTime: (upstream, seconds) => observer.upstreamResponded?.(upstream, seconds),
+    onAnswerTime: (upstream, seconds) => {
+      observer.upstreamResponded?.(upstream, seconds);
+      observer.deliveryAnswered?.(seconds);
+    },
     onAnswer: config.platform === 'telegram' ? repliesFromConfig(config, clock, observer) : undefined,
   });
   // A dead letter is a webhook the bot will not get unless someone acts: the operator hears of it.

@@ -89,6 +89,7 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
       storeReset: delivery.reset,
       botReply: delivery.reply,
       mailboxFellBack: delivery.fellBack,
+      deliveryAnswered: delivery.answered,
     },
   };
 }
@@ -101,7 +102,13 @@ function deliveryMetrics(
   registry: Registry,
   sources: () => MetricsSources,
   queued: boolean,
-): { settled: (record: DeliveryRecord) => void; reset: (lost: number) => void; reply: (platform: string, outcome: ReplyOutcome) => void; fellBack: (why: MailboxFallbackReason) => void } {
+): {
+  settled: (record: DeliveryRecord) => void;
+  reset: (lost: number) => void;
+  reply: (platform: string, outcome: ReplyOutcome) => void;
+  fellBack: (why: MailboxFallbackReason) => void;
+  answered: (seconds: number) => void;
+} {
   // One question to the spool per scrape, shared by its gauges; a store that cannot answer
   // leaves them at their last value (store_up and the events say why).
   let asked: { at: number; stats: Promise<SpoolStats | undefined> } | undefined;
@@ -154,6 +161,12 @@ function deliveryMetrics(
     buckets: [1, 2, 3, 5, 10, 20, 50],
     registers: [registry],
   });
+  const deliverySeconds = new Histogram({
+    name: 'webhook_affinity_delivery_seconds',
+    help: 'DELIVERY=queued: time from sending a mailbox delivery to the bot\'s answer headers (the same answers are in webhook_affinity_upstream_response_seconds, with direct forwards)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const repliesMade = new Counter({
     name: 'webhook_affinity_replies_made_total',
     help: 'DELIVERY=queued: platform calls a bot made in its answer (Telegram webhook replies) that the proxy made for it, by outcome (sent, failed)',
@@ -179,6 +192,7 @@ function deliveryMetrics(
     },
     reply: (platform, outcome) => (outcome === 'dropped' ? answersDropped.labels(platform).inc() : repliesMade.labels(platform, outcome).inc()),
     fellBack: countFallback,
+    answered: (seconds) => deliverySeconds.observe(seconds),
   };
 }
 

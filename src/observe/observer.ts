@@ -54,6 +54,8 @@ export interface ProxyObserver {
    * here whatever that forward's outcome (the request's own outcome is the forward's).
    */
   mailboxFellBack?(why: MailboxFallbackReason): void;
+  /** DELIVERY=queued: the bot answered a mailbox delivery after `seconds` (its head; also told as upstreamResponded). */
+  deliveryAnswered?(seconds: number): void;
   /** DELIVERY=queued: one delivery attempt of a stored webhook ended (`held`: not attempted). */
   deliverySettled?(record: DeliveryRecord): void;
   /** Hash mode: an upstream went down or came back. */
@@ -80,5 +82,6 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     storeReset: (lost) => present.forEach((o) => o.storeReset?.(lost)),
     botReply: (platform, outcome) => present.forEach((o) => o.botReply?.(platform, outcome)),
     mailboxFellBack: (why) => present.forEach((o) => o.mailboxFellBack?.(why)),
+    deliveryAnswered: (seconds) => present.forEach((o) => o.deliveryAnswered?.(seconds)),
   };
 }
