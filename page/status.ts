@@ -42,6 +42,9 @@ interface Sample {
   deliveries: Map<string, number>;
   /** The mailbox deliveries' answer-time histogram. */
   deliveryBuckets: Map<number, number>;
+  /** Answers and failures by upstream (its id as the status shows it). */
+  answeredBy: Map<string, number>;
+  failedBy: Map<string, number>;
   buckets: Map<number, number>;
 }
 
@@ -94,7 +97,15 @@ function when(iso: string | null): string {
 
 /** The admin listener's samples (taken every 2 s, kept 5 min), as the page computes with them. */
 function samplesOf(body: {
-  samples: { at: number; outcomes: Record<string, number>; deliveries?: Record<string, number>; buckets: [number, number][]; deliveryBuckets?: [number, number][] }[];
+  samples: {
+    at: number;
+    outcomes: Record<string, number>;
+    deliveries?: Record<string, number>;
+    buckets: [number, number][];
+    deliveryBuckets?: [number, number][];
+    answeredBy?: Record<string, number>;
+    failedBy?: Record<string, number>;
+  }[];
 }): Sample[] {
   return body.samples.map((t) => ({
     at: t.at,
@@ -102,6 +113,8 @@ function samplesOf(body: {
     deliveries: new Map(Object.entries(t.deliveries ?? {})),
     buckets: new Map(t.buckets.map(([le, count]) => [le === -1 ? Infinity : le, count])),
     deliveryBuckets: new Map((t.deliveryBuckets ?? []).map(([le, count]) => [le === -1 ? Infinity : le, count])),
+    answeredBy: new Map(Object.entries(t.answeredBy ?? {})),
+    failedBy: new Map(Object.entries(t.failedBy ?? {})),
   }));
 }
 
@@ -197,7 +210,16 @@ function drawStatus(s: Status): void {
 
   byId('upstreams-section').hidden = s.upstreams.length === 0;
   const ups = byId<HTMLTableSectionElement>('upstreams-body');
-  ups.replaceChildren(...s.upstreams.map((u) => row([u.url, text('span', u.state, `state-${u.state}`), u.reason ?? '', when(u.since)])));
+  // Each instance's answers per second and failures over the last minute of the traffic history.
+  const latest = samples[samples.length - 1];
+  const minuteAgo = latest === undefined ? undefined : (samples.find((x) => x.at >= latest.at - 60_000) ?? latest);
+  const seconds = latest === undefined || minuteAgo === undefined ? 0 : (latest.at - minuteAgo.at) / 1000;
+  const change = (of: 'answeredBy' | 'failedBy', url: string) => (latest?.[of].get(url) ?? 0) - (minuteAgo?.[of].get(url) ?? 0);
+  ups.replaceChildren(
+    ...s.upstreams.map((u) =>
+      row([u.url, text('span', u.state, `state-${u.state}`), u.reason ?? '', seconds > 0 ? (change('answeredBy', u.url) / seconds).toFixed(1) : '–', String(change('failedBy', u.url)), when(u.since)]),
+    ),
+  );
 
   byId('store-section').hidden = s.store === null;
   if (s.store !== null) {

@@ -116,8 +116,10 @@ describe('MAX_BUFFERED_BYTES', () => {
       for (const c of clients.filter((c) => c.socket.closed)) assertRefused(c.reply());
       assert.equal(clients.filter((c) => !c.socket.closed).length, fit);
       assert.ok((await buffered()) <= BUDGET);
-      // Without the budget the process would hold 400 × 256 KiB = 100 MiB of bodies.
-      assert.ok(peak - before < BUDGET / 1048576 + 40, `RSS rose by ${Math.round(peak - before)} MiB for a ${BUDGET / 1048576} MiB budget`);
+      // Without the budget the process would hold 400 × 256 KiB = 100 MiB of bodies. The slack
+      // is what 400 connections and the garbage not yet collected take (48 MiB: a CI run saw 57
+      // MiB in all against 16 + 40 once; GC's timing moves it by several).
+      assert.ok(peak - before < BUDGET / 1048576 + 48, `RSS rose by ${Math.round(peak - before)} MiB for a ${BUDGET / 1048576} MiB budget`);
       for (const c of clients) c.socket.destroy();
       await waitFor(async () => (await buffered()) === 0, 'bytes given back');
       assert.equal(upstream.requests.length, 0);

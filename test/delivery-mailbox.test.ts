@@ -304,6 +304,7 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       assert.equal(sample(exposition, 'webhook_affinity_mailbox_fallbacks_total', { reason: 'full' }), 1);
       assert.equal(sample(exposition, 'webhook_affinity_mailbox_fallbacks_total', { reason: 'store-down' }), 0);
       assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'upstream-unreachable' }), 1, "the request's outcome is the forward's");
+      assert.equal(sample(exposition, 'webhook_affinity_upstream_failures_total', { upstream: `${bot.url}/` }), 1, 'and the instance is counted as failing it');
     } finally {
       for (const res of held) res.end();
       await service.close();

@@ -99,6 +99,11 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       assert.match(yTop, /^[125]0* req\/s$/);
       assert.ok(Number.parseFloat(yTop) >= peak, `${yTop} is at least the peak ${peak}`);
       for (const label of ['0 req/s', '5 min ago', 'now']) assert.equal(await page.getByText(label, { exact: true }).count(), 1, label);
+      // Each instance's answers per second (the three webhooks went to them) and failures (none).
+      const perInstance = async () =>
+        Promise.all(bots.map(async (bot) => ({ rate: Number(await rowOf(bot).locator('td').nth(3).textContent()), failures: await rowOf(bot).locator('td').nth(4).textContent() })));
+      await waitFor(async () => ((await perInstance()).reduce((sum, i) => sum + i.rate, 0) > 0 ? true : undefined), 'answers per second per instance');
+      assert.deepEqual((await perInstance()).map((i) => i.failures), ['0', '0']);
       await screenshot(t, page, 'hash-mode');
       assert.deepEqual(problems, []);
       assert.equal(await page.locator('#lookup-section').isHidden(), true, 'no look-up without ADMIN_TOKEN');

@@ -45,10 +45,10 @@ describe('status verdict', () => {
 
   it('the last minute: the newest counters less those of the sample a minute before (or the first)', () => {
     const samples: TrafficSample[] = [
-      { at: 0, outcomes: {}, deliveries: {}, buckets: [], deliveryBuckets: [] },
-      { at: 30_000, outcomes: { affinity: 5, 'upstream-failed': 1 }, deliveries: { delivered: 2 }, buckets: [], deliveryBuckets: [] },
-      { at: 62_000, outcomes: { affinity: 9, 'upstream-failed': 1 }, deliveries: { delivered: 4, retried: 1 }, buckets: [], deliveryBuckets: [] },
-      { at: 100_000, outcomes: { affinity: 20, 'upstream-failed': 3 }, deliveries: { delivered: 4, retried: 7, dead: 1 }, buckets: [], deliveryBuckets: [] },
+      { at: 0, outcomes: {}, deliveries: {}, buckets: [], deliveryBuckets: [], answeredBy: {}, failedBy: {} },
+      { at: 30_000, outcomes: { affinity: 5, 'upstream-failed': 1 }, deliveries: { delivered: 2 }, buckets: [], deliveryBuckets: [], answeredBy: {}, failedBy: {} },
+      { at: 62_000, outcomes: { affinity: 9, 'upstream-failed': 1 }, deliveries: { delivered: 4, retried: 1 }, buckets: [], deliveryBuckets: [], answeredBy: {}, failedBy: {} },
+      { at: 100_000, outcomes: { affinity: 20, 'upstream-failed': 3 }, deliveries: { delivered: 4, retried: 7, dead: 1 }, buckets: [], deliveryBuckets: [], answeredBy: {}, failedBy: {} },
     ];
     assert.deepEqual(lastMinuteOf(samples), { affinity: 15, 'upstream-failed': 2 });
     assert.deepEqual(lastMinuteOf(samples.slice(0, 2)), { affinity: 5, 'upstream-failed': 1 }, 'less than a minute kept: since the first');

@@ -58,7 +58,7 @@ const HTML = `<!doctype html>
 </section>
 <section id="upstreams-section" hidden aria-labelledby="upstreams-heading">
 <h2 id="upstreams-heading">Bot instances</h2>
-<table><thead><tr><th scope="col">instance</th><th scope="col">health</th><th scope="col">why</th><th scope="col">last change</th></tr></thead>
+<table><thead><tr><th scope="col">instance</th><th scope="col">health</th><th scope="col">why</th><th scope="col">answers/s</th><th scope="col">failures, 1 min</th><th scope="col">last change</th></tr></thead>
 <tbody id="upstreams-body"></tbody></table>
 </section>
 <section id="store-section" hidden aria-labelledby="store-heading">

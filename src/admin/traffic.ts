@@ -17,12 +17,17 @@ export interface TrafficSample {
   readonly buckets: readonly (readonly [number, number])[];
   /** webhook_affinity_delivery_seconds buckets (mailbox deliveries only), the same way. */
   readonly deliveryBuckets: readonly (readonly [number, number])[];
+  /** Answers (webhook_affinity_upstream_response_seconds_count) and failures (webhook_affinity_upstream_failures_total) by upstream. */
+  readonly answeredBy: Readonly<Record<string, number>>;
+  readonly failedBy: Readonly<Record<string, number>>;
 }
 
 const REQUESTS = 'webhook_affinity_requests_total{';
 const DELIVERIES = 'webhook_affinity_deliveries_total{';
 const BUCKETS = 'webhook_affinity_upstream_response_seconds_bucket{';
 const DELIVERY_BUCKETS = 'webhook_affinity_delivery_seconds_bucket{';
+const ANSWERED = 'webhook_affinity_upstream_response_seconds_count{';
+const FAILED = 'webhook_affinity_upstream_failures_total{';
 
 /** The families the page draws, out of a Prometheus text exposition. */
 export function trafficOf(exposition: string, at: number): TrafficSample {
@@ -30,7 +35,16 @@ export function trafficOf(exposition: string, at: number): TrafficSample {
   const deliveries: Record<string, number> = {};
   const buckets = new Map<number, number>();
   const deliveryBuckets = new Map<number, number>();
+  const answeredBy: Record<string, number> = {};
+  const failedBy: Record<string, number> = {};
   for (const line of exposition.split('\n')) {
+    const byUpstream = line.startsWith(ANSWERED) ? answeredBy : line.startsWith(FAILED) ? failedBy : undefined;
+    if (byUpstream !== undefined) {
+      const upstream = /upstream="([^"]*)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (upstream !== undefined && Number.isFinite(value)) byUpstream[upstream] = (byUpstream[upstream] ?? 0) + value;
+      continue;
+    }
     const counted = line.startsWith(REQUESTS) ? outcomes : line.startsWith(DELIVERIES) ? deliveries : undefined;
     const histogram = line.startsWith(BUCKETS) ? buckets : line.startsWith(DELIVERY_BUCKETS) ? deliveryBuckets : undefined;
     if (counted === undefined && histogram === undefined) continue;
@@ -47,7 +61,7 @@ export function trafficOf(exposition: string, at: number): TrafficSample {
       }
     }
   }
-  return { at, outcomes, deliveries, buckets: [...buckets], deliveryBuckets: [...deliveryBuckets] };
+  return { at, outcomes, deliveries, buckets: [...buckets], deliveryBuckets: [...deliveryBuckets], answeredBy, failedBy };
 }
 
 export interface TrafficHistory {
@@ -57,7 +71,7 @@ export interface TrafficHistory {
 
 /** Samples `read()` every `everyMs`, keeping `keepMs`; the first sample is the zero every counter starts from. */
 export function trafficHistory(read: () => Promise<string>, clock: () => number, everyMs = 2000, keepMs = 300_000): TrafficHistory {
-  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, deliveries: {}, buckets: [], deliveryBuckets: [] }];
+  const kept: TrafficSample[] = [{ at: clock(), outcomes: {}, deliveries: {}, buckets: [], deliveryBuckets: [], answeredBy: {}, failedBy: {} }];
   let reading = false;
   let failed = false;
   const timer = setInterval(() => {

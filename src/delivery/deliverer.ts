@@ -31,6 +31,8 @@ export interface DelivererOptions {
   readonly sign?: Signer | undefined;
   /** Told how long the instance took to answer (its head), as direct forwards tell it. */
   readonly onAnswerTime?: ((upstream: string, seconds: number) => void) | undefined;
+  /** Told when an instance gave no whole answer to a delivery, as direct forwards tell it. */
+  readonly onFailed?: ((upstream: string) => void) | undefined;
   /**
    * Given a delivered webhook's answer, read up to ANSWER_MAX_BYTES, before the key's next
    * delivery (a Telegram bot's webhook reply, made by the proxy).
@@ -114,6 +116,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
             });
           },
           onFailure: (failure) => {
+            options.onFailed?.(candidate.id);
             if (neverReachedUpstream(failure)) route.unreachable(candidate, failure.message);
             resolve({ result: { kind: 'failed', error: failure.message } });
           },

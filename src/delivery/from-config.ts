@@ -48,6 +48,7 @@ export function mailboxFromConfig(
     clock,
     sign: deliverySigner(config),
     // The same histogram as direct forwards: the status page and the dashboard see queued bots too.
+    onFailed: (upstream) => observer.upstreamFailed?.(upstream),
     onAnswerTime: (upstream, seconds) => {
       observer.upstreamResponded?.(upstream, seconds);
       observer.deliveryAnswered?.(seconds);

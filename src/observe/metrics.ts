@@ -48,6 +48,14 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     registers: [registry],
   });
 
+  const upstreamFailures = new Counter({
+    name: 'webhook_affinity_upstream_failures_total',
+    help: 'Requests to an upstream (direct forwards and mailbox deliveries) that got no whole answer: refused, reset, timed out or cut, per upstream',
+    labelNames: ['upstream'],
+    registers: [registry],
+  });
+  const failuresOf = new Map<string, ReturnType<typeof upstreamFailures.labels>>();
+
   const countRetry = batchedCounter(registry, {
     name: 'webhook_affinity_upstream_retries_total',
     help: 'Requests sent again: stale-connection (a kept-alive upstream connection was closed before it read the request; resent on a new one), failover (hash mode: the next instance after a refused connection)',
@@ -82,6 +90,11 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
     observer: {
       requestEnded: (r) => countOutcome(r.outcome),
       upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
+      upstreamFailed: (upstream) => {
+        let child = failuresOf.get(upstream);
+        if (child === undefined) failuresOf.set(upstream, (child = upstreamFailures.labels(upstream)));
+        child.inc();
+      },
       upstreamRetried: (_upstream, reason) => countRetry(reason),
       storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),

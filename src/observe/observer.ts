@@ -39,6 +39,8 @@ export interface ProxyObserver {
   requestEnded?(record: RequestRecord): void;
   /** An upstream answered (headers received) after `seconds`. */
   upstreamResponded?(upstream: string, seconds: number): void;
+  /** A request sent to `upstream` (a direct forward or a mailbox delivery) got no whole answer: refused, reset, timed out, cut. */
+  upstreamFailed?(upstream: string): void;
   /** Cookie mode: a store lookup for a key found cookies (hit), none (miss), or failed. */
   storeLookup?(result: StoreLookupResult): void;
   /** Cookie mode: a store write failed (dropped). */
@@ -83,5 +85,6 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
     botReply: (platform, outcome) => present.forEach((o) => o.botReply?.(platform, outcome)),
     mailboxFellBack: (why) => present.forEach((o) => o.mailboxFellBack?.(why)),
     deliveryAnswered: (seconds) => present.forEach((o) => o.deliveryAnswered?.(seconds)),
+    upstreamFailed: (upstream) => present.forEach((o) => o.upstreamFailed?.(upstream)),
   };
 }

@@ -50,6 +50,7 @@ export function dispatch(forwarder: Forwarder, route: Route, candidates: readonl
           request.answered(head);
         },
         onFailure: (err) => {
+          observer.upstreamFailed?.(candidate.id);
           // Only a connection never made says the upstream is unwell, and only then is the
           // request certainly unseen: a request that reached an upstream is never replayed.
           const unseen = neverReachedUpstream(err);
