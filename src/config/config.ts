@@ -17,19 +17,8 @@ import type { ForwardEngine } from '../upstream/engines';
 import { EnvReader } from './env-reader';
 import { readAdmin, readAffinity, readLimits, readListener, readOutgoing, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
 
-/** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
-export const DEFAULT_AFFINITY_COOKIES = [
-  'AWSALB',
-  'AWSALBCORS',
-  'AWSALBAPP-0',
-  'SERVERID',
-  'INGRESSCOOKIE',
-  'heroku-session-affinity',
-  'ARRAffinity',
-  'ARRAffinitySameSite',
-  'GCLB',
-  'route',
-] as const;
+// AFFINITY_COOKIES's default lives with its reader (sections.ts); exported here for callers of the config.
+export { DEFAULT_AFFINITY_COOKIES } from './sections';
 
 export interface Config {
   /** Listening port (PORT, default 9090; 0 picks a free one). */

@@ -11,8 +11,21 @@ import { DEFAULT_TEAMS_OPENID_URL, schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
 import { DEFAULT_FORWARD_ENGINE, FORWARD_ENGINE_NAMES } from '../upstream/engines';
 import type { Config } from './config';
-import { DEFAULT_AFFINITY_COOKIES } from './config';
 import type { EnvReader } from './env-reader';
+
+/** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
+export const DEFAULT_AFFINITY_COOKIES = [
+  'AWSALB',
+  'AWSALBCORS',
+  'AWSALBAPP-0',
+  'SERVERID',
+  'INGRESSCOOKIE',
+  'heroku-session-affinity',
+  'ARRAffinity',
+  'ARRAffinitySameSite',
+  'GCLB',
+  'route',
+] as const;
 
 // RFC 9110 token: what a header or cookie name may be made of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
