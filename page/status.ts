@@ -336,11 +336,12 @@ let lastStatus: Status | undefined;
 async function refresh(): Promise<void> {
   try {
     const [status, traffic] = await Promise.all([getJson<Status>('/status.json'), getJson<Parameters<typeof samplesOf>[0]>('/status/traffic.json')]);
+    // The samples first: the instances' table reads their rates from them.
+    if (traffic.body !== undefined) samples = samplesOf(traffic.body);
     if (status.body !== undefined) {
       lastStatus = status.body;
       drawStatus(status.body);
     }
-    if (traffic.body !== undefined) samples = samplesOf(traffic.body);
     drawTraffic();
     if (lastStatus?.queue !== null && tokenAccepted) await drawDeadLetters();
     byId('updated').textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
