@@ -146,11 +146,18 @@ function niceCeiling(value: number): number {
   return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= value) ?? 10 * power;
 }
 
-function drawTraffic(): void {
+/** The newest sample, the first within a minute before it, and the seconds between them. */
+function lastMinute(): { latest: Sample; minuteAgo: Sample; seconds: number } | undefined {
   const latest = samples[samples.length - 1];
-  if (latest === undefined) return;
+  if (latest === undefined) return undefined;
   const minuteAgo = samples.find((s) => s.at >= latest.at - 60_000) ?? latest;
-  const seconds = (latest.at - minuteAgo.at) / 1000;
+  return { latest, minuteAgo, seconds: (latest.at - minuteAgo.at) / 1000 };
+}
+
+function drawTraffic(): void {
+  const minute = lastMinute();
+  if (minute === undefined) return;
+  const { latest, minuteAgo, seconds } = minute;
   const rate = seconds > 0 ? (total(latest) - total(minuteAgo)) / seconds : 0;
   const p50 = quantile(0.5, minuteAgo, latest);
   const p99 = quantile(0.99, minuteAgo, latest);
@@ -211,10 +218,9 @@ function drawStatus(s: Status): void {
   byId('upstreams-section').hidden = s.upstreams.length === 0;
   const ups = byId<HTMLTableSectionElement>('upstreams-body');
   // Each instance's answers per second and failures over the last minute of the traffic history.
-  const latest = samples[samples.length - 1];
-  const minuteAgo = latest === undefined ? undefined : (samples.find((x) => x.at >= latest.at - 60_000) ?? latest);
-  const seconds = latest === undefined || minuteAgo === undefined ? 0 : (latest.at - minuteAgo.at) / 1000;
-  const change = (of: 'answeredBy' | 'failedBy', url: string) => (latest?.[of].get(url) ?? 0) - (minuteAgo?.[of].get(url) ?? 0);
+  const minute = lastMinute();
+  const seconds = minute?.seconds ?? 0;
+  const change = (of: 'answeredBy' | 'failedBy', url: string) => (minute?.latest[of].get(url) ?? 0) - (minute?.minuteAgo[of].get(url) ?? 0);
   ups.replaceChildren(
     ...s.upstreams.map((u) =>
       row([u.url, text('span', u.state, `state-${u.state}`), u.reason ?? '', seconds > 0 ? (change('answeredBy', u.url) / seconds).toFixed(1) : '–', String(change('failedBy', u.url)), when(u.since)]),

@@ -7,10 +7,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import { setTimeout as pause } from 'node:timers/promises';
-import { closeServer, request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
+import { OK_ANSWER, rawUpstream, type RawUpstream } from './helpers/raw-upstream';
 import { ENGINES } from './helpers/engines';
 
 const GIB = 1024 ** 3;
@@ -81,35 +80,19 @@ for (const engine of ENGINES) {
     });
 
     describe('trailer fields and interim answers', () => {
-      let upstream: net.Server;
-      let url: string;
+      let upstream: RawUpstream;
       let proxy: RunningProxy;
       before(async () => {
-        upstream = net.createServer((socket) => {
-          socket.on('error', () => {});
-          let head = '';
-          socket.on('data', (chunk: Buffer) => {
-            head += chunk.toString('latin1');
-            const end = head.indexOf('\r\n\r\n');
-            const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-            if (end === -1 || head.length - end - 4 < length) return;
-            const path = head.split(' ')[1];
-            head = '';
-            if (path === '/trailers') {
-              socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n');
-            } else if (path === '/continue') {
-              socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal');
-            } else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-          });
-        });
-        upstream.listen(0, '127.0.0.1');
-        await once(upstream, 'listening');
-        url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-        proxy = await startProxy(url, { FORWARD_ENGINE: engine });
+        const answers: Record<string, string> = {
+          '/trailers': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n',
+          '/continue': 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal',
+        };
+        upstream = await rawUpstream(({ path }) => answers[path] ?? OK_ANSWER);
+        proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine });
       });
       after(async () => {
         await proxy.close();
-        await closeServer(upstream);
+        await upstream.close();
       });
 
       it("relays the answer's trailer fields to a client that reads chunks", async () => {

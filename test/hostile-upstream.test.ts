@@ -5,59 +5,22 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { closeServer, request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { OK_ANSWER, rawUpstream, type RawUpstream } from './helpers/raw-upstream';
 import { waitFor } from './helpers/wait';
 import { ENGINES } from './helpers/engines';
-
-/** A raw upstream that answers each request with `answers[path]`, written as is. */
-interface RawUpstream {
-  readonly url: string;
-  /** Upstream-side sockets closed so far. */
-  closed: number;
-  close(): Promise<void>;
-}
-
-async function rawUpstream(answers: Record<string, string>): Promise<RawUpstream> {
-  const state = { closed: 0 };
-  const server = net.createServer((socket) => {
-    socket.on('close', () => state.closed++);
-    socket.on('error', () => {});
-    let head = '';
-    socket.on('data', (chunk: Buffer) => {
-      head += chunk.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const path = head.split(' ')[1] ?? '/';
-      const length = Number(/content-length: *(\d+)/i.exec(head.slice(0, end))?.[1] ?? 0);
-      if (head.length - end - 4 < length) return;
-      head = '';
-      socket.write(answers[path] ?? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get closed() {
-      return state.closed;
-    },
-    close: () => closeServer(server),
-  };
-}
 
 for (const engine of ENGINES) describe(`hostile upstream answers, framing and protocol (FORWARD_ENGINE=${engine})`, () => {
   let upstream: RawUpstream;
   let proxy: RunningProxy;
   before(async () => {
-    upstream = await rawUpstream({
+    const answers: Record<string, string> = {
       '/upgrade': 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
       '/processing': 'HTTP/1.1 102 Processing\r\n\r\n',
       '/early-hints': 'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal',
       '/no-content-with-body': 'HTTP/1.1 204 No Content\r\nSet-Cookie: AWSALB=leaked\r\nX-Upstream: leaked\r\n\r\nthis body must not be here',
-    });
+    };
+    upstream = await rawUpstream(({ path }) => answers[path] ?? OK_ANSWER);
     // A long upstream timeout: the answers below must come from the proxy's checks, not from it.
     proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, UPSTREAM_TIMEOUT_MS: '60000' });
   });

@@ -9,11 +9,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net, { type AddressInfo, type Socket } from 'node:net';
-import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
 import type { Env } from '../src/config/config';
-import { closeServer, request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
+import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
+import { OK_ANSWER, rawUpstream } from './helpers/raw-upstream';
 import { waitFor } from './helpers/wait';
 import { ENGINES } from './helpers/engines';
 import { DEFAULT_FORWARD_ENGINE } from '../src/upstream/engines';
@@ -147,49 +147,12 @@ backend bots
   });
 });
 
-/**
- * An upstream that reads each request's head and then, for the requests listed in `closeOn`
- * (counted per connection from 1), closes the connection without a byte of answer; it answers
- * the others 200 and keeps the connection open.
- */
-async function closingUpstream(closeOn: (nthOnConnection: number) => boolean): Promise<{ url: string; connections: number; requests: string[]; close(): Promise<void> }> {
-  const state = { connections: 0, requests: [] as string[] };
-  const server = net.createServer((socket) => {
-    state.connections++;
-    let served = 0;
-    let pending = '';
-    socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      const end = pending.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const length = Number(/content-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
-      if (pending.length - end - 4 < length) return;
-      state.requests.push(pending.slice(end + 4, end + 4 + length));
-      pending = '';
-      served++;
-      if (closeOn(served)) socket.destroy();
-      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get connections() {
-      return state.connections;
-    },
-    requests: state.requests,
-    close: () => closeServer(server),
-  };
-}
-
 for (const engine of ENGINES) {
   describe(`a kept-alive connection closed with no answer (FORWARD_ENGINE=${engine})`, () => {
     for (const delivery of ['direct', 'queued'] as const) {
       it(`${delivery}: the webhook is sent once more on a new connection, and answered`, async () => {
         // Every second request on a connection meets a close: the connection's first answer shows it was alive.
-        const upstream = await closingUpstream((n) => n === 2);
+        const upstream = await rawUpstream(({ nthOnConnection }) => (nthOnConnection === 2 ? undefined : OK_ANSWER));
         const retries: string[] = [];
         const outcomes: string[] = [];
         const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, DELIVERY: delivery }, { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (r) => outcomes.push(r.outcome) } });
@@ -202,7 +165,7 @@ for (const engine of ENGINES) {
           // 1st on connection A; 2nd meets A's close → resent on its own connection B (closed after);
           // 3rd on a new connection C; 4th meets C's close → resent on D.
           assert.deepEqual(retries, ['stale-connection', 'stale-connection']);
-          const ids = upstream.requests.map((body) => JSON.parse(body).data.id as number);
+          const ids = upstream.requests.map((r) => JSON.parse(r.body).data.id as number);
           assert.deepEqual(ids, [0, 1, 1, 2, 3, 3], 'each closed request reached the upstream, and was sent once more');
           if (delivery === 'queued') assert.deepEqual([...new Set(outcomes)], ['delivered']);
         } finally {
@@ -213,7 +176,7 @@ for (const engine of ENGINES) {
     }
 
     it('a new connection closed with no answer is not sent again: 502 (the upstream may have read it)', async () => {
-      const upstream = await closingUpstream(() => true);
+      const upstream = await rawUpstream(() => undefined);
       const retries: string[] = [];
       const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine }, { observer: { upstreamRetried: (_u, reason) => retries.push(reason) } });
       try {

@@ -2,6 +2,7 @@
  * The status page's first line, in words: Healthy, Degraded with each reason, or Not ready with
  * the checks that fail — what an operator asks first ("is it healthy, and if not, why").
  */
+import type { RequestOutcome } from '../observe/outcomes';
 import type { Check } from './backend';
 import type { TrafficSample } from './traffic';
 
@@ -13,7 +14,7 @@ export interface Verdict {
 }
 
 /** Outcomes that mean a webhook was refused or could not be delivered: counted over the last minute. */
-const FAILING: Readonly<Record<string, string>> = {
+const FAILING: Readonly<Partial<Record<RequestOutcome, string>>> = {
   'signature-rejected': 'refused: bad signature',
   'keys-unavailable': 'refused: signing keys unavailable',
   'too-large': 'refused: too large',

@@ -106,5 +106,10 @@ export function joinPath(prefix: string, url: string): string {
   return path.includes('//') ? path.replace(/\/{2,}/g, '/') + joined.slice(path.length) : joined;
 }
 
+/** Whether the body is streamed (sent once as it comes, so never sent again) rather than held. */
+export function isStreamed(body: Outgoing['body']): body is Readable {
+  return body !== undefined && !Buffer.isBuffer(body);
+}
+
 /** A reader for an answer whose body nobody wants: it is read and let go. */
 export const DISCARD: AnswerReader = { data: () => true, end: () => {}, cut: () => {} };

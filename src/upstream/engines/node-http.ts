@@ -6,9 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
 import { errnoOf, fromUpstreamError, type ProxyError } from '../../errors';
-import { upstreamPath, type AnswerReader, type ForwardTarget, type Outgoing, type SendCallbacks, type Sender, type SenderOptions } from '../sender';
+import { isStreamed, upstreamPath, type AnswerReader, type ForwardTarget, type Outgoing, type SendCallbacks, type Sender, type SenderOptions } from '../sender';
 import { refuseInterim, refuseUpgrade } from './interim';
 import { watchForStalls } from './stall-watch';
 
@@ -51,7 +50,7 @@ export function createNodeSender(options: SenderOptions): Sender {
         cutAnswer(fromUpstreamError(err));
         return;
       }
-      if (!fresh && !isStream(outgoing.body) && diedUnread(request, readBefore, err)) {
+      if (!fresh && !isStreamed(outgoing.body) && diedUnread(request, readBefore, err)) {
         options.onStaleConnection?.(url);
         send(target, outgoing, callbacks, true);
         return;
@@ -60,7 +59,7 @@ export function createNodeSender(options: SenderOptions): Sender {
     });
     callbacks.onSent?.({ abort: () => abort(request) });
     const { body } = outgoing;
-    if (isStream(body)) {
+    if (isStreamed(body)) {
       body.pipe(request);
       // A client that leaves mid-body: the upstream request is aborted by its owner.
     } else request.end(body);
@@ -103,10 +102,6 @@ function readInto(answer: IncomingMessage, reader: AnswerReader): (err: ProxyErr
     if (!answer.complete) cut(fromUpstreamError(Object.assign(new Error('the answer was cut'), { code: 'ECONNRESET' })));
   });
   return cut;
-}
-
-function isStream(body: Outgoing['body']): body is Readable {
-  return body !== undefined && !Buffer.isBuffer(body);
 }
 
 /**

@@ -14,10 +14,9 @@
  */
 import type { Socket } from 'node:net';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
 import { Pool, buildConnector, type Dispatcher } from 'undici';
 import { errnoOf, fromUpstreamError, unexpectedInterim, upstreamTimeout, type ProxyError } from '../../errors';
-import { upstreamPath, type AnswerReader, type ForwardTarget, type Outgoing, type SendCallbacks, type Sender, type SenderOptions } from '../sender';
+import { isStreamed, upstreamPath, type AnswerReader, type ForwardTarget, type Outgoing, type SendCallbacks, type Sender, type SenderOptions } from '../sender';
 
 /** Set on a connection's error: how many bytes it had read when it failed (undici's own errors carry it as `socket.bytesRead`). */
 const READ_BEFORE_ERROR = Symbol('bytesReadBeforeError');
@@ -49,7 +48,7 @@ export function createUndiciSender(options: SenderOptions): Sender {
 
   function send(target: ForwardTarget, outgoing: Outgoing, callbacks: SendCallbacks, again = false): void {
     const { url } = target;
-    const exchange = new Exchange(outgoing, callbacks, options.upstreamTimeoutMs, (err) => {
+    const exchange = new Exchange(callbacks, options.upstreamTimeoutMs, (err) => {
       if (again || !resendable(outgoing, err)) return false;
       options.onStaleConnection?.(url);
       send(target, outgoing, callbacks, true);
@@ -95,7 +94,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   aborted = false;
 
   constructor(
-    private readonly outgoing: Outgoing,
     private readonly callbacks: SendCallbacks,
     private readonly timeoutMs: number,
     /** Sends the request again after `err` if it may be; says whether it did. */
@@ -140,7 +138,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     const failure = this.failureOf(err);
     if (this.reader !== undefined) this.reader.cut(failure);
-    else if (this.answerBegan || this.aborted || isStream(this.outgoing.body) || !this.resend(err)) this.callbacks.onFailure(failure);
+    else if (this.answerBegan || this.aborted || !this.resend(err)) this.callbacks.onFailure(failure);
   }
 
   private failureOf(err: Error): ProxyError {
@@ -160,7 +158,7 @@ class Exchange implements Dispatcher.DispatchHandler {
  * Exchange's to check.
  */
 function resendable(outgoing: Outgoing, err: Error): boolean {
-  if (isStream(outgoing.body) || !CLOSED_BY_PEER.has(errnoOf(err))) return false;
+  if (isStreamed(outgoing.body) || !CLOSED_BY_PEER.has(errnoOf(err))) return false;
   return bytesReadBefore(err) > 0;
 }
 
@@ -201,10 +199,6 @@ function headersFor(outgoing: Outgoing, host: string | undefined): Record<string
   }
   if (host !== undefined) headers.host = host;
   return headers;
-}
-
-function isStream(body: Outgoing['body']): body is Readable {
-  return body instanceof Readable;
 }
 
 function hasAny(headers: IncomingHttpHeaders | undefined): headers is IncomingHttpHeaders {
