@@ -121,12 +121,28 @@ function sizeOf(text: string): number {
   return Number(m[1]) * ({ '': 1, k: 1024, m: 1024 * 1024 } as Record<string, number>)[m[2]!.toLowerCase()]!;
 }
 
-/** A Node process printing "listening on http://host:port" once ready. */
+/**
+ * A Node process printing "listening on http://host:port" once ready. The admin listener runs as
+ * it does by default, on a port of its own; a port taken between our look and its bind (a test
+ * running beside the bench smoke) makes the process exit 1 before listening, and it is started
+ * again on another, up to three times.
+ */
 async function startNodeProcess(script: string, env: Record<string, string>): Promise<Target> {
-  // The admin listener runs as it does by default, on a port of its own.
-  const adminPort = String(await freePort());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeProcessOnce(script, { ADMIN_PORT: String(await freePort()), ...env });
+    } catch (err) {
+      if (!(err instanceof CouldNotListen) || attempt === 3) throw err;
+    }
+  }
+}
+
+/** The process exited with status 1 (could not listen) before it listened. */
+class CouldNotListen extends Error {}
+
+function startNodeProcessOnce(script: string, env: Record<string, string>): Promise<Target> {
   const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ADMIN_PORT: adminPort, ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -141,7 +157,7 @@ async function startNodeProcess(script: string, env: Record<string, string>): Pr
       resolve({ url: m[1]!.replace('[::]', '127.0.0.1'), pid: child.pid, stop: () => stopChild(child) });
     };
     child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.once('exit', (code) => reject(code === 1 ? new CouldNotListen(`${script} could not listen`) : new Error(`${script} exited with ${code}`)));
   });
 }
 
