@@ -61,6 +61,9 @@ export interface Mailbox {
   readonly droppedAtClose: number;
 }
 
+/** How often a spool that announces other processes' work is looked at anyway (ms): what a lost notification costs at most. */
+const SAFETY_POLL_MS = 2000;
+
 const OUTCOME_OF: Record<Settlement['kind'], DeliveryOutcome> = { delivered: 'delivered', retry: 'retried', dead: 'dead', hold: 'held' };
 
 /** `value`, waited for only when it is a promise (the memory spool's answers stay synchronous). */
@@ -104,7 +107,10 @@ class SpoolMailbox implements Mailbox {
     this.clock = options.clock;
     this.report = throttled(logError, 10_000, options.clock);
     // A shared spool gets work from other replicas too: look for it now and then.
-    this.poll = this.spool.shared ? setInterval(() => void this.pump(), options.pollMs ?? 250) : undefined;
+    // A spool that says when others store work is polled only as the safety net.
+    this.spool.listen?.(() => void this.pump());
+    const pollMs = this.spool.listen === undefined ? (options.pollMs ?? 250) : SAFETY_POLL_MS;
+    this.poll = this.spool.shared ? setInterval(() => void this.pump(), pollMs) : undefined;
   }
 
   accept(letter: Letter): Maybe<AppendResult> {
@@ -298,6 +304,8 @@ class SpoolMailbox implements Mailbox {
     // While the bot is away, what is due waits for the next probe.
     const due = dueAt !== undefined && this.botAway ? Math.max(dueAt, this.nextProbeAt) : dueAt;
     if (due === undefined || due >= this.timerAt) return;
+    // Due already, with no room: the next delivery to finish pumps (a timer would fire at once, again and again).
+    if (due <= this.clock() && this.inFlight >= this.options.concurrency) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timerAt = due;
     this.timer = setTimeout(

@@ -71,6 +71,12 @@ export interface Spool {
   ready(): Promise<void>;
   /** Whether other processes share it (then the pump also looks for work they stored). */
   readonly shared: boolean;
+  /**
+   * A shared spool that hears when another process stores a letter (PostgreSQL's LISTEN) calls
+   * `onWork` then, and when it may have missed some (listening again after an outage): the pump
+   * then polls only as a safety net.
+   */
+  listen?(onWork: () => void): void;
   /** Releases connections. */
   close(): Maybe<void>;
 }

@@ -1,17 +1,20 @@
 /**
  * The store backends by STORE name: the names, each backend's variables and how it opens are
- * all read from here. Adding one (PostgreSQL, say) is a file beside memory.ts and a line below.
+ * all read from here. Adding one is a file beside memory.ts and a line below (postgres.ts was added so: its spool and
+ * its connection are files of their own, as Redis's are).
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';
 import type { StoreBackend, StoreCommon, StoreSession } from './backend';
 import { memoryBackend } from './memory';
+import { postgresBackend } from './postgres';
 import { redisBackend } from './redis';
 import type { AffinityStore } from './store';
 
 export const STORE_BACKENDS = {
   memory: memoryBackend,
   redis: redisBackend,
+  postgres: postgresBackend,
 } as const;
 
 export type StoreName = keyof typeof STORE_BACKENDS;

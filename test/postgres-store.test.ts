@@ -1,0 +1,107 @@
+/**
+ * STORE=postgres: the store, spool and dedupe contracts against the machine's PostgreSQL (a
+ * schema of its own per suite), and the schema's migration: created at the first connection,
+ * once, however many replicas start together.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { memoryDeliveryIds } from '../src/dedupe/delivery-ids';
+import { PostgresSpool } from '../src/delivery/postgres-spool';
+import { PostgresConnection } from '../src/store/postgres-connection';
+import { PostgresStore, postgresBackend } from '../src/store/postgres';
+import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/postgres-schema';
+import { deliveryIdsContract } from './helpers/delivery-ids-contract';
+import { adminSql, dropSchemas, postgresSkipReason, TEST_DATABASE_URL, testSchema } from './helpers/postgres';
+import { spoolContract } from './helpers/spool-contract';
+import { storeContract } from './helpers/store-contract';
+
+const skip = postgresSkipReason();
+const schemas: string[] = [];
+const connections: PostgresConnection[] = [];
+
+/** A connection to a fresh schema (migrated by the connection itself). */
+async function connect(schema = testSchema()): Promise<PostgresConnection> {
+  if (!schemas.includes(schema)) schemas.push(schema);
+  const connection = new PostgresConnection(TEST_DATABASE_URL, schema, `PostgreSQL (schema ${schema})`, 5000);
+  connections.push(connection);
+  await connection.ready();
+  return connection;
+}
+
+after(async () => {
+  for (const connection of connections) await connection.close();
+  if (skip === false) await dropSchemas(schemas);
+});
+
+storeContract(
+  'postgres',
+  async () => {
+    let now = 1_000_000;
+    const store = new PostgresStore(await connect(), () => now, 2000);
+    return { store, advance: async (ms) => void (now += ms) };
+  },
+  { skip },
+);
+
+spoolContract(
+  'postgres',
+  async (options) => {
+    const spool = new PostgresSpool(await connect(), { timeoutMs: 2000, leaseMs: 60_000, ...options });
+    await spool.ready();
+    return spool;
+  },
+  { skip },
+);
+
+deliveryIdsContract('memory', async () => {
+  let now = 1_000_000;
+  const ids = memoryDeliveryIds(100, () => now);
+  return { ids, other: ids, advance: async (ms) => void (now += ms) };
+});
+
+deliveryIdsContract(
+  'postgres',
+  async () => {
+    let now = 1_000_000;
+    const schema = testSchema();
+    const open = (c: PostgresConnection) => postgresBackend.connect({ url: TEST_DATABASE_URL, schema: c.schema }, { clock: () => now, timeoutMs: 2000 });
+    const [a, b] = [open(await connect(schema)), open(await connect(schema))];
+    after(() => Promise.all([a.close(), b.close()]));
+    const [ids, other] = [a.deliveryIds(), b.deliveryIds()];
+    await Promise.all([ids.ready(), other.ready()]);
+    return { ids, other, advance: async (ms) => void (now += ms) };
+  },
+  { skip },
+);
+
+describe('PostgreSQL schema', { skip }, () => {
+  it('is created at the first connection, at the current version, by one of several replicas starting together', async () => {
+    const schema = testSchema();
+    schemas.push(schema);
+    const sqls = Array.from({ length: 4 }, () => adminSql());
+    try {
+      await Promise.all(sqls.map((sql) => migrate(sql, schema, 2000)));
+      assert.equal(await schemaVersion(sqls[0]!, schema), SCHEMA_VERSION);
+      const [versions] = await sqls[0]!.unsafe(`select count(*)::int as n from "${schema}".schema_version`);
+      assert.equal(versions?.n, 1, 'one version row');
+      // Run again: nothing to do, nothing changed.
+      await migrate(sqls[1]!, schema, 2000);
+      assert.equal(await schemaVersion(sqls[1]!, schema), SCHEMA_VERSION);
+    } finally {
+      await Promise.all(sqls.map((sql) => sql.end()));
+    }
+  });
+
+  it('refuses a schema that a newer proxy migrated, and says so', async () => {
+    const schema = testSchema();
+    schemas.push(schema);
+    const sql = adminSql();
+    try {
+      await migrate(sql, schema, 2000);
+      await sql.unsafe(`update "${schema}".schema_version set version = ${SCHEMA_VERSION + 1}`);
+      await assert.rejects(migrate(sql, schema, 2000), /newer than this proxy's/);
+    } finally {
+      await sql.end();
+    }
+  });
+});
