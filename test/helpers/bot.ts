@@ -57,7 +57,8 @@ export class Bot {
         const now = (this.inFlight.get(key) ?? 0) + 1;
         this.inFlight.set(key, now);
         if (now > 1) this.overlapped.add(key);
-        res.on('finish', () => this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1));
+        // Over when answered, or when its connection closed unanswered (its replica died).
+        res.on('close', () => this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1));
         // Answered a turn later, so that a second delivery of the key would overlap this one.
         setImmediate(() => {
           this.deliveries.push(d);
