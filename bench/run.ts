@@ -2,8 +2,8 @@
  * npm run bench [-- --duration 4 --rounds 5 --connections 50 --quick --json out.json --only header,cookie --body 64k]
  * npm run bench -- memory
  * npm run bench -- instructions [--only header,hash] [--quick]
- * npm run bench -- backlog [--quick] [--redis | --cluster] [--mailboxes 50000]
- * npm run bench -- accept [--quick] [--redis | --cluster]
+ * npm run bench -- backlog [--quick] [--redis | --cluster | --postgres] [--mailboxes 50000]
+ * npm run bench -- accept [--quick] [--redis | --cluster | --postgres]
  * npm run bench -- signatures [--quick]
  * npm run bench -- keys
  *
@@ -31,6 +31,7 @@ import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, redisSkipReason, testPrefix } from '../test/helpers/redis';
 import { signers } from '../test/helpers/signers';
 import { RedisClusterSet } from '../test/helpers/redis-ha';
+import { dropSchemas, TEST_DATABASE_URL, testSchema } from '../test/helpers/postgres';
 import { startKeyServer } from '../test/helpers/teams-keys';
 import { SIGNATURE_SCHEME_NAMES } from '../src/signature/schemes';
 
@@ -75,7 +76,7 @@ interface CaseResult {
   peakRssBytes: number | undefined;
 }
 
-type Commands = { keys: boolean; memory: boolean; instructions: boolean; backlog: boolean; accept: boolean; redis: boolean; cluster: boolean; signatures: boolean };
+type Commands = { keys: boolean; memory: boolean; instructions: boolean; backlog: boolean; accept: boolean; redis: boolean; cluster: boolean; postgres: boolean; signatures: boolean };
 
 function parseArgs(argv: string[]): Options & Commands {
   const opts: Options & Commands = {
@@ -88,6 +89,7 @@ function parseArgs(argv: string[]): Options & Commands {
     backlog: false,
     accept: false,
     redis: false,
+    postgres: false,
     cluster: false,
     signatures: false,
   };
@@ -99,6 +101,7 @@ function parseArgs(argv: string[]): Options & Commands {
     else if (a === 'backlog') opts.backlog = true;
     else if (a === 'accept') opts.accept = true;
     else if (a === '--redis') opts.redis = true;
+    else if (a === '--postgres') opts.postgres = true;
     else if (a === '--cluster') opts.cluster = true;
     else if (a === 'signatures') opts.signatures = true;
     else if (a === '--quick') Object.assign(opts, { durationS: 1, rounds: 1 });
@@ -295,7 +298,8 @@ const median = (xs: number[]): number => {
 
 /**
  * Runs a mailbox bench on the spool the options name: memory; --redis: REDIS_URL's server;
- * --cluster: a cluster of its own (three primaries, three replicas) from Debian's redis-server.
+ * --cluster: a cluster of its own (three primaries, three replicas) from Debian's redis-server;
+ * --postgres: TEST_DATABASE_URL's database, in a schema of its own, dropped after.
  */
 async function onSpool(opts: Commands, bench: (spoolEnv: Record<string, string>, where: string) => Promise<void>): Promise<void> {
   if (opts.cluster) {
@@ -304,6 +308,15 @@ async function onSpool(opts: Commands, bench: (spoolEnv: Record<string, string>,
       await bench({ STORE: 'redis', REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_PREFIX: BENCH_REDIS_PREFIX }, 'Redis spool, a 3-primary cluster');
     } finally {
       await cluster.stop();
+    }
+    return;
+  }
+  if (opts.postgres) {
+    const schema = testSchema();
+    try {
+      await bench({ STORE: 'postgres', DATABASE_URL: TEST_DATABASE_URL, POSTGRES_SCHEMA: schema }, `PostgreSQL spool, ${TEST_DATABASE_URL}`);
+    } finally {
+      await dropSchemas([schema]);
     }
     return;
   }

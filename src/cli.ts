@@ -52,7 +52,8 @@ export function helpText(): string {
     'Usage: webhook-affinity [--check | --help | --version]',
     '',
     'It is configured by environment variables, and runs until SIGTERM or SIGINT (then drains).',
-    '  --check    validate the configuration, print every variable as it is in effect (secrets masked), exit 0, or 2 when it is invalid',
+    '  --check    validate the configuration, print every variable as it is in effect (secrets masked), exit 0, or 2 when it is invalid;',
+    '             with STORE=postgres, also whether the database answers and its schema is current (exit 1 when not; nothing is changed)',
     '  -h, --help     this text',
     '  -v, --version  the version',
     '',
@@ -82,7 +83,7 @@ function wrap(text: string, width: number): string[] {
 }
 
 /** --check: the effective settings, one per line, secrets masked; or the problems. */
-export function checkConfiguration(env: Env): { ok: true; text: string; warnings: readonly string[] } | { ok: false; text: string } {
+export function checkConfiguration(env: Env): { ok: true; text: string; warnings: readonly string[]; config: Config } | { ok: false; text: string } {
   let config: Config;
   try {
     config = parseConfig(env);
@@ -90,7 +91,7 @@ export function checkConfiguration(env: Env): { ok: true; text: string; warnings
     if (err instanceof ConfigError) return { ok: false, text: err.message };
     throw err;
   }
-  return { ok: true, text: effectiveVariables(env, config), warnings: config.warnings };
+  return { ok: true, text: effectiveVariables(env, config), warnings: config.warnings, config };
 }
 
 /** Config fields that hold secrets: shown as *** (or absent). */

@@ -10,6 +10,7 @@ import { runPrimary } from './cluster';
 import { ConfigError, parseConfig, type Config } from './config/config';
 import { redactUrl } from './config/redact';
 import { storeParts } from './config/sections';
+import { describeStore, inspectStore } from './store/backends';
 import { messageOf, StartupError, stackOf } from './errors';
 import { modeOf } from './modes';
 import { log, logError } from './log';
@@ -94,7 +95,14 @@ function answer(command: 'help' | 'version' | 'check'): void {
       process.exit(2);
     }
     for (const warning of checked.warnings) logError(`warning: ${warning}`);
-    exitAfter(0, `configuration is valid; every variable as it is in effect (secrets masked; "default" marks what was not set):\n${checked.text}`);
+    const text = `configuration is valid; every variable as it is in effect (secrets masked; "default" marks what was not set):\n${checked.text}`;
+    const inspecting = inspectStore(checked.config.store, checked.config.storeOptions);
+    if (inspecting === undefined) {
+      exitAfter(0, text);
+      return;
+    }
+    // A store that cannot be reached, or is not ready for this proxy: exit 1 (the configuration itself is valid).
+    void inspecting.then((store) => exitAfter(store.ok ? 0 : 1, `${text}store: ${describeStore(checked.config.store, checked.config.storeOptions)}: ${store.text}\n`));
   }
 }
 

@@ -14,6 +14,8 @@ import { deliveryIdsContract } from './helpers/delivery-ids-contract';
 import { adminSql, dropSchemas, postgresSkipReason, TEST_DATABASE_URL, testSchema } from './helpers/postgres';
 import { spoolContract } from './helpers/spool-contract';
 import { storeContract } from './helpers/store-contract';
+import { freePort } from './helpers/net';
+import { runServerProcess } from './helpers/process';
 
 const skip = postgresSkipReason();
 const schemas: string[] = [];
@@ -90,6 +92,27 @@ describe('PostgreSQL schema', { skip }, () => {
     } finally {
       await Promise.all(sqls.map((sql) => sql.end()));
     }
+  });
+
+  it('--check says whether the database answers and the schema is current, and changes nothing', async () => {
+    const schema = testSchema();
+    schemas.push(schema);
+    const env = { STORE: 'postgres', DELIVERY: 'queued', DATABASE_URL: TEST_DATABASE_URL, POSTGRES_SCHEMA: schema };
+    const fresh = await runServerProcess(env, ['--check']);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    assert.match(fresh.stdout, new RegExp(`store: PostgreSQL at \\S+ \\(schema ${schema}\\): reachable; schema ${schema} does not exist yet: the proxy creates it at start`));
+    const sql = adminSql();
+    try {
+      assert.equal(await schemaVersion(sql, schema), 0, 'nothing created');
+      await migrate(sql, schema, 2000);
+    } finally {
+      await sql.end();
+    }
+    const current = await runServerProcess(env, ['--check']);
+    assert.match(current.stdout, new RegExp(`reachable; schema ${schema} is current \\(version ${SCHEMA_VERSION}\\)`));
+    const away = await runServerProcess({ ...env, DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/test` }, ['--check']);
+    assert.equal(away.code, 1, 'exit 1: the configuration is valid, the store is not there');
+    assert.match(away.stdout, /unreachable \(ECONNREFUSED\)/);
   });
 
   it('refuses a schema that a newer proxy migrated, and says so', async () => {

@@ -59,10 +59,12 @@ describe('mode table', () => {
 describe('store backends table', () => {
   it('gives STORE its names, and each backend reads its own variables', () => {
     assert.deepEqual([...STORE_NAMES], Object.keys(STORE_BACKENDS));
-    assert.throws(() => parseConfig({ STORE: 'postgres' }), new RegExp(`STORE="postgres" is not valid: expected one of ${STORE_NAMES.join(', ')}`));
+    assert.throws(() => parseConfig({ STORE: 'mysql' }), new RegExp(`STORE="mysql" is not valid: expected one of ${STORE_NAMES.join(', ')}`));
     const config = parseConfig({ STORE: 'redis', REDIS_URL: 'redis://u:hunter2@r:6379', REDIS_PREFIX: 'p:', AFFINITY_MAX_ENTRIES: '7' });
     assert.equal(describeStore('redis', config.storeOptions), 'Redis at redis://u:***@r:6379 (prefix p:)');
     assert.equal(config.storeOptions.memory.maxEntries, 7);
+    const onPostgres = parseConfig({ STORE: 'postgres', DATABASE_URL: 'postgres://bots:hunter2@db1,db2/bots?target_session_attrs=read-write', POSTGRES_SCHEMA: 'wa' });
+    assert.equal(describeStore('postgres', onPostgres.storeOptions), 'PostgreSQL at postgres://bots:***@db1,db2/bots?target_session_attrs=read-write (schema wa)');
   });
 
   it('the memory store is local, always up, and counts its keys', async () => {

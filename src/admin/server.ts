@@ -133,7 +133,7 @@ export function createAdminServer(options: AdminOptions): Server {
       known.cookies = jar.map((c) => ({ name: c.name, value: c.value, expires: new Date(c.expiresAt).toISOString() }));
     }
     if (backend.mailbox !== undefined) {
-      // What waits for this key in the mailbox (this process's, or the shared one on Redis).
+      // What waits for this key in the mailbox (this process's, or the shared one on Redis or PostgreSQL).
       const waiting = await backend.mailbox.pendingFor(key, QUEUED_SHOWN);
       known.queued = waiting.map((w) => ({ id: w.id, path: pathOnly(w.url), arrived: new Date(w.arrivedAt).toISOString(), attempts: w.attempts }));
     }

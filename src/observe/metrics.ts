@@ -232,7 +232,7 @@ function registerGauges(registry: Registry, sources: () => MetricsSources): void
   });
   new Gauge({
     name: 'webhook_affinity_store_up',
-    help: 'Cookie modes with a networked STORE (redis): 1 while the store is connected, else 0',
+    help: 'Cookie modes with a networked STORE (redis, postgres): 1 while the store is connected, else 0',
     registers: [registry],
     collect() {
       const health = sources().store?.health();

@@ -52,4 +52,15 @@ export interface StoreBackend<Options> {
   describe(options: Options): string;
   /** A session that connects when its first part is opened. */
   connect(options: Options, common: StoreCommon): StoreSession;
+  /**
+   * For --check: whether the backend can be reached and is ready for this proxy (a schema
+   * current), looked at without changing anything. Backends without it are not contacted.
+   */
+  inspect?(options: Options): Promise<StoreInspection>;
+}
+
+/** What --check says of a store: `ok` false makes it exit 1. */
+export interface StoreInspection {
+  readonly ok: boolean;
+  readonly text: string;
 }

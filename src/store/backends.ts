@@ -5,7 +5,7 @@
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';
-import type { StoreBackend, StoreCommon, StoreSession } from './backend';
+import type { StoreBackend, StoreCommon, StoreInspection, StoreSession } from './backend';
 import { memoryBackend } from './memory';
 import { postgresBackend } from './postgres';
 import { redisBackend } from './redis';
@@ -46,6 +46,11 @@ export function isShared(name: StoreName): boolean {
 
 export function describeStore<N extends StoreName>(name: N, options: StoreOptions): string {
   return BACKENDS[name].describe(options[name]);
+}
+
+/** For --check: the store as it is now (undefined: this backend is not contacted by --check). */
+export function inspectStore<N extends StoreName>(name: N, options: StoreOptions): Promise<StoreInspection> | undefined {
+  return BACKENDS[name].inspect?.(options[name]);
 }
 
 /** A session with the backend STORE names: its parts (store, spool, delivery ids) share one connection. */

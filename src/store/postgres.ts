@@ -7,10 +7,11 @@
 import { PostgresSpool } from '../delivery/postgres-spool';
 import type { DeliveryIds } from '../dedupe/delivery-ids';
 import { redactUrl } from '../config/redact';
-import type { Row } from 'postgres';
+import postgres, { type Row } from 'postgres';
+import { errnoOf, messageOf } from '../errors';
 import type { StoreBackend, StoreSession } from './backend';
-import { PostgresConnection, type Sql } from './postgres-connection';
-import { quoted } from './postgres-schema';
+import { PostgresConnection, sqlState, type Sql } from './postgres-connection';
+import { quoted, SCHEMA_VERSION, schemaVersion } from './postgres-schema';
 import type { AffinityStore, Clock, StoreHealth } from './store';
 
 export interface PostgresBackendOptions {
@@ -123,6 +124,20 @@ export const postgresBackend: StoreBackend<PostgresBackendOptions> = {
     return { url, schema };
   },
   describe: (options) => `PostgreSQL at ${redactUrl(options.url)} (schema ${options.schema})`,
+  async inspect({ url, schema }) {
+    const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+    try {
+      const version = await schemaVersion(sql, schema);
+      if (version === SCHEMA_VERSION) return { ok: true, text: `reachable; schema ${schema} is current (version ${version})` };
+      if (version === 0) return { ok: true, text: `reachable; schema ${schema} does not exist yet: the proxy creates it at start` };
+      if (version < SCHEMA_VERSION) return { ok: true, text: `reachable; schema ${schema} is at version ${version}: the proxy migrates it to ${SCHEMA_VERSION} at start` };
+      return { ok: false, text: `reachable, but schema ${schema} is at version ${version}, newer than this proxy's ${SCHEMA_VERSION}: run the newer webhook-affinity` };
+    } catch (err) {
+      return { ok: false, text: `unreachable (${sqlState(err) ?? (errnoOf(err) || messageOf(err))})` };
+    } finally {
+      await sql.end({ timeout: 1 }).catch(() => {});
+    }
+  },
   connect(options, { clock, timeoutMs }): StoreSession {
     let connection: PostgresConnection | undefined;
     let sweeper: NodeJS.Timeout | undefined;
