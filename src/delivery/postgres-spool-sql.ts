@@ -13,6 +13,12 @@
  *                settlements pick at random and reads add up: one row would make every append
  *                wait for the one before it to commit
  *
+ * What must survive is the append: it commits as the database is set to (synchronous_commit,
+ * a synchronous standby). Claims and settlements commit without waiting for their WAL to be
+ * flushed (synchronous_commit off, for their transaction only): one lost in a crash means a
+ * delivery made again (at least once), never a webhook lost, and the append's flush is then the
+ * only one a webhook waits for.
+ *
  * One delivery in flight per key across every replica: a claim takes due mailboxes with
  * `FOR UPDATE SKIP LOCKED` (replicas claiming at once take different ones) and sets their
  * lease; an append or a settlement locks its mailbox's row first, so the two never interleave
@@ -113,6 +119,7 @@ declare
   mb text;
   head ${s}.letters%rowtype;
 begin
+  perform set_config('synchronous_commit', 'off', true);
   update ${s}.mailboxes m set lease_until = null, claim = null, due_at = p_now
     where m.mailbox in (select x.mailbox from ${s}.mailboxes x where x.lease_until <= p_now for update skip locked);
   for mb in select x.mailbox from ${s}.mailboxes x where x.lease_until is null and x.due_at <= p_now
@@ -138,6 +145,7 @@ declare
   next_arrival bigint;
   dropped integer;
 begin
+  perform set_config('synchronous_commit', 'off', true);
   perform 1 from ${s}.mailboxes where mailbox = p_mailbox and claim = p_claim for update;
   if not found then return false; end if;
   if p_kind = 'retry' or p_kind = 'hold' then
