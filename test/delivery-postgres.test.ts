@@ -11,7 +11,7 @@ import { request, webhook } from './helpers/http';
 import { closedPortUrl } from './helpers/net';
 import { adminSql, dropSchemas, postgresSkipReason, TEST_DATABASE_URL, testSchema } from './helpers/postgres';
 import { PrivatePostgres, privatePostgresSkipReason } from './helpers/private-postgres';
-import { startServerProcess, type ServerProcess } from './helpers/process';
+import { heard, startServerProcess, type ServerProcess } from './helpers/process';
 import { waitFor } from './helpers/wait';
 
 const skip = postgresSkipReason();
@@ -202,23 +202,50 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
       const waiting: http.ServerResponse[] = [];
       let answering = false;
       bot.answer = (d, res) => (answering || d.id === undefined ? res.end('ok') : waiting.push(res));
-      proxy = await startServerProcess({ ...queuedOnPostgres({ DATABASE_URL: url, SPOOL_TIMEOUT_MS: '1000', QUEUE_LEASE_MS: '1000' }), TARGET_URL: bot.url });
-      const load = sendInOrder([proxy.port], 20, 30);
-      await waitFor(() => bot.deliveries.length >= 10, 'load under way');
+      const env = queuedOnPostgres({ DATABASE_URL: url, SPOOL_TIMEOUT_MS: '1000', QUEUE_LEASE_MS: '1000' });
+      proxy = await startServerProcess({ ...env, TARGET_URL: bot.url });
+      await waitFor(async () => wasQueued(await request(proxy!.port, { body: body('before', 0) })), 'queued on the primary');
+
+      // A proxy given the standby alone (read-only) forwards directly, and says why once.
+      const onStandby = await startServerProcess({ ...env, DATABASE_URL: standby.url, TARGET_URL: bot.url });
+      try {
+        const res = await request(onStandby.port, { body: body('standby', 0) });
+        assert.equal(res.status, 200);
+        assert.ok(!wasQueued(res), 'not queued on a standby');
+        await heard(onStandby, /unreachable \(read-only: a standby\)/, 'the standby named as read-only');
+      } finally {
+        await stopAll([onStandby]);
+      }
+
+      // Load, 20 keys at once, until it is stopped; the primary is killed once 100 are acknowledged.
+      const sent: Sent[] = [];
+      let sending = true;
+      const load = Promise.all(
+        Array.from({ length: 20 }, async (_, k) => {
+          for (let seq = 0; sending; seq++) {
+            const res = await request(proxy!.port, { body: body(`key-${k}`, seq) }).catch(() => ({ status: 0, body: Buffer.from('') }));
+            sent.push({ key: `key-${k}`, seq, queued: wasQueued(res), id: undefined });
+          }
+        }),
+      );
+      const acked = () => sent.filter((x) => x.queued);
+      await waitFor(() => acked().length >= 100, '100 acknowledged before the failover', { ms: 20_000 });
       primary.kill();
+      const atKill = acked().length;
       standby.promote();
-      const sent = await load;
-      const acked = sent.filter((s) => s.queued);
+      // The load goes on until the promoted standby has taken 100 more.
+      await waitFor(() => acked().length >= atKill + 100, '100 acknowledged after the failover', { ms: 30_000 });
+      sending = false;
+      await load;
       answering = true;
       for (const res of waiting.splice(0)) res.destroy();
-      await waitFor(async () => wasQueued(await request(proxy!.port, { body: body('after', 0) })), 'queued on the promoted standby', { ms: 20_000, pauseMs: 100 });
-      await waitFor(() => acked.every((s) => bot.deliveries.some((d) => d.key === s.key && d.seq === s.seq)), 'every acknowledged webhook delivered', { ms: 30_000 }).catch((err: unknown) => {
-        const lost = acked.filter((s) => !bot.deliveries.some((d) => d.key === s.key && d.seq === s.seq));
-        throw new Error(`${String(err)}: ${lost.length} of ${acked.length} acknowledged not delivered; proxy said:\n${proxy!.stderr()}`);
+      const all = acked();
+      await waitFor(() => all.every((x) => bot.deliveries.some((d) => d.key === x.key && d.seq === x.seq)), 'every acknowledged webhook delivered', { ms: 30_000 }).catch((err: unknown) => {
+        const lost = all.filter((x) => !bot.deliveries.some((d) => d.key === x.key && d.seq === x.seq));
+        throw new Error(`${String(err)}: ${lost.length} of ${all.length} acknowledged not delivered; proxy said:\n${proxy!.stderr()}`);
       });
-      assert.ok(acked.length > 0, 'some were acknowledged');
       assert.equal(proxy.child.exitCode, null, 'no crash');
-      console.log(`# failover: ${sent.length} sent, ${acked.length} acknowledged as queued, all delivered; ${sent.length - acked.length} forwarded directly or refused`);
+      console.log(`# failover: ${sent.length} sent, ${all.length} acknowledged as queued (${atKill} before the kill), all delivered, 0 lost; ${sent.length - all.length} forwarded directly or refused`);
     } finally {
       await stopAll([proxy]);
       await bot.stop();
