@@ -42,7 +42,7 @@ const APPEND_BATCHES = { lanes: 2, maxBatch: 200 };
 const SETTLE_BATCHES = { lanes: 1, maxBatch: 200 };
 
 /** Element types of the arrays sent (PostgreSQL type oids): the client sends each as that type's array. */
-const [BOOL, BYTEA, INT8, INT4, TEXT] = [16, 17, 20, 23, 25];
+const [BOOL, INT8, INT4, TEXT] = [16, 20, 23, 25];
 
 /** One settlement waiting for its batch. */
 interface Settling {
@@ -209,7 +209,7 @@ export class PostgresSpool implements Spool {
           column(TEXT, (l) => l.method),
           column(TEXT, (l) => l.url),
           column(TEXT, (l) => JSON.stringify(l.headers)),
-          column(BYTEA, (l) => l.body),
+          column(TEXT, (l) => l.body.toString('base64')),
           column(INT4, letterBytes),
           column(INT8, (l) => l.arrivedAt),
           this.options.maxBytes,
