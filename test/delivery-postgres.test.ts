@@ -181,6 +181,28 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
     }
   });
 
+  it('takes a frozen database (SIGSTOP) as away after one timeout, forwards directly meanwhile, and queues again once it thaws', async () => {
+    const db = await PrivatePostgres.primary();
+    const bot = await new Bot().start();
+    const proxy = await startServerProcess({ ...queuedOnPostgres({ DATABASE_URL: db.url, SPOOL_TIMEOUT_MS: '300' }), TARGET_URL: bot.url });
+    try {
+      await waitFor(async () => wasQueued(await request(proxy.port, { body: body('alice', 0) })), 'queued while the database answers');
+      db.signalAll('SIGSTOP');
+      const frozen = await sendInOrder([proxy.port], 10, 3, 1);
+      assert.ok(frozen.every((x) => !x.queued && x.id === undefined), 'answered, none queued, while frozen');
+      await heard(proxy, /unreachable \(no answer\)/, 'the outage said once');
+      db.signalAll('SIGCONT');
+      await waitFor(async () => wasQueued(await request(proxy.port, { body: body('alice', 9) })), 'queued again once thawed', { ms: 15_000, pauseMs: 100 });
+      assert.equal((proxy.stderr().match(/\(schema \w+\) unreachable/g) ?? []).length, 1, `the outage said once:\n${proxy.stderr()}`);
+      assert.equal(proxy.child.exitCode, null, 'still running');
+    } finally {
+      db.signalAll('SIGCONT');
+      await stopAll([proxy]);
+      await bot.stop();
+      db.destroy();
+    }
+  });
+
   it('fails over to a synchronous standby under load: every webhook acknowledged is delivered, no crash', async () => {
     const primary = await PrivatePostgres.primary();
     const standby = await PrivatePostgres.standbyOf(primary, 'standby1');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { memoryDeliveryIds } from '../src/dedupe/delivery-ids';
 import { PostgresSpool } from '../src/delivery/postgres-spool';
 import { PostgresConnection } from '../src/store/postgres-connection';
-import { PostgresStore, postgresBackend } from '../src/store/postgres';
+import { PostgresStore, postgresBackend, sweepExpired } from '../src/store/postgres';
 import { migrate, SCHEMA_VERSION, schemaVersion } from '../src/store/postgres-schema';
 import { deliveryIdsContract } from './helpers/delivery-ids-contract';
 import { adminSql, dropSchemas, postgresSkipReason, TEST_DATABASE_URL, testSchema } from './helpers/postgres';
@@ -75,6 +75,25 @@ deliveryIdsContract(
   },
   { skip },
 );
+
+describe('PostgreSQL store upkeep', { skip }, () => {
+  it('sweeps expired cookies and dedupe ids in bounded batches, and keeps the live ones', async () => {
+    const connection = await connect();
+    const s = `"${connection.schema}"`;
+    const sql = adminSql();
+    try {
+      // 2 500 expired of each (three batches of at most 1 000), 10 live.
+      await sql.unsafe(`insert into ${s}.affinity select 'gone-' || i, 'v', 999 from generate_series(1, 2500) i`);
+      await sql.unsafe(`insert into ${s}.affinity select 'live-' || i, 'v', 2000 from generate_series(1, 10) i`);
+      await sql.unsafe(`insert into ${s}.delivery_ids select 'gone-' || i, 999 from generate_series(1, 2500) i`);
+      await sweepExpired(connection, 1000, 5000);
+      const [left] = await sql.unsafe(`select (select count(*)::int from ${s}.affinity) as cookies, (select count(*)::int from ${s}.delivery_ids) as ids`);
+      assert.deepEqual([left?.cookies, left?.ids], [10, 0]);
+    } finally {
+      await sql.end();
+    }
+  });
+});
 
 describe('PostgreSQL schema', { skip }, () => {
   it('is created at the first connection, at the current version, by one of several replicas starting together', async () => {

@@ -15,25 +15,10 @@
 import postgres from 'postgres';
 import { errnoOf, messageOf } from '../errors';
 import { logError } from '../log';
+import { outageLine, StoreTimeoutError, StoreUnavailableError, type StoreUse } from './store-call';
 import { migrate } from './postgres-schema';
 
 export type Sql = postgres.Sql;
-
-/** A call refused without being sent: the database is away. */
-export class PostgresUnavailableError extends Error {
-  readonly code = 'STORE_UNAVAILABLE';
-}
-
-/** A call not answered in time. */
-export class PostgresTimeoutError extends Error {
-  readonly code = 'STORE_TIMEOUT';
-}
-
-/** What a part says when it uses the connection: named in the one line said per outage. */
-export interface PostgresUse {
-  readonly part: string;
-  readonly fallback: string;
-}
 
 const PROBE_EVERY_MS = 500;
 
@@ -68,7 +53,7 @@ function reasonOf(err: unknown): string {
 export class PostgresConnection {
   readonly where: string;
   private sql: Sql;
-  private readonly uses: PostgresUse[] = [];
+  private readonly uses: StoreUse[] = [];
   private readonly listeners: Listener[] = [];
   /** Set while calls fail at once: why. */
   private downReason: string | undefined = 'not connected yet';
@@ -95,7 +80,7 @@ export class PostgresConnection {
   }
 
   /** Adds a part to the ones named when the database is lost. */
-  use(use: PostgresUse): void {
+  use(use: StoreUse): void {
     this.uses.push(use);
   }
 
@@ -112,7 +97,7 @@ export class PostgresConnection {
 
   /** Runs `send` unless the database is away, failing it after `timeoutMs`. */
   async call<T>(timeoutMs: number, send: (sql: Sql) => Promise<T>): Promise<T> {
-    if (this.downReason !== undefined) throw new PostgresUnavailableError(`${this.where} is unreachable (${this.downReason})`);
+    if (this.downReason !== undefined) throw new StoreUnavailableError(`${this.where} is unreachable (${this.downReason})`);
     const sentAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const pending = send(this.sql);
@@ -121,7 +106,7 @@ export class PostgresConnection {
         // A query not answered in time is cancelled, so a slow database does not pile them up.
         const cancel: unknown = Reflect.get(pending, 'cancel');
         if (typeof cancel === 'function') void Promise.resolve(cancel.call(pending)).catch(() => {});
-        reject(new PostgresTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`));
+        reject(new StoreTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
     });
     try {
@@ -129,7 +114,7 @@ export class PostgresConnection {
       this.lastAnswerAt = performance.now();
       return value;
     } catch (err) {
-      if (err instanceof PostgresTimeoutError) {
+      if (err instanceof StoreTimeoutError) {
         // Only when the database answered nothing at all since: a slow answer among others is not an outage.
         if (this.lastAnswerAt < sentAt) this.goDown('no answer');
       } else if (isOutage(err)) {
@@ -158,7 +143,7 @@ export class PostgresConnection {
     this.closing ??= (async () => {
       clearInterval(this.probe);
       this.probe = undefined;
-      this.settleWaiters(new PostgresUnavailableError('closed'));
+      this.settleWaiters(new StoreUnavailableError('closed'));
       await this.sql.end({ timeout: 1 }).catch(() => {});
     })();
     return this.closing;
@@ -195,8 +180,7 @@ export class PostgresConnection {
     if (this.downReason !== undefined && this.said) return;
     this.downReason = reason;
     this.said = true;
-    const parts = this.uses.map((u) => `${u.part}: ${u.fallback}`).join('; ');
-    logError(`${this.where} unreachable (${reason})${parts === '' ? '' : `; until it returns, ${parts}`}`);
+    logError(outageLine(this.where, reason, this.uses));
     this.probe ??= setInterval(() => void this.checkBack(), PROBE_EVERY_MS).unref();
   }
 
@@ -215,7 +199,7 @@ export class PostgresConnection {
       this.connected();
     } catch (err) {
       // A frozen server never answers: its connections are dropped and opened again.
-      if (err instanceof PostgresTimeoutError) await this.reopen();
+      if (err instanceof StoreTimeoutError) await this.reopen();
       else if (!isOutage(err)) this.downReason = reasonOf(err);
     } finally {
       this.probing = false;
@@ -261,6 +245,6 @@ export class PostgresConnection {
 
 function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new PostgresTimeoutError(`no answer within ${ms} ms`)), ms)));
+  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new StoreTimeoutError(`no answer within ${ms} ms`)), ms)));
   return Promise.race([pending, late]).finally(() => clearTimeout(timer));
 }

@@ -101,7 +101,7 @@ function postgresDeliveryIds(connection: PostgresConnection, clock: Clock, timeo
 }
 
 /** Deletes expired rows, a bounded batch per statement, until a batch comes back short (or ten have run). */
-async function sweepExpired(connection: PostgresConnection, now: number, timeoutMs: number): Promise<void> {
+export async function sweepExpired(connection: PostgresConnection, now: number, timeoutMs: number): Promise<void> {
   const s = quoted(connection.schema);
   for (const table of ['affinity', 'delivery_ids']) {
     for (let batch = 0; batch < 10; batch++) {

@@ -15,34 +15,17 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { errnoOf, messageOf } from '../errors';
 import { logError } from '../log';
+import { outageLine, StoreTimeoutError, StoreUnavailableError, type StoreUse } from './store-call';
 import { describeTopology, type RedisAuth, type RedisTopology } from './redis-topology';
 
 export type RedisClient = Redis | Cluster;
-
-/** A call refused without being sent: the connection is down. */
-export class RedisUnavailableError extends Error {
-  readonly code = 'STORE_UNAVAILABLE';
-}
-
-/** A call not answered in time. */
-export class RedisTimeoutError extends Error {
-  readonly code = 'STORE_TIMEOUT';
-}
-
-/** What a part says when it uses the connection: named in the one line said per outage. */
-export interface RedisUse {
-  /** "affinity store", "delivery mailbox", "dedupe". */
-  readonly part: string;
-  /** What happens to webhooks while Redis is away. */
-  readonly fallback: string;
-}
 
 const PROBE_EVERY_MS = 500;
 
 export class RedisConnection {
   readonly client: RedisClient;
   readonly where: string;
-  private readonly uses: RedisUse[] = [];
+  private readonly uses: StoreUse[] = [];
   private readonly readyHooks: ((client: RedisClient) => void)[] = [];
   /** Set while calls fail at once: why. */
   private downReason: string | undefined;
@@ -66,7 +49,7 @@ export class RedisConnection {
   }
 
   /** Adds a part to the ones named when Redis is lost. */
-  use(use: RedisUse): void {
+  use(use: StoreUse): void {
     this.uses.push(use);
   }
 
@@ -100,11 +83,11 @@ export class RedisConnection {
 
   /** Runs `send` unless the connection is down, failing it after `timeoutMs`. */
   async call<T>(timeoutMs: number, send: (client: RedisClient) => Promise<T>): Promise<T> {
-    if (this.downReason !== undefined) throw new RedisUnavailableError(`${this.where} is unreachable (${this.downReason})`);
+    if (this.downReason !== undefined) throw new StoreUnavailableError(`${this.where} is unreachable (${this.downReason})`);
     const sentAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new StoreTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
     const answered = send(this.client).then(
       (value) => {
@@ -124,7 +107,7 @@ export class RedisConnection {
       return await Promise.race([answered, late]);
     } catch (err) {
       // Only when Redis answered nothing at all since: a slow answer among others is not an outage.
-      if (err instanceof RedisTimeoutError && this.lastAnswerAt < sentAt) this.goDown('no answer');
+      if (err instanceof StoreTimeoutError && this.lastAnswerAt < sentAt) this.goDown('no answer');
       throw err;
     } finally {
       clearTimeout(timer);
@@ -158,8 +141,7 @@ export class RedisConnection {
   private goDown(reason: string): void {
     if (this.downReason !== undefined) return;
     this.downReason = reason;
-    const parts = this.uses.map((u) => `${u.part}: ${u.fallback}`).join('; ');
-    logError(`${this.where} unreachable (${reason})${parts === '' ? '' : `; until it returns, ${parts}`}`);
+    logError(outageLine(this.where, reason, this.uses));
     this.probe ??= setInterval(() => this.checkBack(), PROBE_EVERY_MS).unref();
   }
 

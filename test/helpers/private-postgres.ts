@@ -93,6 +93,14 @@ export class PrivatePostgres {
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the server and every backend: it accepts connections and answers nothing. */
+  signalAll(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const pid = this.pid();
+    if (pid === undefined) return;
+    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.trim() !== '');
+    for (const p of [pid, ...children.map(Number)]) process.kill(p, signal);
+  }
+
   /** A standby becomes a primary. */
   promote(): void {
     run('pg_ctl', ['-D', join(this.dir, 'data'), '-w', 'promote']);
