@@ -2,7 +2,7 @@
  * Runs work after the event loop's poll phase instead of at once: everything queued during one
  * pass of the loop runs together, in order, from a single setImmediate. Why: reading every
  * request that is ready before forwarding any costs about a quarter less CPU per request
- * (README, Performance); the wait is at most one pass of the loop.
+ * (docs/performance.md); the wait is at most one pass of the loop.
  */
 export function inCheckPhase<T>(run: (item: T) => void): (item: T) => void {
   let queue: T[] = [];

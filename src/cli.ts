@@ -59,7 +59,7 @@ export function helpText(): string {
     '',
     'Exit status: 0 stopped cleanly, 1 could not listen or stopped badly, 2 invalid configuration or usage, 3 stopped but dropped accepted webhooks (DELIVERY=queued, STORE=memory).',
     '',
-    'Environment variables (the README says more about each):',
+    'Environment variables (docs/configuration.md lists them; the docs/ pages say more about each):',
     ...(lines.length > 0 ? lines : ['  (the list is in .env.example, which is not installed here)']),
     '',
   ].join('\n');

@@ -1,8 +1,8 @@
 /**
- * The README's load-balancer snippets are these files (deploy/lb/), and each is run for real in
+ * The load-balancer snippets docs/modes.md shows are these files (deploy/lb/), and each is run for real in
  * front of three bot instances with webhook-affinity in front of it: every actor lands on one
  * instance; when one instance dies, only its actors move, and no webhook fails; and what the load
- * balancer does with keyless requests is measured against what the README says.
+ * balancer does with keyless requests is measured against what docs/modes.md says.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ interface Snippet {
   readonly file: string;
   readonly mode: 'header' | 'cookie';
   /**
-   * What the README says it does with requests that carry no key, checked on 30 of them: in
+   * What docs/modes.md says it does with requests that carry no key, checked on 30 of them: in
    * strict turn (10 each), or spread over every instance (HAProxy's hash fallback walks its
    * consistent-hash ring; Caddy picks at random).
    */
@@ -34,12 +34,12 @@ const SNIPPETS: Snippet[] = [
   { kind: 'caddy', file: 'Caddyfile', mode: 'header', keyless: 'spread' },
 ];
 
-describe('README load-balancer snippets', () => {
+describe('docs/modes.md load-balancer snippets', () => {
   it('are the files in deploy/lb/, byte for byte', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(__dirname, '..', '..', 'docs', 'modes.md'), 'utf8');
     for (const { file } of SNIPPETS) {
       const text = readFileSync(join(LB_DIR, file), 'utf8');
-      assert.ok(/```[a-z]*\n/.test(readme) && readme.includes(`\n${text}\`\`\`\n`), `${file} is in the README as it is`);
+      assert.ok(/```[a-z]*\n/.test(readme) && readme.includes(`\n${text}\`\`\`\n`), `${file} is in docs/modes.md as it is`);
     }
   });
 });

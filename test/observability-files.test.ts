@@ -1,7 +1,7 @@
 /**
  * The alert rules and the Grafana dashboard in deploy/: every metric they query is one the proxy
  * really exports (scraped from /metrics in the configurations that export each), the rules pass
- * `promtool check rules` and their unit tests `promtool test rules`, and the README shows the
+ * `promtool check rules` and their unit tests `promtool test rules`, and docs/operating.md shows the
  * rules file as it is.
  */
 import { after, before, describe, it } from 'node:test';
@@ -85,9 +85,9 @@ describe('alert rules and dashboard', () => {
     for (const panel of dashboard.panels) assert.ok((panel.targets ?? []).length > 0, panel.title);
   });
 
-  it('the README shows the alert rules as they are in deploy/prometheus/alerts.yml', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    assert.ok(readme.includes('```yaml\n' + readFileSync(RULES, 'utf8') + '```\n'), 'README holds the file byte for byte in a yaml block');
+  it('docs/operating.md shows the alert rules as they are in deploy/prometheus/alerts.yml', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
+    assert.ok(readme.includes('```yaml\n' + readFileSync(RULES, 'utf8') + '```\n'), 'docs/operating.md holds the file byte for byte in a yaml block');
   });
 
   it('promtool checks the rules and their unit tests pass', async (t) => {

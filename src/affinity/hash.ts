@@ -17,7 +17,7 @@ export function murmur3(text: string, seed: number): number {
 
 /**
  * The same over bytes: keys are hashed as bytes, encoded once per request, because charCodeAt on
- * a key sliced from JSON.parse's string is slow (README, Performance). The `!` below are reads
+ * a key sliced from JSON.parse's string is slow (docs/performance.md). The `!` below are reads
  * within the bounds the loop has just checked.
  */
 function murmur3Bytes(bytes: Uint8Array, seed: number): number {

@@ -21,7 +21,7 @@ export interface Exchange {
   readonly key: string | undefined;
   /**
    * Headers set on the upstream request only, over the client's: adding a name to the client's
-   * headers object would change its shape and slow every later reader of it (README, Performance).
+   * headers object would change its shape and slow every later reader of it (docs/performance.md).
    */
   upstreamHeaders?: Record<string, string>;
   /** Cookie mode: the cookies known for `key` when the request left, updated from the answer. */

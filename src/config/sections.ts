@@ -293,7 +293,7 @@ export function checkAcross(config: Config, read: EnvReader, warnings: string[])
     warnings.push(`STORE=${store} is not contacted: it holds learned cookies (${modesWhere((m) => m.learns)} modes; AFFINITY_MODE is ${mode}), the delivery mailbox (DELIVERY=queued) and dedupe ids (DEDUPE), and none is in use`);
   }
   if (config.queueAckReplicas > 0 && !(queued && store === 'redis')) {
-    read.problem('QUEUE_ACK_REPLICAS', String(config.queueAckReplicas), '0 unless DELIVERY=queued and STORE=redis (replicas confirm what the Redis spool stores; with STORE=postgres a synchronous standby does this: README, Running on PostgreSQL)');
+    read.problem('QUEUE_ACK_REPLICAS', String(config.queueAckReplicas), '0 unless DELIVERY=queued and STORE=redis (replicas confirm what the Redis spool stores; with STORE=postgres a synchronous standby does this: docs/running.md, Running on PostgreSQL)');
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     // Node refuses a headers timeout longer than the request timeout.

@@ -77,7 +77,7 @@ export interface DeadLetter {
  * letter, its headers record, the body's Buffer, its place in a mailbox, a share of the mailbox),
  * its list entry and indexes in Redis. Measured by `npm run bench -- backlog` (the proxy's heap
  * after GC per stored ~1 KB Webex delivery: 423 B beyond the counted bytes with ten per person,
- * 558 with two; Redis: 182 to 821 B, README, Performance); counted so that QUEUE_MAX_BYTES bounds
+ * 558 with two; Redis: 182 to 821 B, docs/performance.md); counted so that QUEUE_MAX_BYTES bounds
  * the memory the mailbox really takes.
  */
 export const LETTER_OVERHEAD_BYTES = 512;

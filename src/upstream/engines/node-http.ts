@@ -1,7 +1,7 @@
 /**
  * FORWARD_ENGINE=node: requests go out through Node's own http client, over keep-alive agents —
- * what http-proxy did for the proxy until the undici engine came (why it stays: README,
- * Performance). A stalled connection is found by one sweep over the agents (stall-watch.ts).
+ * what http-proxy did for the proxy until the undici engine came (why it stays:
+ * docs/performance.md). A stalled connection is found by one sweep over the agents (stall-watch.ts).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -2,7 +2,7 @@
  * UPSTREAM_TIMEOUT_MS for every upstream request at once: one timer looks at the agents'
  * connections in use and destroys those that have moved no byte either way for the timeout; the
  * request on it then fails with UPSTREAM_TIMEOUT (504, or a cut connection mid-answer). Nothing
- * is armed per request (why: README, Performance); a stall is noticed up to one sweep late
+ * is armed per request (why: docs/performance.md); a stall is noticed up to one sweep late
  * (a quarter of the timeout, at most a second), as Node's own server does for its timeouts.
  */
 import type { Agent } from 'node:http';

@@ -2,7 +2,7 @@
  * FORWARD_ENGINE=undici (the default): requests go out through undici, Node's own HTTP/1.1
  * client, one connection pool per upstream origin, each request dispatched with a handler that
  * hands the answer's head and body straight to the caller (no stream per answer). Why undici:
- * README, Performance (it costs about half the CPU of Node's http client per request).
+ * docs/performance.md (it costs about half the CPU of Node's http client per request).
  *
  * What undici decides differently from Node's client, and what is done about it:
  * - a kept-alive connection the upstream closed before reading our request fails it
