@@ -4,7 +4,9 @@
  * the effective settings, secrets masked, without listening). Anything else exits 2.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, parseConfig, type Config, type Env } from './config/config';
+import { ConfigError, parseConfig } from './config/config';
+import type { Env } from './config/env-reader';
+import type { Config } from './config/types';
 import { redactUrl } from './config/redact';
 import { effectiveVariables } from './config/effective';
 import { knownVariables } from './config/variables';

@@ -6,7 +6,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { primaryBackend } from './admin/backend';
 import { createAdminServer } from './admin/server';
-import type { Config } from './config/config';
+import type { Config } from './config/types';
 import { messageOf } from './errors';
 import { listen } from './listener/listener';
 import { log, logError } from './log';

@@ -1,11 +1,15 @@
 /**
  * The affinity modes (AFFINITY_MODE) and what each one is, declared once: everything else reads
- * this table. Adding a mode is a line here, plus a strategy file when it adds affinity in a new way.
+ * this table. Adding a mode is its name in core/mode-names.ts and a line here, plus a strategy
+ * file when it adds affinity in a new way.
  */
 import { cookieStrategy } from './affinity/cookie';
 import { headerStrategy } from './affinity/header';
 import type { StrategyFactory } from './affinity/strategy';
 import type { RouteName } from './route/routes';
+import { AFFINITY_MODES, type AffinityMode } from './core/mode-names';
+
+export { AFFINITY_MODES, type AffinityMode };
 
 export interface Mode {
   /** What is added to a request that has a key, in this order. */
@@ -16,20 +20,12 @@ export interface Mode {
   readonly learns: boolean;
 }
 
-export const MODES = {
+export const MODES: { readonly [M in AffinityMode]: Mode } = {
   header: { strategies: [headerStrategy], route: 'target', learns: false },
   cookie: { strategies: [cookieStrategy], route: 'target', learns: true },
   both: { strategies: [headerStrategy, cookieStrategy], route: 'target', learns: true },
   hash: { strategies: [headerStrategy], route: 'pool', learns: false },
-} as const satisfies Record<string, Mode>;
-
-export type AffinityMode = keyof typeof MODES;
-
-export function isAffinityMode(name: string): name is AffinityMode {
-  return Object.hasOwn(MODES, name);
-}
-
-export const AFFINITY_MODES: readonly AffinityMode[] = Object.keys(MODES).filter(isAffinityMode);
+};
 
 /** The traits of `mode`. */
 export function modeOf(mode: AffinityMode): Mode {

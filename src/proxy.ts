@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config/config';
+import type { Config } from './config/types';
 import type { Mailbox } from './delivery/mailbox';
 import { acceptWebhook, type Acceptance } from './delivery/accept';
 import { internalError, mailboxUnavailable, noUpstream, signatureRejected, signingKeysUnavailable, stackOf, type ProxyError } from './errors';
@@ -23,7 +23,8 @@ import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, saniti
 import { hadBody, readBody } from './request/body';
 import { REJECTION_TEXT, type Verdict } from './signature/scheme';
 import { connectStore, waitBriefly } from './store/backends';
-import type { AffinityStore, Clock } from './store/store';
+import type { AffinityStore } from './store/store';
+import type { Clock } from './core/clock';
 import { dispatch } from './upstream/dispatch';
 import type { UpstreamPool } from './upstream/pool';
 

@@ -7,7 +7,8 @@
 import cluster from 'node:cluster';
 import { checkConfiguration, commandOf, effectiveSettings, helpText } from './cli';
 import { runPrimary } from './cluster';
-import { ConfigError, parseConfig, type Config } from './config/config';
+import { ConfigError, parseConfig } from './config/config';
+import type { Config } from './config/types';
 import { redactUrl } from './config/redact';
 import { storeParts } from './config/sections';
 import { describeStore, inspectStore } from './store/backends';

@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { proxyBackend } from './admin/backend';
 import { createAdminServer } from './admin/server';
-import type { Config } from './config/config';
+import type { Config } from './config/types';
 import { messageOf, StartupError } from './errors';
 import { listen } from './listener/listener';
 import { accessLog } from './observe/access-log';

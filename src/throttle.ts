@@ -2,7 +2,7 @@
  * A log line that cannot flood: the first occurrence is written at once, later ones within
  * `intervalMs` are only counted and summarised by the next line written after the interval.
  */
-import type { Clock } from './store/store';
+import type { Clock } from './core/clock';
 
 export function throttled(write: (line: string) => void, intervalMs: number, clock: Clock = Date.now): (line: string) => void {
   let last = -Infinity;

@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, startProxy, startUpstream, webhook, type RunningProxy, type Upstream } from './helpers/http';
-import type { Env } from '../src/config/config';
+import type { Env } from '../src/config/env-reader';
 
 /** A clock the test moves by hand: expiry is tested without sleeping. */
 function manualClock(start = Date.UTC(2026, 10, 28, 12, 0, 0)) {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { closedPortUrl, dripAnswer, rawExchange, request, startProxy, startUpstream, webhook, type UpstreamHandler } from './helpers/http';
-import type { Env } from '../src/config/config';
+import type { Env } from '../src/config/env-reader';
 import { ENGINES } from './helpers/engines';
 
 /** Runs `body` against a proxy in front of an upstream with `handler`, then checks it still serves. */

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
-import type { Env } from '../src/config/config';
+import type { Env } from '../src/config/env-reader';
 import { request, startProxy, startUpstream, webhook, type Upstream } from './helpers/http';
 import { OK_ANSWER, rawUpstream } from './helpers/raw-upstream';
 import { waitFor } from './helpers/wait';

@@ -5,7 +5,7 @@
 import type { Registry } from 'prom-client';
 import { AggregatorRegistry } from 'prom-client';
 import { rendezvousOrder } from '../affinity/hash';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { modeOf } from '../modes';
 import type { Mailbox } from '../delivery/mailbox';
 import type { AffinityProxy } from '../proxy';

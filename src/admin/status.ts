@@ -2,7 +2,7 @@
  * GET /status.json: what the status page shows at the top, in one answer. Open like /metrics
  * (which says as much): no secret, no key, URLs without passwords.
  */
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { redactUrl } from '../config/redact';
 import { modeOf } from '../modes';
 import { packageVersion } from '../package-files';

@@ -4,7 +4,8 @@
  */
 import { messageOf } from '../errors';
 import { log, logError } from '../log';
-import type { AffinityStore, Clock } from '../store/store';
+import type { AffinityStore } from '../store/store';
+import type { Clock } from '../core/clock';
 import { throttled } from '../throttle';
 import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
 import type { AffinityStrategy, KeyedExchange, StrategyContext } from './strategy';

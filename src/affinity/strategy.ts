@@ -4,9 +4,10 @@
  * and the request is forwarded without affinity.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import type { ProxyObserver } from '../observe/observer';
-import type { AffinityStore, Clock } from '../store/store';
+import type { AffinityStore } from '../store/store';
+import type { Clock } from '../core/clock';
 import type { CookieJar } from './cookie-jar';
 import type { AnswerHead } from '../upstream/sender';
 

@@ -4,7 +4,8 @@
  * secrets masked, and whether it was set or its default was taken — the preset's, for the
  * variables a PLATFORM fills in.
  */
-import type { Config, Env } from './config';
+import type { Env } from './env-reader';
+import type { Config } from './types';
 import { redactUrl } from './redact';
 import { knownVariables } from './variables';
 

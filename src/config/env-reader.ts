@@ -2,7 +2,16 @@
  * Typed readers over an environment record, for config.ts: each records a problem (variable,
  * value given, what is accepted) and returns the default, instead of throwing.
  */
-import type { ConfigProblem, Env } from './config';
+
+/** The environment, as process.env gives it (tests hand a plain record). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** One bad variable: its name, what was given, and what is accepted. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly value: string;
+  readonly expected: string;
+}
 
 /** Typed readers that record a problem and return the default instead of throwing. */
 export class EnvReader {

@@ -4,7 +4,7 @@
  * small edit distance of one of ours (and not ours) gets a warning naming the one it probably
  * meant. Short names need a closer match, so HOME is not taken for HOST.
  */
-import type { Env } from './config';
+import type { Env } from './env-reader';
 
 export function nearMissWarnings(env: Env, known: readonly string[]): string[] {
   const ours = new Set(known);

@@ -10,7 +10,7 @@ import { DEFAULT_SIGNATURE_SCHEME, SIGNATURE_SCHEME_NAMES, SIGNATURE_SCHEMES } f
 import { DEFAULT_TEAMS_OPENID_URL, schemeHasKeys } from '../signature/verifier';
 import { DEFAULT_STORE, isShared, readStoreOptions, STORE_NAMES } from '../store/backends';
 import { DEFAULT_FORWARD_ENGINE, FORWARD_ENGINE_NAMES } from '../upstream/engines';
-import type { Config } from './config';
+import type { Config } from './types';
 import type { EnvReader } from './env-reader';
 
 /** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */

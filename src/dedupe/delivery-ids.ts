@@ -5,7 +5,7 @@
  * delivery failed, so the platform's next copy goes through.
  */
 import { LRUCache } from 'lru-cache';
-import type { Clock } from '../store/store';
+import type { Clock } from '../core/clock';
 import type { Maybe } from '../delivery/spool';
 
 export interface DeliveryIds {

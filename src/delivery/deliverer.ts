@@ -10,7 +10,7 @@ import type { AffinityStrategy, KeyedExchange } from '../affinity/strategy';
 import { neverReachedUpstream } from '../errors';
 import { addAffinity, learn } from '../pipeline/steps';
 import type { Candidate, Route } from '../route/route';
-import type { Clock } from '../store/store';
+import type { Clock } from '../core/clock';
 import type { AnswerReader, Sender } from '../upstream/sender';
 import { ageStart, type AttemptReport, type Claimed, type Letter, type Settlement } from './letter';
 import { settle, type AttemptResult, type RetryPolicy } from './retry-policy';

@@ -3,10 +3,10 @@
  * route and strategies, and the pump.
  */
 import type { AffinityStrategy } from '../affinity/strategy';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import type { ProxyObserver } from '../observe/observer';
 import type { Route } from '../route/route';
-import type { Clock } from '../store/store';
+import type { Clock } from '../core/clock';
 import { createDeliverer } from './deliverer';
 import { createMailbox, type Mailbox } from './mailbox';
 import type { StoreSession } from '../store/backend';

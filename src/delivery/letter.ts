@@ -53,6 +53,19 @@ export interface AttemptReport {
   readonly durationMs: number;
 }
 
+/** How an attempt ended, as the access log and metrics name it. */
+export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'held';
+
+/** One delivery attempt, as the access log and metrics see it. */
+export interface DeliveryRecord extends AttemptReport {
+  readonly id: string;
+  /** Never log it raw. */
+  readonly key: string | undefined;
+  readonly url: string;
+  readonly attempt: number;
+  readonly outcome: DeliveryOutcome;
+}
+
 /** A stored letter as the admin look-up shows it: no body, no headers. */
 export interface WaitingLetter {
   readonly id: string;

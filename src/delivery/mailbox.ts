@@ -4,23 +4,13 @@
  */
 import { logError } from '../log';
 import { throttled } from '../throttle';
-import type { Clock } from '../store/store';
+import type { Clock } from '../core/clock';
 import { messageOf } from '../errors';
 import type { Attempted, Deliverer } from './deliverer';
-import type { AttemptReport, Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
+import type { Claimed, DeadLetter, DeliveryOutcome, DeliveryRecord, Letter, Settlement, WaitingLetter } from './letter';
+
+export type { DeliveryOutcome, DeliveryRecord } from './letter';
 import type { AppendResult, Maybe, Spool, SpoolStats } from './spool';
-
-export type DeliveryOutcome = 'delivered' | 'retried' | 'dead' | 'held';
-
-/** One delivery attempt, as the access log and metrics see it. */
-export interface DeliveryRecord extends AttemptReport {
-  readonly id: string;
-  /** Never log it raw. */
-  readonly key: string | undefined;
-  readonly url: string;
-  readonly attempt: number;
-  readonly outcome: DeliveryOutcome;
-}
 
 export interface MailboxOptions {
   readonly spool: Spool;

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { logError } from '../log';
 import { answerClientError } from './client-error';
 

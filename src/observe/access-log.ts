@@ -3,7 +3,7 @@
  * (never raw) and the path without its query. Lines are batched into one write per event-loop
  * turn, so a burst costs one syscall, not one per request.
  */
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { keyTag, pathOnly } from '../log';
 import type { ProxyObserver } from './observer';
 

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client): the names we export, fed by the pipeline's observer.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { modeOf } from '../modes';
 import type { DeliveryRecord } from '../delivery/mailbox';
 import type { SpoolStats } from '../delivery/spool';

@@ -2,7 +2,7 @@
  * What the pipeline reports, and nothing else: metrics and the access log listen here, so the
  * request path knows nothing of Prometheus or log formats.
  */
-import type { DeliveryRecord } from '../delivery/mailbox';
+import type { DeliveryRecord } from '../delivery/letter';
 import type { ReplyOutcome } from '../delivery/telegram-replies';
 import type { PoolMember } from '../upstream/pool';
 import type { RequestOutcome } from './outcomes';

@@ -4,7 +4,7 @@
  */
 import type { AffinityStrategy } from '../affinity/strategy';
 import { inCheckPhase } from '../check-phase';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { mailboxFromConfig } from '../delivery/from-config';
 import type { Mailbox } from '../delivery/mailbox';
 import { logError } from '../log';
@@ -19,7 +19,8 @@ import type { Route } from '../route/route';
 import { ROUTES } from '../route/routes';
 import { verifierFor, type SignatureVerifier } from '../signature/verifier';
 import { forwardSigner, type Signer } from '../signing/outgoing';
-import type { AffinityStore, Clock } from '../store/store';
+import type { AffinityStore } from '../store/store';
+import type { Clock } from '../core/clock';
 import { throttled } from '../throttle';
 import { createForwarder, type Forwarder } from '../upstream/forward';
 import { createSender } from '../upstream/engines';

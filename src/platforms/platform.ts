@@ -3,6 +3,7 @@
  * signed. AFFINITY_KEY and SIGNATURE_SCHEME, when set, override it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { jsonObject } from '../core/json';
 import type { SignatureSchemeName } from '../signature/schemes';
 
 export interface Platform {
@@ -36,15 +37,6 @@ export function topLevel(body: Buffer, field: string): unknown {
   return doc === undefined ? undefined : Reflect.get(doc, field);
 }
 
-/** The body as a JSON object; undefined when it is not one. Parse once when reading several fields. */
-export function jsonObject(body: Buffer): object | undefined {
-  try {
-    const doc: unknown = JSON.parse(body.toString('utf8'));
-    return typeof doc === 'object' && doc !== null ? doc : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Whether the request says its body is form-encoded. */
 export function isForm(headers: IncomingHttpHeaders): boolean {

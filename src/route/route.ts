@@ -2,15 +2,11 @@
  * The routing seam: for each request, the upstreams to try, best first. One implementation per
  * policy (compare Caddy's reverseproxy Selector): a fixed target, or a rendezvous pool by key.
  */
-import type { ForwardTarget } from '../upstream/sender';
+import type { Candidate } from '../upstream/sender';
 import type { UpstreamPool } from '../upstream/pool';
 
-/** One upstream a request may be sent to. */
-export interface Candidate {
-  /** A stable identity, for logs and metrics: the upstream's URL. */
-  readonly id: string;
-  readonly target: ForwardTarget;
-}
+// One upstream a request may be sent to: an upstream's notion, named here for the routes.
+export type { Candidate } from '../upstream/sender';
 
 export interface Route {
   /** The upstreams to try for a request with `key` (or without one), best first; empty: none now. */

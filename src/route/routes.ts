@@ -2,9 +2,9 @@
  * The routes by the name the mode table uses. Adding a policy is a file beside fixed.ts and a
  * line here.
  */
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import type { ProxyObserver } from '../observe/observer';
-import type { Clock } from '../store/store';
+import type { Clock } from '../core/clock';
 import { poolFromConfig } from '../upstream/pool';
 import { fixedRoute } from './fixed';
 import { rendezvousRoute } from './rendezvous';

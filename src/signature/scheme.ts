@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { TeamsKeys } from './teams';
+import type { TeamsKeys } from './teams-keys';
 
 /**
  * Why a request's signature was refused, and the words a 401 says it in: a closed set, for

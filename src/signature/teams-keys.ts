@@ -98,3 +98,10 @@ export function teamsKeySource(openIdUrl: URL, options: KeySourceOptions = {}): 
     },
   };
 }
+
+/** What the Teams scheme verifies with: the bot's app id, and where the signing keys come from. */
+export interface TeamsKeys {
+  /** The bot's app id: the tokens' audience. */
+  readonly appId: string;
+  readonly source: TeamsKeySource;
+}

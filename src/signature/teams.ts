@@ -6,20 +6,14 @@
  * Connector service to your bot"). jose checks the token; this file maps its errors to reasons.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { jsonObject } from '../platforms/platform';
+import { jsonObject } from '../core/json';
 import { ACCEPTED, rejected, type RejectionReason, type SignatureScheme, type Verdict } from './scheme';
-import { SigningKeysUnavailable, type TeamsKeySource } from './teams-keys';
+import { SigningKeysUnavailable, type TeamsKeys } from './teams-keys';
 import { single } from './timestamped-hmac';
 
 export const TEAMS_ISSUER = 'https://api.botframework.com';
 /** The clock skew the Bot Framework allows its tokens, seconds. */
 const CLOCK_SKEW_S = 300;
-
-export interface TeamsKeys {
-  /** The bot's app id: the tokens' audience. */
-  readonly appId: string;
-  readonly source: TeamsKeySource;
-}
 
 export const teams: SignatureScheme = {
   headers: ['Authorization'],

@@ -2,7 +2,7 @@
  * The configured scheme bound to its keys: what the pipeline's verify step calls.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { SIGNATURE_SCHEMES, type SignatureSchemeName } from './schemes';
 import type { SchemeKeys, SignedRequest, Verdict } from './scheme';
 import { teamsKeySource, type KeySourceOptions } from './teams-keys';

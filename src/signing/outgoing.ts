@@ -5,7 +5,7 @@
  * Signing as the platform is sound only because the proxy is the edge that verified the platform
  * with the same shared secret: it vouches for what it verified, and the body is unchanged.
  */
-import type { Config } from '../config/config';
+import type { Config } from '../config/types';
 import { SIGNATURE_SCHEMES } from '../signature/schemes';
 import { signingKeyOf, standardWebhookHeaders } from './standard-webhooks';
 

@@ -6,7 +6,8 @@
 import type { EnvReader } from '../config/env-reader';
 import type { DeliveryIds } from '../dedupe/delivery-ids';
 import type { Spool } from '../delivery/spool';
-import type { AffinityStore, Clock } from './store';
+import type { AffinityStore } from './store';
+import type { Clock } from '../core/clock';
 
 /** What every backend is opened with, whatever its own options. */
 export interface StoreCommon {

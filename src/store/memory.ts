@@ -6,7 +6,8 @@ import type { EnvReader } from '../config/env-reader';
 import { memoryDeliveryIds } from '../dedupe/delivery-ids';
 import { MemorySpool } from '../delivery/memory-spool';
 import type { StoreBackend } from './backend';
-import type { AffinityStore, Clock, StoreHealth } from './store';
+import type { AffinityStore, StoreHealth } from './store';
+import type { Clock } from '../core/clock';
 
 export interface MemoryStoreOptions {
   /** Most keys kept; the least recently used is evicted beyond it (AFFINITY_MAX_ENTRIES). */

@@ -12,7 +12,8 @@ import { errnoOf, messageOf } from '../errors';
 import type { StoreBackend, StoreSession } from './backend';
 import { PostgresConnection, sqlState, type Sql } from './postgres-connection';
 import { quoted, SCHEMA_VERSION, schemaVersion } from './postgres-schema';
-import type { AffinityStore, Clock, StoreHealth } from './store';
+import type { AffinityStore, StoreHealth } from './store';
+import type { Clock } from '../core/clock';
 
 export interface PostgresBackendOptions {
   /** DATABASE_URL: a libpq URL; several hosts with target_session_attrs=read-write follow a failover. */

@@ -35,6 +35,3 @@ export interface AffinityStore {
   /** Keys held, when the store can count them without a round trip; undefined otherwise. */
   size(): number | undefined;
 }
-
-/** A source of the current time in milliseconds; injected so TTL tests never sleep. */
-export type Clock = () => number;

@@ -10,10 +10,9 @@ import { redactUrl } from '../config/redact';
 import { latestOf } from '../throttle';
 import { errnoOf } from '../errors';
 import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
-import type { Config } from '../config/config';
-import type { Candidate } from '../route/route';
-import type { Clock } from '../store/store';
-import { forwardTarget, type ForwardTarget } from './sender';
+import type { Config } from '../config/types';
+import type { Clock } from '../core/clock';
+import { forwardTarget, type Candidate, type ForwardTarget } from './sender';
 
 export interface PoolOptions {
   /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL). */

@@ -26,6 +26,13 @@ export interface ForwardTarget {
   readonly url: URL;
 }
 
+/** One upstream a request may be sent to. */
+export interface Candidate {
+  /** A stable identity, for logs and metrics: the upstream's URL. */
+  readonly id: string;
+  readonly target: ForwardTarget;
+}
+
 /** One request to send, the same whoever sends it. */
 export interface Outgoing {
   readonly method: string;
