@@ -1,13 +1,31 @@
 /**
- * The body as a JSON object, for the steps that read a platform's facts from it.
+ * The body as JSON, parsed once per webhook: the steps that read it (the key, the platform's
+ * delivery id and facts, Teams' activity) each ask here, and the first to ask pays for the one
+ * JSON.parse. The parse is kept with the body's Buffer (a WeakMap: it goes when the body goes).
  */
+
+/** A body's parse: its value, or that it is not JSON. */
+export type Parsed = { readonly json: true; readonly doc: unknown } | { readonly json: false };
+
+const NOT_JSON: Parsed = { json: false };
+const parses = new WeakMap<Buffer, Parsed>();
+
+/** `body` parsed as JSON, once however many steps ask (duplicate names: the last wins, as JSON.parse keeps it). */
+export function parseBody(body: Buffer): Parsed {
+  let parsed = parses.get(body);
+  if (parsed === undefined) {
+    try {
+      parsed = { json: true, doc: JSON.parse(body.toString('utf8')) };
+    } catch {
+      parsed = NOT_JSON;
+    }
+    parses.set(body, parsed);
+  }
+  return parsed;
+}
 
 /** `body` parsed, when it is a JSON object (or array); undefined for anything else. */
 export function jsonObject(body: Buffer): object | undefined {
-  try {
-    const doc: unknown = JSON.parse(body.toString('utf8'));
-    return typeof doc === 'object' && doc !== null ? doc : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseBody(body);
+  return parsed.json && typeof parsed.doc === 'object' && parsed.doc !== null ? parsed.doc : undefined;
 }

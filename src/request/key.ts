@@ -1,6 +1,7 @@
 /**
  * The affinity key, taken from a webhook's JSON body by configured dotted paths.
  */
+import { parseBody } from '../core/json';
 import type { RequestOutcome } from '../observe/outcomes';
 import { scanKey } from './key-scan';
 
@@ -36,14 +37,9 @@ export function keyFromBody(body: Buffer, rules: KeyRules): KeyResult {
     // Decided: what JSON.parse would have found at the first path, a key to judge.
     if (scanned !== undefined) return firstKey(rules, (path) => (path === first ? scanned : undefined));
   }
-  let doc: unknown;
-  try {
-    // Duplicate names: JSON.parse keeps the last one, so the last `actorId` wins.
-    doc = JSON.parse(body.toString('utf8'));
-  } catch {
-    return NOT_JSON;
-  }
-  return keyFromDocument(doc, rules);
+  // The one parse of this body: the platform's steps read their facts from it too.
+  const parsed = parseBody(body);
+  return parsed.json ? keyFromDocument(parsed.doc, rules) : NOT_JSON;
 }
 
 /** The key rules applied to a parsed document (the reference the scanner is tested against). */
