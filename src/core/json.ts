@@ -24,6 +24,14 @@ export function parseBody(body: Buffer): Parsed {
   return parsed;
 }
 
+/**
+ * Lets `body`'s parse go while the body stays: a body the memory spool keeps must not keep its
+ * parse alive too (QUEUE_MAX_BYTES counts the body's bytes, not a parsed copy of it).
+ */
+export function forgetParse(body: Buffer): void {
+  parses.delete(body);
+}
+
 /** `body` parsed, when it is a JSON object (or array); undefined for anything else. */
 export function jsonObject(body: Buffer): object | undefined {
   const parsed = parseBody(body);

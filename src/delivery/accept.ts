@@ -3,6 +3,7 @@
  * or direct" is decided for a request.
  */
 import type { IncomingMessage } from 'node:http';
+import { forgetParse } from '../core/json';
 import type { Mailbox } from './mailbox';
 import type { Platform } from '../platforms/platform';
 import { letterOf } from './stored-request';
@@ -33,6 +34,8 @@ export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefine
 export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number, platform: Platform): Acceptance | Promise<Acceptance> {
   if (!goesThroughMailbox(req, body, platform)) return NOT_FOR_THE_MAILBOX;
   const letter = letterOf(req, body, key, now);
+  // Read for its key and facts already; stored, the body must not keep its parse alive.
+  forgetParse(body);
   const result = mailbox.accept(letter);
   const acceptance = (r: AppendResult): Acceptance => {
     if (r === 'stored') return { stored: true, id: letter.id };
