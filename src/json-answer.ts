@@ -10,7 +10,7 @@ import type { ProxyError } from './errors';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The error body for `status`. */
-export function errorBody(status: number, message: string): string {
+function errorBody(status: number, message: string): string {
   return JSON.stringify({ status, error: reasonPhrase(status), message });
 }
 

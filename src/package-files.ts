@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 let root: string | undefined | null = null;
 
 /** The package's root: the nearest folder above this file holding webhook-affinity's package.json. */
-export function packageRoot(): string | undefined {
+function packageRoot(): string | undefined {
   if (root !== null) return root;
   root = undefined;
   for (let dir = __dirname, i = 0; i < 5; i++, dir = dirname(dir)) {

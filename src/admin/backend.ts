@@ -57,7 +57,7 @@ function hostPort(address: string, port: number): string {
  * default it only marks the replica degraded: a readiness probe must not pull every replica out
  * of its load balancer during a store outage. READY_REQUIRES_STORE=true makes it part of readiness.
  */
-export function storeCheck(store: AffinityStore, required: boolean): Check | undefined {
+function storeCheck(store: AffinityStore, required: boolean): Check | undefined {
   const health = store.health();
   if (!health.remote) return undefined;
   if (health.up) return { ok: true, detail: health.detail };

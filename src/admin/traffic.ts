@@ -30,7 +30,7 @@ const ANSWERED = 'webhook_affinity_upstream_response_seconds_count{';
 const FAILED = 'webhook_affinity_upstream_failures_total{';
 
 /** The families the page draws, out of a Prometheus text exposition. */
-export function trafficOf(exposition: string, at: number): TrafficSample {
+function trafficOf(exposition: string, at: number): TrafficSample {
   const outcomes: Record<string, number> = {};
   const deliveries: Record<string, number> = {};
   const buckets = new Map<number, number>();

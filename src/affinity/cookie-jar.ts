@@ -17,7 +17,7 @@ export type CookieJar = readonly LearnedCookie[];
 /** A hostile upstream cannot grow one key's entry without bound. */
 export const MAX_COOKIES_PER_KEY = 32;
 /** RFC 6265 §6.1: user agents keep at least 4096 bytes per cookie; we keep no more. */
-export const MAX_COOKIE_BYTES = 4096;
+const MAX_COOKIE_BYTES = 4096;
 /**
  * A cookie set again with the same value only extends its expiry; that is written back at most
  * once per this interval, so a constant cookie (SERVERID) does not cost a store write per webhook.

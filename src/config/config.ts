@@ -29,7 +29,7 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatProblem(p: ConfigProblem): string {
+function formatProblem(p: ConfigProblem): string {
   return `${p.variable}=${JSON.stringify(p.value)} is not valid: expected ${p.expected}`;
 }
 

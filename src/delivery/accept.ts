@@ -26,7 +26,7 @@ const NOT_FOR_THE_MAILBOX: Acceptance = { stored: false, why: 'not-for-the-mailb
  * reads (PLATFORM's `answerMatters`: Slack's url_verification and slash commands, Zoom's
  * endpoint validation, Teams invokes, every Discord interaction).
  */
-export function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefined, platform: Platform): body is Buffer {
+function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefined, platform: Platform): body is Buffer {
   return req.method === 'POST' && body !== undefined && platform.answerMatters?.(req.headers, body) !== true;
 }
 

@@ -93,7 +93,7 @@ export interface DeadLetter {
  * 558 with two; Redis: 182 to 821 B, docs/performance.md); counted so that QUEUE_MAX_BYTES bounds
  * the memory the mailbox really takes.
  */
-export const LETTER_OVERHEAD_BYTES = 512;
+const LETTER_OVERHEAD_BYTES = 512;
 
 /** Bytes a letter is counted for against QUEUE_MAX_BYTES: its body, URL, headers, id and key, and what holds them. */
 export function letterBytes(letter: Letter): number {

@@ -61,7 +61,7 @@ end
 `;
 
 /** ARGV: id, mailbox, arrivedAt, maxBytes, bytes, packed letter, keyless (1/0). Returns {stored 1/0, figures}. */
-export const APPEND: SpoolScript = {
+const APPEND: SpoolScript = {
   keys: ['mailbox', 'due', 'heads', 'stats', 'leases'],
   lua: `${FIGURES}
 local used = tonumber(redis.call('HGET', KEYS[4], 'bytes') or '0')
@@ -81,7 +81,7 @@ return {1, figures(KEYS[2], KEYS[5], KEYS[4])}
  * ARGV: now, claim's end, owner, max, the shard's mailbox prefix (<prefix>{<tag}:m:).
  * Returns {{packed, attempt, first attempt, replayed at, mailbox}..., figures}.
  */
-export const CLAIM: SpoolScript = {
+const CLAIM: SpoolScript = {
   keys: ['due', 'leases', 'owners', 'early', 'tries', 'replayed', 'stats'],
   lua: `${FIGURES}
 local now = tonumber(ARGV[1])
@@ -118,7 +118,7 @@ return claimed
  * ARGV: mailbox, id, owner, kind, now, at, early (1/0), reason, dead score.
  * Returns {settled 1/0 (0: the claim was lost), figures}.
  */
-export const SETTLE: SpoolScript = {
+const SETTLE: SpoolScript = {
   keys: ['mailbox', 'due', 'leases', 'owners', 'early', 'tries', 'heads', 'stats', 'dead', 'dead-letters', 'dead-info', 'replayed'],
   lua: `${FIGURES}${HEAD_MOVED}
 local mb, id, kind = ARGV[1], ARGV[2], ARGV[4]
@@ -157,7 +157,7 @@ return {1, figures(KEYS[2], KEYS[3], KEYS[8])}
 };
 
 /** ARGV: mailbox, "<owner> <id>", claim's new end. Returns 1, or 0 when the claim was lost. */
-export const RENEW: SpoolScript = {
+const RENEW: SpoolScript = {
   keys: ['owners', 'leases'],
   lua: `
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
@@ -167,7 +167,7 @@ return 1
 };
 
 /** ARGV: now. Returns how many mailboxes were made due now. */
-export const WAKE: SpoolScript = {
+const WAKE: SpoolScript = {
   keys: ['early', 'due'],
   lua: `
 local woken = 0
@@ -187,7 +187,7 @@ return woken
  * other shards' bytes), the shard's mailbox prefix. Puts a dead letter back at the back of its
  * mailbox, due at once. Returns 1; 0 when not dead here; -1 when there is no room for it.
  */
-export const REPLAY: SpoolScript = {
+const REPLAY: SpoolScript = {
   keys: ['dead', 'dead-letters', 'dead-info', 'due', 'heads', 'stats', 'replayed'],
   lua: `${ARRIVAL}
 local id = ARGV[1]
@@ -212,7 +212,7 @@ return 1
 };
 
 /** ARGV: ids to drop (FORGET: one; trimming to DEAD_LETTER_MAX: the oldest), counted (1/0) as dropped. Returns how many were there. */
-export const DROP_DEAD: SpoolScript = {
+const DROP_DEAD: SpoolScript = {
   keys: ['dead', 'dead-letters', 'dead-info', 'replayed', 'stats'],
   lua: `
 local dropped = 0
@@ -230,7 +230,7 @@ return dropped
 };
 
 /** ARGV: max. The dead letters, newest first: {{id, score, packed, info}...}. */
-export const DEAD: SpoolScript = {
+const DEAD: SpoolScript = {
   keys: ['dead', 'dead-letters', 'dead-info'],
   lua: `
 local out = {}
@@ -243,7 +243,7 @@ return out
 };
 
 /** ARGV: max. The first letters of one mailbox, packed, and the head's "<attempts> <first>". */
-export const PEEK: SpoolScript = {
+const PEEK: SpoolScript = {
   keys: ['mailbox', 'tries'],
   lua: `
 local letters = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -257,7 +257,7 @@ return {letters, tried}
  * No ARGV. The shard's figures, and whether its `alive` marker had vanished (written again):
  * {depth, keyless, bytes, due, leases, oldest arrival or '', dead, deadDropped, marker was missing 1/0}.
  */
-export const STATS: SpoolScript = {
+const STATS: SpoolScript = {
   keys: ['stats', 'due', 'leases', 'heads', 'dead', 'alive'],
   lua: `
 local s = redis.call('HMGET', KEYS[1], 'depth', 'keyless', 'bytes', 'deadDropped')
@@ -273,7 +273,7 @@ return {s[1] or '0', s[2] or '0', s[3] or '0', redis.call('ZCARD', KEYS[2]), red
  * (QUEUE_ACK_REPLICAS): 1 when withdrawn; 0 when it is being delivered already (it goes on, and
  * the direct copy carries the same delivery id) or gone.
  */
-export const WITHDRAW: SpoolScript = {
+const WITHDRAW: SpoolScript = {
   keys: ['mailbox', 'due', 'owners', 'heads', 'stats', 'tries'],
   lua: `${HEAD_MOVED}
 local owner = redis.call('HGET', KEYS[3], ARGV[2])

@@ -24,7 +24,7 @@ export const PLATFORMS = {
 
 export type PlatformName = keyof typeof PLATFORMS;
 
-export function isPlatformName(name: string): name is PlatformName {
+function isPlatformName(name: string): name is PlatformName {
   return Object.hasOwn(PLATFORMS, name);
 }
 

@@ -26,7 +26,7 @@ export type SignatureSchemeName = keyof typeof SIGNATURE_SCHEMES;
 /** SIGNATURE_SCHEME when unset; without a secret it checks nothing (the project began with Webex). */
 export const DEFAULT_SIGNATURE_SCHEME: SignatureSchemeName = 'webex';
 
-export function isSignatureSchemeName(name: string): name is SignatureSchemeName {
+function isSignatureSchemeName(name: string): name is SignatureSchemeName {
   return Object.hasOwn(SIGNATURE_SCHEMES, name);
 }
 

@@ -11,7 +11,7 @@ import { ACCEPTED, rejected, type RejectionReason, type SignatureScheme, type Ve
 import { SigningKeysUnavailable, type TeamsKeys } from './teams-keys';
 import { single } from './timestamped-hmac';
 
-export const TEAMS_ISSUER = 'https://api.botframework.com';
+const TEAMS_ISSUER = 'https://api.botframework.com';
 /** The clock skew the Bot Framework allows its tokens, seconds. */
 const CLOCK_SKEW_S = 300;
 

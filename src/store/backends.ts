@@ -28,7 +28,7 @@ export type StoreOptions = { readonly [N in StoreName]: OptionsOf<N> };
 // The table seen through its element types, so a name and its options stay paired.
 const BACKENDS: { readonly [N in StoreName]: StoreBackend<OptionsOf<N>> } = STORE_BACKENDS;
 
-export function isStoreName(name: string): name is StoreName {
+function isStoreName(name: string): name is StoreName {
   return Object.hasOwn(STORE_BACKENDS, name);
 }
 

@@ -31,7 +31,7 @@ export const quoted = (schema: string): string => `"${schema}"`;
 /** The NOTIFY channel of a schema's spool. */
 export const workChannel = (schema: string): string => `${schema}_work`;
 
-export class SchemaTooNewError extends Error {
+class SchemaTooNewError extends Error {
   readonly code = 'SCHEMA_TOO_NEW';
 }
 

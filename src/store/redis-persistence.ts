@@ -16,7 +16,7 @@ export interface Persistence {
 }
 
 /** Reads one server's persistence and replicas. */
-export async function persistenceOf(node: Redis): Promise<Persistence> {
+async function persistenceOf(node: Redis): Promise<Persistence> {
   const [persistence, replication] = await Promise.all([node.info('persistence'), node.info('replication')]);
   const field = (text: string, name: string) => new RegExp(`^${name}:(\\S*)`, 'm').exec(text)?.[1];
   let rdb: boolean | undefined;

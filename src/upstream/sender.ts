@@ -106,7 +106,7 @@ function pathOf(url: string): string {
  * The target's path as a prefix of the request's path and query, repeated slashes in the path
  * collapsed (`//hook` → `/hook`; the query is left as it is), as the proxy has always joined them.
  */
-export function joinPath(prefix: string, url: string): string {
+function joinPath(prefix: string, url: string): string {
   const joined = prefix === '' || prefix === '/' ? url : prefix.replace(/\/+$/, '') + (url.startsWith('/') ? url : `/${url}`);
   const query = joined.indexOf('?');
   const path = query === -1 ? joined : joined.slice(0, query);
