@@ -1,8 +1,11 @@
 /**
  * createAffinityProxy(config, deps): the request pipeline, top to bottom, and the listener that
- * runs it. Each step is a function of pipeline/steps.ts; this file only puts them in order.
+ * runs it. The steps themselves are functions of pipeline/steps.ts; this file puts them in order
+ * and carries a request between them (sync or async, whichever each answers), including the two
+ * joins that need the proxy's parts: a platform's copy dropped by dedupe, and a webhook handed to
+ * the mailbox (DELIVERY=queued) instead of forwarded.
  *
- *   sanitize → read body → verify → key → affinity → route → forward → learn → report
+ *   sanitize → read body → verify → dedupe → key → queue, or affinity → route → forward → learn → report
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
