@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Bot, type Delivery } from './helpers/bot';
-import { request, webhook } from './helpers/http';
+import { request, wasQueued, webhook } from './helpers/http';
 import { closedPortUrl } from './helpers/net';
 import { adminSql, dropSchemas, postgresSkipReason, TEST_DATABASE_URL, testSchema } from './helpers/postgres';
 import { PrivatePostgres, privatePostgresSkipReason } from './helpers/private-postgres';
@@ -40,7 +40,6 @@ function queuedOnPostgres(extra: Record<string, string> = {}): Record<string, st
 }
 
 const body = (key: string, seq: number) => webhook(key, { seq });
-const wasQueued = (res: { status: number; body: Buffer }): boolean => res.status === 200 && res.body.toString().startsWith('{"queued"');
 
 /** A webhook sent, and whether (under which delivery id) it was acknowledged as queued. */
 interface Sent {
@@ -50,17 +49,19 @@ interface Sent {
   readonly id: string | undefined;
 }
 
+/** Sends one webhook; whether (and under which delivery id) it was queued. A refused connection is an answer not queued. */
+async function sendOne(port: number, key: string, seq: number): Promise<Sent> {
+  const res = await request(port, { body: body(key, seq) }).catch(() => ({ status: 0, body: Buffer.from('') }));
+  const queued = wasQueued(res);
+  return { key, seq, queued, id: queued ? (JSON.parse(res.body.toString()) as { queued: string }).queued : undefined };
+}
+
 /** Sends each key's webhooks in order (one key's next after the previous was answered), keys at once; returns which were queued. */
 async function sendInOrder(ports: readonly number[], keys: number, each: number, first = 0): Promise<Sent[]> {
   const sent: Sent[] = [];
   await Promise.all(
     Array.from({ length: keys }, async (_, k) => {
-      for (let seq = first; seq < first + each; seq++) {
-        const port = ports[(k + seq) % ports.length]!;
-        const res = await request(port, { body: body(`key-${k}`, seq) }).catch(() => ({ status: 0, body: Buffer.from('') }));
-        const queued = wasQueued(res);
-        sent.push({ key: `key-${k}`, seq, queued, id: queued ? (JSON.parse(res.body.toString()) as { queued: string }).queued : undefined });
-      }
+      for (let seq = first; seq < first + each; seq++) sent.push(await sendOne(ports[(k + seq) % ports.length]!, `key-${k}`, seq));
     }),
   );
   return sent;
@@ -244,10 +245,7 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
       let sending = true;
       const load = Promise.all(
         Array.from({ length: 20 }, async (_, k) => {
-          for (let seq = 0; sending; seq++) {
-            const res = await request(proxy!.port, { body: body(`key-${k}`, seq) }).catch(() => ({ status: 0, body: Buffer.from('') }));
-            sent.push({ key: `key-${k}`, seq, queued: wasQueued(res), id: undefined });
-          }
+          for (let seq = 0; sending; seq++) sent.push(await sendOne(proxy!.port, `key-${k}`, seq));
         }),
       );
       const acked = () => sent.filter((x) => x.queued);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type http from 'node:http';
 import { Bot } from './helpers/bot';
-import { request, startProxy, webhook, type RunningProxy } from './helpers/http';
+import { request, startProxy, wasQueued, webhook, type RunningProxy } from './helpers/http';
 import { startServerProcess } from './helpers/process';
 import { deletePrefix, PrivateRedis, REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
 import { waitFor } from './helpers/wait';
@@ -40,9 +40,6 @@ after(async () => {
 });
 
 const body = (key: string, seq: number) => webhook(key, { seq });
-
-/** Whether the proxy answered that it stored the webhook (rather than forwarding it directly). */
-const wasQueued = (res: { body: Buffer }): boolean => res.body.toString().startsWith('{"queued"');
 
 describe('delivery mailbox on Redis (shared by replicas)', { skip }, () => {
   it('keeps each key in order, one at a time, when its webhooks arrive at two replicas in turn', async () => {

@@ -30,6 +30,7 @@ export interface PostgresSpoolOptions {
 
 /** The counters table's rows: each call picks one at random (postgres-spool-sql.ts says why). */
 const COUNTER_ROWS = 16;
+const counterRow = (): number => Math.floor(Math.random() * COUNTER_ROWS);
 
 /**
  * How calls are batched (batcher.ts), measured with `npm run bench -- backlog --postgres`: two
@@ -50,7 +51,6 @@ interface Settling {
   readonly settlement: Settlement;
   readonly now: number;
 }
-const counterRow = (): number => Math.floor(Math.random() * COUNTER_ROWS);
 
 export class PostgresSpool implements Spool {
   readonly shared = true;
@@ -98,7 +98,7 @@ export class PostgresSpool implements Spool {
   async claim(now: number, max: number): Promise<Claimed[]> {
     const rows = await this.run((sql) => sql.unsafe(`select * from ${this.s}.claim($1, $2, $3, $4)`, [now, now + this.options.leaseMs, this.owner, max]));
     const figures = rows.at(-1);
-    this.nextDue = figures?.next_due === null || figures?.next_due === undefined ? undefined : Number(figures.next_due);
+    this.nextDue = numberOrNone(figures?.next_due);
     this.depthSeen = Number(figures?.depth ?? 0);
     return rows.slice(0, -1).map((row) => ({ letter: letterOf(row), attempt: Number(row.attempt) }));
   }
@@ -148,7 +148,7 @@ export class PostgresSpool implements Spool {
     );
     const n = (v: unknown) => Number(v ?? 0);
     this.depthSeen = n(row?.depth);
-    const oldest = row?.oldest === null || row?.oldest === undefined ? now : Number(row.oldest);
+    const oldest = numberOrNone(row?.oldest) ?? now;
     return {
       depth: n(row?.depth),
       keyless: n(row?.keyless),
@@ -166,7 +166,7 @@ export class PostgresSpool implements Spool {
     return rows.map((row) => ({
       letter: letterOf(row),
       attempts: Number(row.attempts),
-      firstAttemptAt: row.first_attempt_at === null ? undefined : Number(row.first_attempt_at),
+      firstAttemptAt: numberOrNone(row.first_attempt_at),
       lastAttemptAt: Number(row.last_attempt_at),
       reason: String(row.reason),
     }));
@@ -273,8 +273,13 @@ function letterOf(row: Row): Letter {
     headers: parseHeaders(String(row.headers)),
     body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(String(row.body)),
     arrivedAt: Number(row.arrived_at),
-    replayedAt: row.replayed_at === null || row.replayed_at === undefined ? undefined : Number(row.replayed_at),
+    replayedAt: numberOrNone(row.replayed_at),
   };
+}
+
+/** A nullable bigint column (the client answers text): its number, or undefined for SQL null. */
+function numberOrNone(value: unknown): number | undefined {
+  return value === null || value === undefined ? undefined : Number(value);
 }
 
 function parseHeaders(text: string): Record<string, string> {

@@ -1,7 +1,7 @@
 /**
  * The store backends by STORE name: the names, each backend's variables and how it opens are
- * all read from here. Adding one is a file beside memory.ts and a line below (postgres.ts was added so: its spool and
- * its connection are files of their own, as Redis's are).
+ * all read from here. Adding one is a file beside memory.ts and a line below (postgres.ts was
+ * added so: its spool and its connection are files of their own, as Redis's are).
  */
 import type { EnvReader } from '../config/env-reader';
 import { log } from '../log';

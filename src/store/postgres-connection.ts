@@ -15,7 +15,7 @@
 import postgres from 'postgres';
 import { errnoOf, messageOf } from '../errors';
 import { logError } from '../log';
-import { outageLine, StoreTimeoutError, StoreUnavailableError, type StoreUse } from './store-call';
+import { outageLine, StoreTimeoutError, StoreUnavailableError, withDeadline, type StoreUse } from './store-call';
 import { migrate } from './postgres-schema';
 
 export type Sql = postgres.Sql;
@@ -99,18 +99,14 @@ export class PostgresConnection {
   async call<T>(timeoutMs: number, send: (sql: Sql) => Promise<T>): Promise<T> {
     if (this.downReason !== undefined) throw new StoreUnavailableError(`${this.where} is unreachable (${this.downReason})`);
     const sentAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     const pending = send(this.sql);
-    const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        // A query not answered in time is cancelled, so a slow database does not pile them up.
-        const cancel: unknown = Reflect.get(pending, 'cancel');
-        if (typeof cancel === 'function') void Promise.resolve(cancel.call(pending)).catch(() => {});
-        reject(new StoreTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-    });
+    // A query not answered in time is cancelled, so a slow database does not pile them up.
+    const cancel = () => {
+      const cancelQuery: unknown = Reflect.get(pending, 'cancel');
+      if (typeof cancelQuery === 'function') void Promise.resolve(cancelQuery.call(pending)).catch(() => {});
+    };
     try {
-      const value = await Promise.race([pending, late]);
+      const value = await withDeadline(pending, timeoutMs, `${this.where} did not answer within ${timeoutMs} ms`, cancel);
       this.lastAnswerAt = performance.now();
       return value;
     } catch (err) {
@@ -123,8 +119,6 @@ export class PostgresConnection {
         this.lastAnswerAt = performance.now();
       }
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -189,7 +183,7 @@ export class PostgresConnection {
     if (this.probing || this.closing !== undefined) return;
     this.probing = true;
     try {
-      const [row] = await withTimeout(this.sql`select pg_is_in_recovery() as standby`, PROBE_EVERY_MS * 2);
+      const [row] = await withDeadline(this.sql`select pg_is_in_recovery() as standby`, PROBE_EVERY_MS * 2, `no answer within ${PROBE_EVERY_MS * 2} ms`);
       if (row?.standby === true) {
         this.downReason = 'read-only: a standby';
         await this.reopen();
@@ -241,10 +235,4 @@ export class PostgresConnection {
       else waiter.reject(err);
     }
   }
-}
-
-function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new StoreTimeoutError(`no answer within ${ms} ms`)), ms)));
-  return Promise.race([pending, late]).finally(() => clearTimeout(timer));
 }

@@ -15,7 +15,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { errnoOf, messageOf } from '../errors';
 import { logError } from '../log';
-import { outageLine, StoreTimeoutError, StoreUnavailableError, type StoreUse } from './store-call';
+import { outageLine, StoreTimeoutError, StoreUnavailableError, withDeadline, type StoreUse } from './store-call';
 import { describeTopology, type RedisAuth, type RedisTopology } from './redis-topology';
 
 export type RedisClient = Redis | Cluster;
@@ -85,10 +85,6 @@ export class RedisConnection {
   async call<T>(timeoutMs: number, send: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.downReason !== undefined) throw new StoreUnavailableError(`${this.where} is unreachable (${this.downReason})`);
     const sentAt = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError(`${this.where} did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     const answered = send(this.client).then(
       (value) => {
         this.lastAnswerAt = performance.now();
@@ -104,13 +100,11 @@ export class RedisConnection {
       },
     );
     try {
-      return await Promise.race([answered, late]);
+      return await withDeadline(answered, timeoutMs, `${this.where} did not answer within ${timeoutMs} ms`);
     } catch (err) {
       // Only when Redis answered nothing at all since: a slow answer among others is not an outage.
       if (err instanceof StoreTimeoutError && this.lastAnswerAt < sentAt) this.goDown('no answer');
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

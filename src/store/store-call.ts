@@ -27,3 +27,18 @@ export function outageLine(where: string, reason: string, uses: readonly StoreUs
   const parts = uses.map((u) => `${u.part}: ${u.fallback}`).join('; ');
   return `${where} unreachable (${reason})${parts === '' ? '' : `; until it returns, ${parts}`}`;
 }
+
+/**
+ * `pending`, or a StoreTimeoutError saying `late` once `ms` have passed without its answer;
+ * `onLate` runs then (a client that can cancel what it sent does so).
+ */
+export function withDeadline<T>(pending: Promise<T>, ms: number, late: string, onLate?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      onLate?.();
+      reject(new StoreTimeoutError(late));
+    }, ms);
+  });
+  return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
+}

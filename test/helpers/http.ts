@@ -222,3 +222,6 @@ export const BOT = 'Y2lzY29zcGFyazovL3VzL1BFT1BMRS85YjFmNWMyZS03ZDRhLTRiOGUtYTFj
 export function webhook(actorId: unknown, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ resource: 'messages', event: 'created', actorId, data: { id: 'm1' }, ...extra });
 }
+
+/** Whether DELIVERY=queued answered that it stored the webhook (rather than forwarding it directly). */
+export const wasQueued = (res: { readonly status: number; readonly body: Buffer }): boolean => res.status === 200 && res.body.toString().startsWith('{"queued"');
