@@ -28,6 +28,7 @@ import { REJECTION_TEXT, type Verdict } from './signature/scheme';
 import { connectStore, waitBriefly } from './store/backends';
 import type { AffinityStore } from './store/store';
 import type { Clock } from './core/clock';
+import { goOn } from './core/maybe';
 import { dispatch } from './upstream/dispatch';
 import type { UpstreamPool } from './upstream/pool';
 
@@ -138,8 +139,7 @@ function onBody(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): voi
       return;
     }
     const verdict = verify(parts.verifier, flight.req.headers, body, parts.clock());
-    if (!(verdict instanceof Promise)) afterVerdict(parts, flight, plan, body, verdict);
-    else verdict.then((v) => afterVerdict(parts, flight, plan, body, v)).catch((err: unknown) => crashed(flight, err));
+    goOn(verdict, (v) => afterVerdict(parts, flight, plan, body, v), (err) => crashed(flight, err));
   } catch (err) {
     crashed(flight, err);
   }
@@ -172,9 +172,7 @@ function dedupeThen(parts: Parts, flight: Flight, body: Buffer, next: () => void
     flight.outcome = 'duplicate';
     writeJson(flight.res, 200, { duplicate: true });
   };
-  const claiming = parts.dedupe.ids.claim(id, parts.dedupe.ttlMs);
-  if (!(claiming instanceof Promise)) decide(claiming);
-  else claiming.then(decide, () => next()).catch((err: unknown) => crashed(flight, err));
+  goOn(parts.dedupe.ids.claim(id, parts.dedupe.ttlMs), decide, (err) => crashed(flight, err), () => next());
 }
 
 /** Find the key, then add affinity; forward without affinity when there is no key. */
@@ -227,8 +225,7 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
     forwardWithAffinity(parts, flight);
   };
   const acceptance = acceptWebhook(mailbox, flight.req, flight.body, flight.exchange?.key, parts.clock(), PLATFORMS[parts.config.platform]);
-  if (!(acceptance instanceof Promise)) answer(acceptance);
-  else acceptance.then(answer).catch((err: unknown) => crashed(flight, err));
+  goOn(acceptance, answer, (err) => crashed(flight, err));
 }
 
 const NOT_STORED: Record<Exclude<Extract<Acceptance, { stored: false }>['why'], 'not-for-the-mailbox'>, string> = {

@@ -6,6 +6,7 @@ import { messageOf } from '../errors';
 import { log, logError } from '../log';
 import type { AffinityStore } from '../store/store';
 import type { Clock } from '../core/clock';
+import { mapMaybe } from '../core/maybe';
 import { throttled } from '../throttle';
 import { applySetCookies, cookieHeader, decodeJar, encodeJar, jarExpiry } from './cookie-jar';
 import type { AffinityStrategy, KeyedExchange, StrategyContext } from './strategy';
@@ -57,13 +58,10 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
         return;
       }
       // An in-process store answers at once: the request goes on in this tick.
-      if (!(stored instanceof Promise)) {
-        replay(exchange, stored, false);
-        return;
-      }
-      return stored.then(
-        (stored) => replay(exchange, stored, false),
-        (err: unknown) => {
+      return mapMaybe(
+        stored,
+        (value) => replay(exchange, value, false),
+        (err) => {
           storeTrouble('read', err);
           replay(exchange, undefined, true);
         },

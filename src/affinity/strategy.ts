@@ -10,6 +10,7 @@ import type { AffinityStore } from '../store/store';
 import type { Clock } from '../core/clock';
 import type { CookieJar } from './cookie-jar';
 import type { AnswerHead } from '../upstream/sender';
+import type { Maybe } from '../core/maybe';
 
 /** One request on its way through the pipeline, as the strategies see it. */
 export interface Exchange {
@@ -37,7 +38,7 @@ export interface AffinityStrategy {
   /** Removes from every request whatever a caller could use to steer routing itself. */
   sanitize?(headers: IncomingHttpHeaders): void;
   /** Adds affinity to a request that has a key. */
-  apply(exchange: KeyedExchange): void | Promise<void>;
+  apply(exchange: KeyedExchange): Maybe<void>;
   /** Learns from the upstream's answer to a request that had a key. */
   learn?(exchange: KeyedExchange, answer: AnswerHead): void;
 }

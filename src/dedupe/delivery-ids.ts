@@ -6,7 +6,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/clock';
-import type { Maybe } from '../delivery/spool';
+import type { Maybe } from '../core/maybe';
 
 export interface DeliveryIds {
   /** True when `id` was not claimed within the last `ttlMs` (now it is); false for a copy. */

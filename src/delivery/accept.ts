@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { forgetParse } from '../core/json';
+import { mapMaybe, type Maybe } from '../core/maybe';
 import type { Mailbox } from './mailbox';
 import type { Platform } from '../platforms/platform';
 import { letterOf } from './stored-request';
@@ -31,7 +32,7 @@ function goesThroughMailbox(req: IncomingMessage, body: Buffer | undefined, plat
 }
 
 /** Stores the request when it goes through the mailbox; a networked spool answers once its write is acknowledged. */
-export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number, platform: Platform): Acceptance | Promise<Acceptance> {
+export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buffer | undefined, key: string | undefined, now: number, platform: Platform): Maybe<Acceptance> {
   if (!goesThroughMailbox(req, body, platform)) return NOT_FOR_THE_MAILBOX;
   const letter = letterOf(req, body, key, now);
   // Read for its key and facts already; stored, the body must not keep its parse alive.
@@ -41,5 +42,5 @@ export function acceptWebhook(mailbox: Mailbox, req: IncomingMessage, body: Buff
     if (r === 'stored') return { stored: true, id: letter.id };
     return r === 'unreplicated-in-flight' ? { stored: false, why: r, id: letter.id } : { stored: false, why: r };
   };
-  return result instanceof Promise ? result.then(acceptance) : acceptance(result);
+  return mapMaybe(result, acceptance);
 }

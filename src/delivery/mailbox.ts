@@ -5,12 +5,13 @@
 import { logError } from '../log';
 import { throttled } from '../throttle';
 import type { Clock } from '../core/clock';
+import { isPending, mapMaybe, type Maybe } from '../core/maybe';
 import { messageOf } from '../errors';
 import type { Attempted, Deliverer } from './deliverer';
 import type { Claimed, DeadLetter, DeliveryOutcome, DeliveryRecord, Letter, Settlement, WaitingLetter } from './letter';
 
 export type { DeliveryOutcome, DeliveryRecord } from './letter';
-import type { AppendResult, Maybe, Spool, SpoolStats } from './spool';
+import type { AppendResult, Spool, SpoolStats } from './spool';
 
 export interface MailboxOptions {
   readonly spool: Spool;
@@ -57,9 +58,6 @@ const SAFETY_POLL_MS = 2000;
 const OUTCOME_OF: Record<Settlement['kind'], DeliveryOutcome> = { delivered: 'delivered', retry: 'retried', dead: 'dead', hold: 'held' };
 
 /** `value`, waited for only when it is a promise (the memory spool's answers stay synchronous). */
-async function settled<T>(value: Maybe<T>): Promise<T> {
-  return value instanceof Promise ? await value : value;
-}
 
 export function createMailbox(options: MailboxOptions): Mailbox {
   return new SpoolMailbox(options);
@@ -106,7 +104,7 @@ class SpoolMailbox implements Mailbox {
   accept(letter: Letter): Maybe<AppendResult> {
     if (this.closed) return 'full';
     const result = this.spool.append(letter);
-    return result instanceof Promise ? result.then((r) => this.appended(r), (): AppendResult => 'store-down') : this.appended(result);
+    return mapMaybe(result, (r) => this.appended(r), (): AppendResult => 'store-down');
   }
 
   stats(): Maybe<SpoolStats> {
@@ -122,7 +120,7 @@ class SpoolMailbox implements Mailbox {
   }
 
   async replay(id: string): Promise<boolean> {
-    const replayed = !this.closed && (await settled(this.spool.replay(id, this.clock())));
+    const replayed = !this.closed && (await this.spool.replay(id, this.clock()));
     if (replayed) void this.pump();
     return replayed;
   }
@@ -130,8 +128,8 @@ class SpoolMailbox implements Mailbox {
   async replayAll(): Promise<number> {
     // Oldest first, so the mailboxes get them back in the order they died.
     let replayed = 0;
-    for (const dead of [...(await settled(this.spool.deadLetters()))].reverse()) {
-      if (!this.closed && (await settled(this.spool.replay(dead.letter.id, this.clock())))) replayed++;
+    for (const dead of [...(await this.spool.deadLetters())].reverse()) {
+      if (!this.closed && (await this.spool.replay(dead.letter.id, this.clock()))) replayed++;
     }
     if (replayed > 0) void this.pump();
     return replayed;
@@ -145,13 +143,13 @@ class SpoolMailbox implements Mailbox {
     // A shared spool keeps what it stores for the other replicas (or the next start): only the
     // deliveries in flight are finished. The memory spool delivers all it can.
     if (this.spool.shared) this.handingOver = true;
-    const waiting = this.spool.shared ? this.inFlight > 0 : (await settled(this.spool.depth())) > 0;
+    const waiting = this.spool.shared ? this.inFlight > 0 : (await this.spool.depth()) > 0;
     if (waiting) {
       let deadline: NodeJS.Timeout | undefined;
       await Promise.race([new Promise<void>((resolve) => this.idle.push(resolve)), new Promise<void>((resolve) => (deadline = setTimeout(resolve, graceMs)))]);
       clearTimeout(deadline);
     }
-    return settled(this.spool.depth());
+    return this.spool.depth();
   }
 
   async close(): Promise<void> {
@@ -159,11 +157,11 @@ class SpoolMailbox implements Mailbox {
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.poll !== undefined) clearInterval(this.poll);
     if (!this.spool.shared) {
-      const left = await settled(this.spool.depth());
+      const left = await this.spool.depth();
       this.droppedAtClose = left;
       if (left > 0) logError(`delivery mailbox: ${left} webhook(s) not delivered are dropped with the process (memory spool)`);
     }
-    await settled(this.spool.close());
+    await this.spool.close();
   }
 
   /** Stored: tell the pump. */
@@ -185,9 +183,9 @@ class SpoolMailbox implements Mailbox {
         this.pumpAgain = false;
         await this.claimWhatFits();
         const scheduling = this.schedule();
-        if (scheduling !== undefined) await scheduling;
+        if (isPending(scheduling)) await scheduling;
         const depth = this.spool.depth();
-        const empty = (depth instanceof Promise ? await depth : depth) === 0;
+        const empty = (isPending(depth) ? await depth : depth) === 0;
         if (empty || (this.handingOver && this.inFlight === 0)) for (const wake of this.idle.splice(0)) wake();
       } while (this.pumpAgain && !this.closed);
     } catch (err) {
@@ -205,7 +203,7 @@ class SpoolMailbox implements Mailbox {
       if (room <= 0) return;
       // Waited for only when the spool answers later: the memory spool's claims stay in this tick.
       const claiming = this.spool.claim(this.clock(), room);
-      const batch = claiming instanceof Promise ? await claiming : claiming;
+      const batch = isPending(claiming) ? await claiming : claiming;
       if (this.botAway && batch.length > 0) this.nextProbeAt = this.clock() + (this.options.probeMs ?? 250);
       for (const claimed of batch) {
         this.inFlight++;
@@ -268,13 +266,13 @@ class SpoolMailbox implements Mailbox {
   private async record(claimed: Claimed, { settlement, report }: Attempted): Promise<void> {
     try {
       const settling = this.spool.settle(claimed, settlement, this.clock());
-      if (settling instanceof Promise) await settling;
+      if (isPending(settling)) await settling;
       // The bot answers again after an outage: the mailboxes waiting out a backoff go now, rather
       // than each after its own wait (up to QUEUE_RETRY_MAX_MS).
       if (settlement.kind === 'retry' && settlement.early === true) this.botAway = true;
       else if (this.botAway && report.status !== undefined) {
         this.botAway = false;
-        await settled(this.spool.wake(this.clock()));
+        await this.spool.wake(this.clock());
       }
     } catch (err) {
       // A networked spool away: the claim runs out, and the letter is delivered again (at least once).
@@ -283,11 +281,8 @@ class SpoolMailbox implements Mailbox {
   }
 
   /** Sets the timer for the next retry due; a promise only when the spool answers later. */
-  private schedule(): Promise<void> | undefined {
-    const due = this.spool.nextDueAt();
-    if (due instanceof Promise) return due.then((at) => this.setTimerFor(at));
-    this.setTimerFor(due);
-    return undefined;
+  private schedule(): Maybe<void> {
+    return mapMaybe(this.spool.nextDueAt(), (at) => this.setTimerFor(at));
   }
 
   private setTimerFor(dueAt: number | undefined): void {

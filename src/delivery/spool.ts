@@ -5,6 +5,7 @@
  * the same shared suite (test/helpers/spool-contract.ts).
  */
 import type { Claimed, DeadLetter, Letter, Settlement, WaitingLetter } from './letter';
+import type { Maybe } from '../core/maybe';
 
 export interface SpoolStats {
   /** Letters stored and not yet delivered or dead (in flight included). */
@@ -24,8 +25,6 @@ export interface SpoolStats {
   readonly deadDropped: number;
 }
 
-/** A value, or a promise of it: the memory spool answers at once, a networked one later. */
-export type Maybe<T> = T | Promise<T>;
 
 /**
  * What storing a letter came to: stored; refused for want of room (QUEUE_MAX_BYTES); the store

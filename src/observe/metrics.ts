@@ -11,6 +11,7 @@ import type { AffinityStore } from '../store/store';
 import type { UpstreamPool } from '../upstream/pool';
 import { MAILBOX_FALLBACK_REASONS, STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type MailboxFallbackReason, type ProxyObserver } from './observer';
 import { REQUEST_OUTCOMES } from './outcomes';
+import type { Maybe } from '../core/maybe';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -23,7 +24,7 @@ export interface MetricsSources {
   /** Request body bytes held now. */
   readonly bufferedBytes: number;
   /** DELIVERY=queued: asks the mailbox for its figures (a networked spool answers later, or fails). */
-  readonly queue: (() => SpoolStats | Promise<SpoolStats>) | undefined;
+  readonly queue: (() => Maybe<SpoolStats>) | undefined;
 }
 
 export function createMetrics(config: Config, sources: () => MetricsSources): Metrics {

@@ -17,6 +17,7 @@ import type { SignatureVerifier } from '../signature/verifier';
 import type { Verdict } from '../signature/scheme';
 import type { AnswerHead } from '../upstream/sender';
 import type { Flight } from './flight';
+import type { Maybe } from '../core/maybe';
 
 /** Sanitize: removes what a caller could use to steer routing itself (a spoofed Actorid, ...). */
 export function sanitize(headers: IncomingHttpHeaders, sanitizers: readonly ((headers: IncomingHttpHeaders) => void)[]): void {
@@ -55,7 +56,7 @@ export function planBody(req: IncomingMessage, verifying: boolean, verifyAllMeth
 }
 
 /** Verify: the signature against the raw bytes. */
-export function verify(verifier: SignatureVerifier, headers: IncomingHttpHeaders, body: Buffer, now: number): Verdict | Promise<Verdict> {
+export function verify(verifier: SignatureVerifier, headers: IncomingHttpHeaders, body: Buffer, now: number): Maybe<Verdict> {
   return verifier.verify({ headers, body, now });
 }
 

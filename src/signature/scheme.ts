@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { TeamsKeys } from './teams-keys';
+import type { Maybe } from '../core/maybe';
 
 /**
  * Why a request's signature was refused, and the words a 401 says it in: a closed set, for
@@ -65,7 +66,7 @@ export interface SignatureScheme {
   /** What it cannot verify without: a shared secret (WEBHOOK_SECRET), a public key (DISCORD_PUBLIC_KEY), an app id (TEAMS_APP_ID). */
   readonly needs: 'secret' | 'public-key' | 'app-id';
   /** Checks one request against `keys`. A scheme that must fetch keys (JWKS) returns a promise. */
-  verify(request: SignedRequest, keys: SchemeKeys): Verdict | Promise<Verdict>;
+  verify(request: SignedRequest, keys: SchemeKeys): Maybe<Verdict>;
   /**
    * Signs `body` as the platform does, at `nowMs`, with the shared `secret`: the headers to set
    * (lower-case names). Only timestamped shared-secret schemes have it: a late delivery of theirs

@@ -6,11 +6,12 @@ import type { Config } from '../config/types';
 import { SIGNATURE_SCHEMES, type SignatureSchemeName } from './schemes';
 import type { SchemeKeys, SignedRequest, Verdict } from './scheme';
 import { teamsKeySource, type KeySourceOptions } from './teams-keys';
+import type { Maybe } from '../core/maybe';
 
 export interface SignatureVerifier {
   /** The header named in a 401's message. */
   readonly header: string;
-  verify(request: SignedRequest): Verdict | Promise<Verdict>;
+  verify(request: SignedRequest): Maybe<Verdict>;
 }
 
 export interface VerifierKeys {

@@ -2,6 +2,7 @@
  * The AffinityStore contract: where learned affinity lives, per key. Every backend implements
  * all of it, and passes the same shared test suite (test/helpers/store-contract.ts).
  */
+import type { Maybe } from '../core/maybe';
 
 /** Whether a store's calls can succeed now, for readiness and metrics. */
 export interface StoreHealth {
@@ -19,7 +20,7 @@ export interface AffinityStore {
    * at once, without a promise: cookie mode then forwards in the same tick as the lookup (a
    * promise and its microtask per webhook are a measurable cost).
    */
-  get(key: string): string | undefined | Promise<string | undefined>;
+  get(key: string): Maybe<string | undefined>;
   /** Stores `value` for `key` for `ttlMs` milliseconds (> 0), replacing any previous value. */
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Forgets `key`; forgetting an unknown key is not an error. */
