@@ -81,7 +81,10 @@ export async function runAcceptBench(quick: boolean, spoolEnv: Record<string, st
     console.log(`\nDelivery mailbox, accepting at ${RATE} webhooks/s over 10 000 keys for ${seconds} s (${where}; target p99 < 10 ms).\n`);
     console.log('| bot | p50 ms | p99 ms | max ms | not answered queued |');
     console.log('| --- | ---: | ---: | ---: | ---: |');
-    for (const [name, r] of [['up', up], ['down (port closed)', down]] as const) {
+    for (const [name, r] of [
+      ['up', up],
+      ['down (port closed)', down],
+    ] as const) {
       console.log(`| ${name} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.maxMs.toFixed(1)} | ${r.notQueued} of ${r.sent} |`);
     }
   } finally {

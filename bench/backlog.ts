@@ -122,7 +122,13 @@ export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, s
   // The backlog: stored while the bot is down, drained once it is back.
   await stop(bot);
   const probeFile = join(tmpdir(), `webhook-affinity-heap-${process.pid}.json`);
-  proxy = start(['--expose-gc', '-r', join(ROOT, 'build', 'bench', 'heap-probe.js'), server], { ...base, ...spoolEnv, DELIVERY: 'queued', QUEUE_MAX_BYTES: String(2 ** 31), HEAP_PROBE_FILE: probeFile });
+  proxy = start(['--expose-gc', '-r', join(ROOT, 'build', 'bench', 'heap-probe.js'), server], {
+    ...base,
+    ...spoolEnv,
+    DELIVERY: 'queued',
+    QUEUE_MAX_BYTES: String(2 ** 31),
+    HEAP_PROBE_FILE: probeFile,
+  });
   await untilAccepting(port, 'the proxy (queued)');
   // What the heap holds with the mailbox empty but warmed (the same deliveries' shapes seen once).
   const heapEmpty = await liveHeap(proxy, probeFile);
@@ -140,7 +146,9 @@ export async function runBacklogBench(quick: boolean, spoolEnv: Record<string, s
   const direct = webhooks / directSeconds;
   const drained = stored / drainSeconds;
   const where = spoolEnv.REDIS_CLUSTER_NODES === undefined ? '' : ', a 3-primary cluster';
-  console.log(`\nDelivery mailbox backlog (${spoolEnv.STORE ?? 'memory'} spool${where}): ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`);
+  console.log(
+    `\nDelivery mailbox backlog (${spoolEnv.STORE ?? 'memory'} spool${where}): ${webhooks.toLocaleString('en')} webhooks over ${keys.toLocaleString('en')} keys, ${CONNECTIONS} connections.\n`,
+  );
   console.log('| measure | webhooks/s | ÷ direct |');
   console.log('| --- | ---: | ---: |');
   console.log(`| direct, bot up | ${Math.round(direct)} | 1.00 |`);

@@ -10,13 +10,10 @@ const target = new URL(process.env.TARGET_URL ?? 'http://127.0.0.1:8080');
 const agent = new http.Agent({ keepAlive: true, timeout: 4000, maxFreeSockets: 256, scheduling: 'lifo' });
 
 const server = http.createServer((req, res) => {
-  const upstream = http.request(
-    { hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
+  const upstream = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
   upstream.on('error', () => {
     if (!res.headersSent) res.writeHead(502);
     res.end();

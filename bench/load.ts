@@ -47,7 +47,12 @@ function wrkScript(payloads: Payload[]): string {
   const bodies = payloads.map((p) => `[==[${p.body}]==]`).join(',\n');
   // One header table per body: its signature headers (any scheme's) and the content type.
   const headerTables = payloads
-    .map((p) => `{ ["Content-Type"] = "application/json", ${Object.entries(p.headers).map(([k, v]) => `[ [==[${k}]==] ] = [==[${v}]==]`).join(', ')} }`)
+    .map(
+      (p) =>
+        `{ ["Content-Type"] = "application/json", ${Object.entries(p.headers)
+          .map(([k, v]) => `[ [==[${k}]==] ] = [==[${v}]==]`)
+          .join(', ')} }`,
+    )
     .join(',\n');
   return `local bodies = {
 ${bodies}

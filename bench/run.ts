@@ -204,8 +204,7 @@ function cases(): Case[] {
     affinity('cookie mode', { AFFINITY_MODE: 'cookie' }),
     {
       name: 'hash mode (3 upstreams)',
-      start: (upstream) =>
-        startNodeProcess(join(ROOT, 'dist', 'server.js'), { AFFINITY_MODE: 'hash', UPSTREAMS: upstream.urls.join(',') }),
+      start: (upstream) => startNodeProcess(join(ROOT, 'dist', 'server.js'), { AFFINITY_MODE: 'hash', UPSTREAMS: upstream.urls.join(',') }),
     },
     affinity('header + signature', { AFFINITY_MODE: 'header', WEBHOOK_SECRET: BENCH_SECRET }),
     affinity('header + access log', { AFFINITY_MODE: 'header', ACCESS_LOG: 'json' }),
@@ -368,9 +367,7 @@ async function main(): Promise<void> {
 
   try {
     const measure = (url: string, seconds: number, sent = payloads) =>
-      useWrk
-        ? measureWithWrk(url, sent, { seconds, connections: opts.connections, work })
-        : measureWithNode(url, sent, { seconds, connections: opts.connections });
+      useWrk ? measureWithWrk(url, sent, { seconds, connections: opts.connections, work }) : measureWithNode(url, sent, { seconds, connections: opts.connections });
     /** One measured run of `target`, with the CPU it used. */
     const runOf = async (target: Target, sent = payloads): Promise<Run> => {
       const cpuBefore = cpuSeconds(target.pid);
@@ -456,7 +453,9 @@ function printTable(results: CaseResult[], opts: Options, useWrk: boolean, upstr
     ),
   ];
   const size = opts.bodyBytes === undefined ? '~1 KB' : `${Math.round(opts.bodyBytes / 1024)} KiB`;
-  console.log(`\nMedians of ${opts.rounds} round(s) (each ratio: to the bare forwarder measured just before that run; the median shown) of ${opts.durationS} s, ${opts.connections} connections, ${useWrk ? 'wrk' : 'Node load generator'}, upstream ${upstreamKind}, ${size} Webex payloads.\n`);
+  console.log(
+    `\nMedians of ${opts.rounds} round(s) (each ratio: to the bare forwarder measured just before that run; the median shown) of ${opts.durationS} s, ${opts.connections} connections, ${useWrk ? 'wrk' : 'Node load generator'}, upstream ${upstreamKind}, ${size} Webex payloads.\n`,
+  );
   console.log(lines.join('\n'));
   console.log('');
   for (const line of targetLines(summary, opts)) console.log(line);

@@ -20,8 +20,7 @@ export interface BenchUpstream {
   stop(): Promise<void>;
 }
 
-export const AWSALB_COOKIE =
-  'AWSALB=yLQxR0mE1v9o4a9k3s2xqvO8Zr3m6JwqH0c5dX7nYt2uVbPz8aKfLg4iN1sD6eWjQ+/hU3oTrC9yBmGv5pE2lF7xS0kZ1qAaRz; Expires=Sat, 05 Dec 2099 12:00:00 GMT; Path=/';
+export const AWSALB_COOKIE = 'AWSALB=yLQxR0mE1v9o4a9k3s2xqvO8Zr3m6JwqH0c5dX7nYt2uVbPz8aKfLg4iN1sD6eWjQ+/hU3oTrC9yBmGv5pE2lF7xS0kZ1qAaRz; Expires=Sat, 05 Dec 2099 12:00:00 GMT; Path=/';
 
 export async function startUpstream(work: string, readsBodies = false): Promise<BenchUpstream> {
   const ports = [await freePort(), await freePort(), await freePort()];

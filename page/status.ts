@@ -229,9 +229,7 @@ function drawStatus(s: Status): void {
 
   byId('store-section').hidden = s.store === null;
   if (s.store !== null) {
-    byId('store').textContent = s.store.remote
-      ? `${s.store.name}: ${s.store.state} (${s.store.detail})`
-      : `${s.store.name}: ${s.store.keys ?? 0} key(s) remembered in this process`;
+    byId('store').textContent = s.store.remote ? `${s.store.name}: ${s.store.state} (${s.store.detail})` : `${s.store.name}: ${s.store.keys ?? 0} key(s) remembered in this process`;
   }
 
   byId('queue-section').hidden = s.queue === null;
@@ -291,7 +289,8 @@ async function actOnAll(method: 'POST' | 'DELETE'): Promise<void> {
   if (!window.confirm(`${what} (${deadTotal})?`)) return;
   const res = await fetch(method === 'POST' ? '/queue/dead/replay' : '/queue/dead', { method, headers: { authorization: `Bearer ${token ?? ''}` } });
   const body = (res.ok ? await res.json() : undefined) as { replayed?: number; deleted?: number } | undefined;
-  byId('queue-action').textContent = body === undefined ? `The proxy answered ${res.status}.` : method === 'POST' ? `${body.replayed ?? 0} sent to the mailbox again.` : `${body.deleted ?? 0} deleted.`;
+  byId('queue-action').textContent =
+    body === undefined ? `The proxy answered ${res.status}.` : method === 'POST' ? `${body.replayed ?? 0} sent to the mailbox again.` : `${body.deleted ?? 0} deleted.`;
   await refresh();
 }
 

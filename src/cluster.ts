@@ -18,7 +18,17 @@ const DEATH_WINDOW_MS = 10_000;
 export function runPrimary(config: Config, startLine: (port: number, address: string) => string): void {
   const workers = new Set<Worker>();
   const listening = new Set<Worker>();
-  const admin = config.adminPort === undefined ? undefined : createAdminServer({ config, backend: primaryBackend(config, () => listening.size, () => stopping) });
+  const admin =
+    config.adminPort === undefined
+      ? undefined
+      : createAdminServer({
+          config,
+          backend: primaryBackend(
+            config,
+            () => listening.size,
+            () => stopping,
+          ),
+        });
   let adminAddress: AddressInfo | undefined;
   const deaths: number[] = [];
   let printed = false;

@@ -34,48 +34,31 @@ export class ProxyError extends Error {
   readonly headers: Record<string, string> | undefined;
 }
 
-export const bodyTooLarge = (limit: number) =>
-  new ProxyError('BODY_TOO_LARGE', 413, `request body is larger than ${limit} bytes`);
+export const bodyTooLarge = (limit: number) => new ProxyError('BODY_TOO_LARGE', 413, `request body is larger than ${limit} bytes`);
 
 export const clientAborted = () => new ProxyError('CLIENT_ABORTED', 499, 'client closed the connection');
 
 /** A 401 that says what was wrong (`bad signature`, `token expired`, ...) and which header it was in. */
-export const signatureRejected = (header: string, reasonText: string) =>
-  new ProxyError('SIGNATURE_REJECTED', 401, `${reasonText} (${header})`);
+export const signatureRejected = (header: string, reasonText: string) => new ProxyError('SIGNATURE_REJECTED', 401, `${reasonText} (${header})`);
 
 /** The platform's keys could not be fetched: nothing can be verified, so nothing is let through. */
-export const signingKeysUnavailable = () =>
-  new ProxyError('SIGNING_KEYS_UNAVAILABLE', 503, 'the signing keys cannot be fetched; retry shortly', { headers: { 'retry-after': '5' } });
+export const signingKeysUnavailable = () => new ProxyError('SIGNING_KEYS_UNAVAILABLE', 503, 'the signing keys cannot be fetched; retry shortly', { headers: { 'retry-after': '5' } });
 
-export const noUpstream = (retryAfterSeconds: number) =>
-  new ProxyError('NO_UPSTREAM', 503, 'no upstream is available', { headers: { 'retry-after': String(retryAfterSeconds) } });
+export const noUpstream = (retryAfterSeconds: number) => new ProxyError('NO_UPSTREAM', 503, 'no upstream is available', { headers: { 'retry-after': String(retryAfterSeconds) } });
 
-export const tooManyBufferedBytes = () =>
-  new ProxyError('BUFFERS_FULL', 503, 'too many request bodies are being received at once; retry shortly', { headers: { 'retry-after': '1' } });
+export const tooManyBufferedBytes = () => new ProxyError('BUFFERS_FULL', 503, 'too many request bodies are being received at once; retry shortly', { headers: { 'retry-after': '1' } });
 
-export const unexpectedInterim = (status: number) =>
-  new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' instead of a final answer');
+export const unexpectedInterim = (status: number) => new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' instead of a final answer');
 
 /** QUEUE_WHEN_STORE_DOWN refuses: the platform sends the webhook again later, in order, once the mailbox can take it. */
-export const mailboxUnavailable = () =>
-  new ProxyError('STORE_UNAVAILABLE', 503, 'the delivery mailbox cannot store webhooks now; send it again shortly', { headers: { 'retry-after': '5' } });
+export const mailboxUnavailable = () => new ProxyError('STORE_UNAVAILABLE', 503, 'the delivery mailbox cannot store webhooks now; send it again shortly', { headers: { 'retry-after': '5' } });
 
 export const internalError = () => new ProxyError('INTERNAL', 500, 'internal proxy error');
 
-export const upstreamTimeout = (ms: number) =>
-  new ProxyError('UPSTREAM_TIMEOUT', 504, `upstream did not answer within ${ms} ms`);
+export const upstreamTimeout = (ms: number) => new ProxyError('UPSTREAM_TIMEOUT', 504, `upstream did not answer within ${ms} ms`);
 
 // Connection-level failures towards the upstream: nothing useful came back → 502.
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE']);
 
 // Failures that happen before a connection exists: the upstream cannot have seen the request,
 // so it may be sent elsewhere.

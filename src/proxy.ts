@@ -107,7 +107,6 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
   };
 }
 
-
 /** Sanitize, then read the body when a later step needs it; otherwise forward it unread. */
 function onRequest(parts: Parts, server: Server, req: IncomingMessage, res: ServerResponse): void {
   const flight = newFlight(req, res);
@@ -139,7 +138,11 @@ function onBody(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer): voi
       return;
     }
     const verdict = verify(parts.verifier, flight.req.headers, body, parts.clock());
-    goOn(verdict, (v) => afterVerdict(parts, flight, plan, body, v), (err) => crashed(flight, err));
+    goOn(
+      verdict,
+      (v) => afterVerdict(parts, flight, plan, body, v),
+      (err) => crashed(flight, err),
+    );
   } catch (err) {
     crashed(flight, err);
   }
@@ -172,7 +175,12 @@ function dedupeThen(parts: Parts, flight: Flight, body: Buffer, next: () => void
     flight.outcome = 'duplicate';
     writeJson(flight.res, 200, { duplicate: true });
   };
-  goOn(parts.dedupe.ids.claim(id, parts.dedupe.ttlMs), decide, (err) => crashed(flight, err), () => next());
+  goOn(
+    parts.dedupe.ids.claim(id, parts.dedupe.ttlMs),
+    decide,
+    (err) => crashed(flight, err),
+    () => next(),
+  );
 }
 
 /** Find the key, then add affinity; forward without affinity when there is no key. */

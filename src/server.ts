@@ -115,10 +115,7 @@ function adminLine(service: Service): string {
 function startLine(config: Config, port: number, address: string): string {
   const where = address.includes(':') ? `[${address}]` : address || '0.0.0.0';
   const mode = modeOf(config.mode);
-  const destination =
-    mode.route === 'pool'
-      ? `${config.upstreams.length} upstream(s) ${config.upstreams.map((u) => redactUrl(u.href)).join(', ')}`
-      : redactUrl(config.target.href);
+  const destination = mode.route === 'pool' ? `${config.upstreams.length} upstream(s) ${config.upstreams.map((u) => redactUrl(u.href)).join(', ')}` : redactUrl(config.target.href);
   const parts = storeParts(config);
   const store = parts.length === 0 ? '' : `, ${config.store} store (${parts.join(', ')})`;
   return `webhook-affinity listening on http://${where}:${port}, forwarding to ${destination} in ${config.mode} mode${store}`;

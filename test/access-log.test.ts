@@ -85,7 +85,12 @@ describe('ACCESS_LOG=json with DELIVERY=queued', () => {
       server.child.kill('SIGTERM');
       assert.equal(await server.exited, 0);
 
-      const lines = server.stdout().trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      const lines = server
+        .stdout()
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => JSON.parse(l));
       const accepted = lines.find((l) => l.outcome === 'queued');
       const attempt = lines.find((l) => l.delivery === queued);
       assert.ok(accepted !== undefined && attempt !== undefined, server.stdout());

@@ -117,7 +117,14 @@ describe('admin listener', () => {
         const queued = (res.json() as { queued: { id: string; path: string; attempts: number }[] }).queued;
         return queued[0]!.attempts > 0 ? queued : undefined;
       }, 'the head attempted');
-      assert.deepEqual(known.map((q) => [q.id, q.path]), [[ids[0], '/hook'], [ids[1], '/hook']], 'in order, paths without their query');
+      assert.deepEqual(
+        known.map((q) => [q.id, q.path]),
+        [
+          [ids[0], '/hook'],
+          [ids[1], '/hook'],
+        ],
+        'in order, paths without their query',
+      );
       assert.equal(known[1]!.attempts, 0, 'only the head is attempted');
     } finally {
       await r.close();
@@ -145,10 +152,14 @@ describe('admin listener', () => {
       // The page's traffic: the listener's own samples of the counters, from a zero at start
       // (these three are unsigned, with WEBHOOK_SECRET set: refused).
       for (const actor of ['alice', 'bob', 'carol']) assert.equal((await request(r.port, { body: webhook(actor) })).status, 401);
-      const traffic = await waitFor(async () => {
-        const t = (await r.get('/status/traffic.json')).json() as { samples: { at: number; outcomes: Record<string, number> }[] };
-        return t.samples.at(-1)?.outcomes['signature-rejected'] === 3 ? t : undefined;
-      }, 'a sample counting the three webhooks', { pauseMs: 100 });
+      const traffic = await waitFor(
+        async () => {
+          const t = (await r.get('/status/traffic.json')).json() as { samples: { at: number; outcomes: Record<string, number> }[] };
+          return t.samples.at(-1)?.outcomes['signature-rejected'] === 3 ? t : undefined;
+        },
+        'a sample counting the three webhooks',
+        { pauseMs: 100 },
+      );
       assert.deepEqual(traffic.samples[0]!.outcomes, {}, 'the first sample is the zero every counter starts from');
     } finally {
       await r.close();
@@ -256,8 +267,7 @@ describe('admin listener', () => {
       assert.equal((await request(r.port, { body: webhook('forged') })).status, 401);
       assert.equal((await request(r.port, signed(webhook('big', { pad: 'x'.repeat(3000) })))).status, 413);
       const after = await metrics(r);
-      const delta = (outcome: string) =>
-        sample(after, 'webhook_affinity_requests_total', { mode: 'header', outcome }) - sample(before, 'webhook_affinity_requests_total', { mode: 'header', outcome });
+      const delta = (outcome: string) => sample(after, 'webhook_affinity_requests_total', { mode: 'header', outcome }) - sample(before, 'webhook_affinity_requests_total', { mode: 'header', outcome });
       assert.equal(delta('affinity'), 3);
       assert.equal(delta('no-key'), 2);
       assert.equal(delta('signature-rejected'), 1);
@@ -363,10 +373,7 @@ describe('credentials in upstream URLs', () => {
   it('UPSTREAMS and TARGET_URL passwords appear in neither /metrics nor the access log', async () => {
     const bot = await startUpstream();
     const withPassword = (url: string) => url.replace('http://', 'http://deploy:hunter2@');
-    const envs: Record<string, string>[] = [
-      { AFFINITY_MODE: 'hash', UPSTREAMS: withPassword(bot.url) },
-      { TARGET_URL: withPassword(bot.url) },
-    ];
+    const envs: Record<string, string>[] = [{ AFFINITY_MODE: 'hash', UPSTREAMS: withPassword(bot.url) }, { TARGET_URL: withPassword(bot.url) }];
     for (const env of envs) {
       const adminPort = await freePort();
       const server = await startServerProcess({ TARGET_URL: bot.url, ...env, ACCESS_LOG: 'json', ADMIN_PORT: String(adminPort) });
@@ -375,7 +382,11 @@ describe('credentials in upstream URLs', () => {
         const metrics = (await request(adminPort, { method: 'GET', path: '/metrics' })).body.toString();
         assert.match(metrics, /upstream="http:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+\/"/, 'the upstream is still named, its password masked');
         await waitFor(() => server.stdout().includes('"upstream"') || undefined, 'an access log line');
-        for (const [where, text] of [['metrics', metrics], ['access log', server.stdout()], ['stderr', server.stderr()]]) {
+        for (const [where, text] of [
+          ['metrics', metrics],
+          ['access log', server.stdout()],
+          ['stderr', server.stderr()],
+        ]) {
           assert.doesNotMatch(text!, /hunter2/, `no password in the ${where}`);
         }
       } finally {

@@ -21,7 +21,17 @@ describe('npm run bench (smoke)', () => {
       assert.match(stdout, /\| case \| req\/s \| p50 ms \| p99 ms \| CPU s \/ 10k req \| peak RSS MiB \| req\/s ÷ bare \|/);
       const raw = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { results: { name: string; runs: { requests: number; errors: number }[] }[] };
       const names = raw.results.map((r) => r.name);
-      for (const expected of ['upstream direct', 'bare http-proxy', 'bare http-proxy, forwarded at once', 'bare http-proxy, no agent', 'header mode', 'cookie mode', 'hash mode (3 upstreams)', 'header + signature', 'header + access log']) {
+      for (const expected of [
+        'upstream direct',
+        'bare http-proxy',
+        'bare http-proxy, forwarded at once',
+        'bare http-proxy, no agent',
+        'header mode',
+        'cookie mode',
+        'hash mode (3 upstreams)',
+        'header + signature',
+        'header + access log',
+      ]) {
         assert.ok(names.includes(expected), `${expected} was measured`);
       }
       for (const r of raw.results) {

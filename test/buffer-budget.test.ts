@@ -135,11 +135,13 @@ describe('MAX_CONNECTIONS', () => {
   it('closes connections past the cap at once, and accepts again when one closes', async () => {
     const { upstream, proxy } = await startPair({ MAX_CONNECTIONS: '2' });
     try {
-      const open = await Promise.all([0, 1].map(async () => {
-        const s = net.connect(proxy.port, '127.0.0.1');
-        await once(s, 'connect');
-        return s;
-      }));
+      const open = await Promise.all(
+        [0, 1].map(async () => {
+          const s = net.connect(proxy.port, '127.0.0.1');
+          await once(s, 'connect');
+          return s;
+        }),
+      );
       const connections = () => new Promise<number>((resolve, reject) => proxy.proxy.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
       await waitFor(async () => (await connections()) === 2, 'two connections counted');
       await assert.rejects(request(proxy.port, { body: webhook('alice') }), /ECONNRESET|socket hang up/);

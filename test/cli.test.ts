@@ -98,7 +98,8 @@ describe('command line', () => {
     assert.match(stdout, /^TELEGRAM_BOT_TOKEN=\*\*\* +# set$/m);
     assert.match(stdout, /^# --- Webhook signatures ---$/m, 'in the sections of .env.example');
     assert.doesNotMatch(stdout, /^[a-z][a-zA-Z]+: /m, 'no internal camelCase names');
-    for (const secret of ['sup3r-secret', 'adm1n-token', 'pa55word', env.DELIVERY_SIGNING_SECRET, '123:tok3n']) assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} is not printed`);
+    for (const secret of ['sup3r-secret', 'adm1n-token', 'pa55word', env.DELIVERY_SIGNING_SECRET, '123:tok3n'])
+      assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} is not printed`);
     assert.doesNotMatch(stdout, /listening on/);
   });
 
@@ -145,9 +146,40 @@ describe('near-miss variables', () => {
 
   it('leave the usual environment alone', () => {
     const env = Object.fromEntries(
-      ['PATH', 'HOME', 'HOSTNAME', 'USER', 'SHELL', 'TERM', 'LANG', 'PWD', 'OLDPWD', 'NODE_ENV', 'NODE_OPTIONS', 'CI', 'DEBUG_COLORS', 'TZ', 'EDITOR', 'INIT_CWD', 'COLUMNS', 'LINES', 'SHLVL', 'REQUIRE_REDIS', 'REQUIRE_HAPROXY', 'REQUIRE_BROWSER', 'REQUIRE_PROMTOOL', 'FC_SEED'].map((n) => [n, 'x']),
+      [
+        'PATH',
+        'HOME',
+        'HOSTNAME',
+        'USER',
+        'SHELL',
+        'TERM',
+        'LANG',
+        'PWD',
+        'OLDPWD',
+        'NODE_ENV',
+        'NODE_OPTIONS',
+        'CI',
+        'DEBUG_COLORS',
+        'TZ',
+        'EDITOR',
+        'INIT_CWD',
+        'COLUMNS',
+        'LINES',
+        'SHLVL',
+        'REQUIRE_REDIS',
+        'REQUIRE_HAPROXY',
+        'REQUIRE_BROWSER',
+        'REQUIRE_PROMTOOL',
+        'FC_SEED',
+      ].map((n) => [n, 'x']),
     );
-    assert.deepEqual(nearMissWarnings(env, knownVariables().map((v) => v.name)), []);
+    assert.deepEqual(
+      nearMissWarnings(
+        env,
+        knownVariables().map((v) => v.name),
+      ),
+      [],
+    );
     assert.deepEqual(nearMissWarnings({ host: 'x', Port: '1' }, ['HOST', 'PORT']), [], 'not upper-case: not ours to judge');
   });
 

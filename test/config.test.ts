@@ -161,7 +161,10 @@ describe('configuration', () => {
       HEALTH_CHECK_RISE: '4',
       RETRIES: '1',
     });
-    assert.deepEqual(c.upstreams.map((u) => u.href), ['http://10.0.0.2:8080/', 'https://bot-b.internal/base']);
+    assert.deepEqual(
+      c.upstreams.map((u) => u.href),
+      ['http://10.0.0.2:8080/', 'https://bot-b.internal/base'],
+    );
     assert.equal(c.healthCheckPath, '/healthz');
     assert.equal(c.healthCheckIntervalMs, 1000);
     assert.equal(c.healthCheckTimeoutMs, 500);
@@ -209,7 +212,10 @@ describe('configuration', () => {
 
   it('reads the store and worker settings', () => {
     const d = parseConfig({});
-    assert.deepEqual([d.store, d.storeOptions.redis.topology, d.storeOptions.redis.prefix, d.storeTimeoutMs, d.workers], ['memory', { kind: 'server', url: 'redis://127.0.0.1:6379' }, 'webhook-affinity:', 100, 1]);
+    assert.deepEqual(
+      [d.store, d.storeOptions.redis.topology, d.storeOptions.redis.prefix, d.storeTimeoutMs, d.workers],
+      ['memory', { kind: 'server', url: 'redis://127.0.0.1:6379' }, 'webhook-affinity:', 100, 1],
+    );
     const c = parseConfig({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_URL: 'rediss://u:p@r:6380/2', REDIS_PREFIX: 'x:', STORE_TIMEOUT_MS: '50', WORKERS: '4' });
     assert.deepEqual([c.store, c.storeOptions.redis.topology, c.storeOptions.redis.prefix, c.storeTimeoutMs, c.workers], ['redis', { kind: 'server', url: 'rediss://u:p@r:6380/2' }, 'x:', 50, 4]);
     assert.match(parseConfig({ STORE: 'redis' }).warnings.join(), /STORE=redis is not contacted: it holds learned cookies \(cookie and both modes; AFFINITY_MODE is header\), the delivery mailbox/);
@@ -218,7 +224,14 @@ describe('configuration', () => {
   });
 
   it('reads the Redis topologies, and refuses two at once', () => {
-    const sentinel = parseConfig({ STORE: 'redis', DELIVERY: 'queued', REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b, [::1]:26380', REDIS_SENTINEL_NAME: 'bots', REDIS_PASSWORD: 'pw', REDIS_TLS: 'true' });
+    const sentinel = parseConfig({
+      STORE: 'redis',
+      DELIVERY: 'queued',
+      REDIS_SENTINELS: '10.0.0.5:26379, sentinel-b, [::1]:26380',
+      REDIS_SENTINEL_NAME: 'bots',
+      REDIS_PASSWORD: 'pw',
+      REDIS_TLS: 'true',
+    });
     assert.deepEqual(sentinel.storeOptions.redis.topology, {
       kind: 'sentinel',
       name: 'bots',
@@ -230,11 +243,20 @@ describe('configuration', () => {
     });
     assert.deepEqual([sentinel.storeOptions.redis.auth.password, sentinel.storeOptions.redis.auth.tls], ['pw', true]);
     const cluster = parseConfig({ STORE: 'redis', DELIVERY: 'queued', REDIS_CLUSTER_NODES: 'a:7000,b:7001', SPOOL_SHARDS: '32' });
-    assert.deepEqual(cluster.storeOptions.redis.topology, { kind: 'cluster', nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 7001 }] });
+    assert.deepEqual(cluster.storeOptions.redis.topology, {
+      kind: 'cluster',
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+    });
     assert.equal(cluster.storeOptions.redis.shards, 32);
     // REDIS_URL at its default (as in .env.example) names no topology.
     assert.equal(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: 'a:7000' }).storeOptions.redis.topology.kind, 'cluster');
-    assert.throws(() => parseConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's:26379' }), /REDIS_SENTINELS="s:26379" is not valid: expected unset: REDIS_URL and REDIS_SENTINELS each name a Redis topology/);
+    assert.throws(
+      () => parseConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's:26379' }),
+      /REDIS_SENTINELS="s:26379" is not valid: expected unset: REDIS_URL and REDIS_SENTINELS each name a Redis topology/,
+    );
     assert.throws(() => parseConfig({ REDIS_SENTINELS: 's:26379', REDIS_CLUSTER_NODES: 'a:7000' }), /REDIS_SENTINELS and REDIS_CLUSTER_NODES/);
     assert.throws(() => parseConfig({ REDIS_CLUSTER_NODES: 'a:99999' }), /REDIS_CLUSTER_NODES="a:99999"/);
   });
@@ -304,7 +326,21 @@ describe('configuration', () => {
 
   // Each of these would let a webhook body set the upstream request's framing, its connection
   // handling or its routing.
-  for (const name of ['Content-Length', 'transfer-encoding', 'Connection', 'Keep-Alive', 'Upgrade', 'TE', 'Trailer', 'Host', 'Proxy-Authorization', 'proxy-connection', 'Actor:Id', 'Actor Id', 'Ac\u00e9']) {
+  for (const name of [
+    'Content-Length',
+    'transfer-encoding',
+    'Connection',
+    'Keep-Alive',
+    'Upgrade',
+    'TE',
+    'Trailer',
+    'Host',
+    'Proxy-Authorization',
+    'proxy-connection',
+    'Actor:Id',
+    'Actor Id',
+    'Ac\u00e9',
+  ]) {
     it(`refuses AFFINITY_HEADER=${name}`, () => {
       assert.deepEqual(problemsOf({ AFFINITY_HEADER: name }), ['AFFINITY_HEADER']);
     });
@@ -320,7 +356,10 @@ describe('configuration', () => {
   it('uses the non-blank WEBHOOK_SECRET entries and warns about the blank ones; empty turns checking off', () => {
     const c = parseConfig({ WEBHOOK_SECRET: 'one, ,two,' });
     assert.deepEqual(c.webhookSecrets, ['one', 'two']);
-    assert.ok(c.warnings.some((w) => /WEBHOOK_SECRET has 2 blank entries/.test(w)), c.warnings.join('\n'));
+    assert.ok(
+      c.warnings.some((w) => /WEBHOOK_SECRET has 2 blank entries/.test(w)),
+      c.warnings.join('\n'),
+    );
     assert.deepEqual(parseConfig({ WEBHOOK_SECRET: '' }).webhookSecrets, []);
   });
 
@@ -336,12 +375,7 @@ describe('configuration', () => {
   });
 
   it('reports every problem at once', () => {
-    assert.deepEqual(problemsOf({ PORT: 'abc', AFFINITY_MODE: 'x', TARGET_URL: 'ftp://x', AFFINITY_TTL: '-1' }), [
-      'PORT',
-      'TARGET_URL',
-      'AFFINITY_MODE',
-      'AFFINITY_TTL',
-    ]);
+    assert.deepEqual(problemsOf({ PORT: 'abc', AFFINITY_MODE: 'x', TARGET_URL: 'ftp://x', AFFINITY_TTL: '-1' }), ['PORT', 'TARGET_URL', 'AFFINITY_MODE', 'AFFINITY_TTL']);
   });
 
   it('makes the process print one line per problem and exit 2 before listening', async () => {

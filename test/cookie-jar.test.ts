@@ -50,8 +50,17 @@ describe('cookie jar', () => {
 
   it('builds the Cookie header from kept inbound pairs and the jar', () => {
     const jar = [{ name: 'A', value: '1', expiresAt: now + 1 }];
-    assert.equal(cookieHeader('x=1;  A=forged ;y', jar, () => true), 'x=1; y; A=1');
-    assert.equal(cookieHeader(undefined, [], () => true), undefined);
-    assert.equal(cookieHeader('B=2', [], (n) => n !== 'B'), undefined);
+    assert.equal(
+      cookieHeader('x=1;  A=forged ;y', jar, () => true),
+      'x=1; y; A=1',
+    );
+    assert.equal(
+      cookieHeader(undefined, [], () => true),
+      undefined,
+    );
+    assert.equal(
+      cookieHeader('B=2', [], (n) => n !== 'B'),
+      undefined,
+    );
   });
 });

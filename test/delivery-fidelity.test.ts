@@ -39,7 +39,11 @@ describe('QUEUE_RESIGN: a late Slack event is signed again', () => {
       const now = () => Date.now() + offset;
       let botUp = false;
       const bot = await startUpstream((_req, res) => res.writeHead(botUp ? 200 : 503).end());
-      const proxy = await startProxy(bot.url, { PLATFORM: 'slack', WEBHOOK_SECRET: SIGNING_SECRET, DELIVERY: 'queued', QUEUE_RESIGN: resign, QUEUE_RETRY_MIN_MS: '10', QUEUE_RETRY_MAX_MS: '20' }, { clock: now });
+      const proxy = await startProxy(
+        bot.url,
+        { PLATFORM: 'slack', WEBHOOK_SECRET: SIGNING_SECRET, DELIVERY: 'queued', QUEUE_RESIGN: resign, QUEUE_RETRY_MIN_MS: '10', QUEUE_RETRY_MAX_MS: '20' },
+        { clock: now },
+      );
       try {
         const body = fixture('slack/event-message.json');
         const signedAt = now();
@@ -64,7 +68,11 @@ describe('QUEUE_RESIGN: a late Slack event is signed again', () => {
 describe('DELIVERY_SIGNING_SECRET: Standard Webhooks on every delivery and forward', () => {
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   const verifies = (r: RecordedRequest) =>
-    new Webhook(secret).verify(r.body.toString('utf8'), { 'webhook-id': String(r.headers['webhook-id']), 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) }, { jsonParse: false });
+    new Webhook(secret).verify(
+      r.body.toString('utf8'),
+      { 'webhook-id': String(r.headers['webhook-id']), 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) },
+      { jsonParse: false },
+    );
 
   it('queued: webhook-id is the delivery id, and the standardwebhooks library verifies every attempt', async () => {
     let answers = [503, 200];
@@ -176,11 +184,14 @@ describe('PLATFORM=telegram, queued: the bot’s webhook reply', () => {
     try {
       for (const n of [0, 1]) assert.match((await request(proxy.port, { body: update(n), headers: { 'content-type': 'application/json' } })).body.toString(), /"queued"/);
       await waitFor(() => api.calls.length >= 3 || undefined, 'both replies made (one of them twice)');
-      assert.deepEqual(api.calls.map((c) => c.params), [
-        { chat_id: 6512345678, text: 'got 4711' },
-        { chat_id: 6512345678, text: 'got 4711' },
-        { chat_id: 6512345678, text: 'got 4712' },
-      ]);
+      assert.deepEqual(
+        api.calls.map((c) => c.params),
+        [
+          { chat_id: 6512345678, text: 'got 4711' },
+          { chat_id: 6512345678, text: 'got 4711' },
+          { chat_id: 6512345678, text: 'got 4712' },
+        ],
+      );
       assert.equal(api.calls[0]!.path, '/bot123:ABC/sendMessage');
       assert.deepEqual(events, ['bot:4711', 'api:/bot123:ABC/sendMessage', 'api:/bot123:ABC/sendMessage', 'bot:4712', 'api:/bot123:ABC/sendMessage'], 'a reply before the next update');
       const metrics = await proxy.metrics();

@@ -60,7 +60,10 @@ describe('delivery mailbox in hash mode: hold, don’t move', () => {
       await own.start();
       await probeRounds(proxy, 2);
       await waitFor(() => webhooksOf(own, 'alice').length === 3, 'delivered to its own instance once back');
-      assert.deepEqual(webhooksOf(own, 'alice').map((d) => d.seq), [0, 1, 2]);
+      assert.deepEqual(
+        webhooksOf(own, 'alice').map((d) => d.seq),
+        [0, 1, 2],
+      );
       assert.equal(webhooksOf(other, 'alice').length, 0, 'never moved');
     } finally {
       await proxy.close();

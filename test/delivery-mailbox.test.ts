@@ -52,7 +52,11 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       assert.equal(bot.deliveries.length, KEYS * EACH, 'none twice');
       for (let k = 0; k < KEYS; k++) {
         const own = bot.deliveries.filter((d) => d.key === `key-${k}`);
-        assert.deepEqual(own.map((d) => d.seq), [...Array(EACH).keys()], `key-${k} in arrival order`);
+        assert.deepEqual(
+          own.map((d) => d.seq),
+          [...Array(EACH).keys()],
+          `key-${k} in arrival order`,
+        );
         for (const d of own) assert.equal(d.id, acks.get(`key-${k}/${d.seq}`), 'the delivery id the platform was given');
       }
       assert.deepEqual([...bot.overlapped], [], 'no key had two deliveries at once');
@@ -71,7 +75,11 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       const closing = proxy.close();
       await bot.start();
       await closing;
-      assert.deepEqual(bot.deliveries.map((d) => d.seq), [0, 1, 2], 'delivered during the stop, in order');
+      assert.deepEqual(
+        bot.deliveries.map((d) => d.seq),
+        [0, 1, 2],
+        'delivered during the stop, in order',
+      );
       assert.equal((await proxy.proxy.mailbox?.stats())?.depth, 0);
     } finally {
       await proxy.close();
@@ -137,7 +145,14 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
     try {
       const { queued } = (await request(proxy.port, { body: body('alice', 0) })).json() as { queued: string };
       await waitFor(() => bot.deliveries.length === 3, 'three attempts');
-      assert.deepEqual(bot.deliveries.map((d) => [d.id, d.attempt]), [[queued, 1], [queued, 2], [queued, 3]]);
+      assert.deepEqual(
+        bot.deliveries.map((d) => [d.id, d.attempt]),
+        [
+          [queued, 1],
+          [queued, 2],
+          [queued, 3],
+        ],
+      );
       await waitFor(async () => (await proxy.proxy.mailbox?.stats())?.depth === 0, 'the mailbox empty');
     } finally {
       await proxy.close();
@@ -157,7 +172,10 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       await waitFor(() => bot.deliveries.length === 2, 'both attempted once');
       await waitFor(async () => (await proxy.proxy.mailbox?.stats())?.depth === 0, 'the mailbox empty');
       const dead = (await proxy.proxy.mailbox?.deadLetters()) ?? [];
-      assert.deepEqual(dead.map((d) => [d.letter.key, d.attempts, d.reason]), [['alice', 1, 'answered 400: refused by the bot']]);
+      assert.deepEqual(
+        dead.map((d) => [d.letter.key, d.attempts, d.reason]),
+        [['alice', 1, 'answered 400: refused by the bot']],
+      );
     } finally {
       await proxy.close();
       await bot.stop();
@@ -341,7 +359,14 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       refuse = false;
       assert.equal((await admin('POST', `/queue/dead/${queued}/replay`)).status, 202);
       await waitFor(() => bot.deliveries.length === 2, 'delivered again');
-      assert.deepEqual(bot.deliveries.map((d) => [d.id, d.attempt]), [[queued, 1], [queued, 1]], 'the same delivery id, counted afresh');
+      assert.deepEqual(
+        bot.deliveries.map((d) => [d.id, d.attempt]),
+        [
+          [queued, 1],
+          [queued, 1],
+        ],
+        'the same delivery id, counted afresh',
+      );
       assert.equal((await admin('POST', `/queue/dead/${queued}/replay`)).status, 404, 'no longer dead');
       assert.deepEqual(lines, ['dead 1 400', 'delivered 1 200']);
 
@@ -353,7 +378,7 @@ describe('delivery mailbox: admin endpoints, metrics and access log', () => {
       assert.equal(sample(exposition, 'webhook_affinity_requests_total', { mode: 'header', outcome: 'queued' }), 1);
       // Mailbox deliveries are timed like direct forwards: two answers (the 400, then the 200).
       assert.equal(sample(exposition, 'webhook_affinity_upstream_response_seconds_count', { upstream: `${bot.url}/` }), 2);
-      assert.equal(sample(exposition, 'webhook_affinity_delivery_seconds_count'), 2, 'and in the deliveries\' own histogram');
+      assert.equal(sample(exposition, 'webhook_affinity_delivery_seconds_count'), 2, "and in the deliveries' own histogram");
     } finally {
       await service.close();
       await bot.stop();

@@ -125,7 +125,10 @@ describe('delivery mailbox on PostgreSQL (shared by replicas)', { skip }, () => 
       // Each delivery (a first attempt or one made again) carries the id its webhook was acknowledged with.
       const ackedAs = new Map(sent.map((s) => [`${s.key}/${s.seq}`, s.id]));
       for (const d of bot.deliveries) assert.equal(d.id, ackedAs.get(`${d.key}/${d.seq}`), `${d.key}/${d.seq}: the delivery id it was acknowledged with`);
-      assert.ok(bot.deliveries.some((d) => d.attempt > 1), 'the killed replica’s deliveries were made again, as later attempts');
+      assert.ok(
+        bot.deliveries.some((d) => d.attempt > 1),
+        'the killed replica’s deliveries were made again, as later attempts',
+      );
       assert.equal(survivor.child.exitCode, null, 'the survivor is still running');
     } finally {
       for (const res of held) res.destroy();
@@ -163,11 +166,17 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
     const proxy = await startServerProcess({ ...queuedOnPostgres({ DATABASE_URL: db.url, SPOOL_TIMEOUT_MS: '500' }), TARGET_URL: bot.url });
     try {
       const before = await sendInOrder([proxy.port], 20, 5);
-      assert.ok(before.every((s) => s.queued), 'queued while the database is up');
+      assert.ok(
+        before.every((s) => s.queued),
+        'queued while the database is up',
+      );
       db.stop();
       // Away: each webhook is answered (forwarded directly: QUEUE_WHEN_STORE_DOWN=auto, Webex).
       const away = await sendInOrder([proxy.port], 20, 5, 5);
-      assert.ok(away.every((s) => !s.queued), 'none queued while away');
+      assert.ok(
+        away.every((s) => !s.queued),
+        'none queued while away',
+      );
       assert.equal(proxy.child.exitCode, null, 'still running');
       await db.start();
       await waitFor(async () => wasQueued(await request(proxy.port, { body: body('after', 0) })), 'queued again once the database is back', { ms: 15_000, pauseMs: 100 });
@@ -190,7 +199,10 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
       await waitFor(async () => wasQueued(await request(proxy.port, { body: body('alice', 0) })), 'queued while the database answers');
       db.signalAll('SIGSTOP');
       const frozen = await sendInOrder([proxy.port], 10, 3, 1);
-      assert.ok(frozen.every((x) => !x.queued && x.id === undefined), 'answered, none queued, while frozen');
+      assert.ok(
+        frozen.every((x) => !x.queued && x.id === undefined),
+        'answered, none queued, while frozen',
+      );
       await heard(proxy, /unreachable \(no answer\)/, 'the outage said once');
       db.signalAll('SIGCONT');
       await waitFor(async () => wasQueued(await request(proxy.port, { body: body('alice', 9) })), 'queued again once thawed', { ms: 15_000, pauseMs: 100 });
@@ -265,7 +277,9 @@ describe('delivery mailbox on a PostgreSQL that goes away', { skip: privateSkip 
         throw new Error(`${String(err)}: ${lost.length} of ${all.length} acknowledged not delivered; proxy said:\n${proxy!.stderr()}`);
       });
       assert.equal(proxy.child.exitCode, null, 'no crash');
-      console.log(`# failover: ${sent.length} sent, ${all.length} acknowledged as queued (${atKill} before the kill), all delivered, 0 lost; ${sent.length - all.length} forwarded directly or refused`);
+      console.log(
+        `# failover: ${sent.length} sent, ${all.length} acknowledged as queued (${atKill} before the kill), all delivered, 0 lost; ${sent.length - all.length} forwarded directly or refused`,
+      );
     } finally {
       await stopAll([proxy]);
       await bot.stop();

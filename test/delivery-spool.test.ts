@@ -60,8 +60,14 @@ describe('delivery retry policy', () => {
 
   it('marks a retry after no answer at all as one that may go early; one after an answer not', () => {
     assert.equal(settle({ kind: 'failed', error: 'upstream unreachable (ECONNREFUSED)' }, 1, 0, 0, POLICY).kind === 'retry', true);
-    assert.deepEqual(settle({ kind: 'failed', error: 'x' }, 1, 0, 0, POLICY, () => 0), { kind: 'retry', at: 250, reason: 'x', early: true });
-    assert.deepEqual(settle({ kind: 'answered', status: 503 }, 1, 0, 0, POLICY, () => 0), { kind: 'retry', at: 250, reason: 'answered 503', early: false });
+    assert.deepEqual(
+      settle({ kind: 'failed', error: 'x' }, 1, 0, 0, POLICY, () => 0),
+      { kind: 'retry', at: 250, reason: 'x', early: true },
+    );
+    assert.deepEqual(
+      settle({ kind: 'answered', status: 503 }, 1, 0, 0, POLICY, () => 0),
+      { kind: 'retry', at: 250, reason: 'answered 503', early: false },
+    );
   });
 
   it('honours Retry-After, in seconds or as a date', () => {
@@ -74,14 +80,30 @@ describe('delivery retry policy', () => {
   it('gives up on a retry that would come after QUEUE_MAX_AGE_MS', () => {
     const policy = { minMs: 100, maxMs: 100, maxAgeMs: 1000 };
     assert.equal(settle({ kind: 'answered', status: 503 }, 3, 0, 850, policy, () => 0).kind, 'retry');
-    assert.deepEqual(settle({ kind: 'answered', status: 503 }, 3, 0, 950, policy, () => 0), { kind: 'dead', reason: 'answered 503: not delivered within QUEUE_MAX_AGE_MS' });
+    assert.deepEqual(
+      settle({ kind: 'answered', status: 503 }, 3, 0, 950, policy, () => 0),
+      { kind: 'dead', reason: 'answered 503: not delivered within QUEUE_MAX_AGE_MS' },
+    );
   });
 
   it('backs off between the floor and a ceiling that doubles per attempt, up to the maximum', () => {
-    assert.equal(backoffMs(1, POLICY, () => 0.999), 250, 'the first retry waits the floor');
-    assert.equal(backoffMs(3, POLICY, () => 0), 250);
-    assert.equal(backoffMs(3, POLICY, () => 1), 1000);
-    assert.equal(backoffMs(40, POLICY, () => 1), 30_000);
+    assert.equal(
+      backoffMs(1, POLICY, () => 0.999),
+      250,
+      'the first retry waits the floor',
+    );
+    assert.equal(
+      backoffMs(3, POLICY, () => 0),
+      250,
+    );
+    assert.equal(
+      backoffMs(3, POLICY, () => 1),
+      1000,
+    );
+    assert.equal(
+      backoffMs(40, POLICY, () => 1),
+      30_000,
+    );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 100 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, r) => {
         const wait = backoffMs(attempt, POLICY, () => r);
@@ -99,7 +121,10 @@ describe('min-heap', () => {
         for (const v of values) heap.push(v);
         const out: number[] = [];
         for (let v = heap.pop(); v !== undefined; v = heap.pop()) out.push(v);
-        assert.deepEqual(out, [...values].sort((a, b) => a - b));
+        assert.deepEqual(
+          out,
+          [...values].sort((a, b) => a - b),
+        );
       }),
     );
   });

@@ -14,7 +14,10 @@ function tables(output: string): Map<string, [string, string][]> {
     if (!lines.some((l) => l.startsWith('  actor '))) continue;
     const title = output.split('\n\n')[output.split('\n\n').indexOf(block) - 1]!.trim();
     const rows = lines.filter((l) => /^ {2}\S/.test(l) && !l.startsWith('  actor') && !l.startsWith('  ---'));
-    result.set(title, rows.map((l) => [l.slice(2, 10).trim(), l.trim().split(/\s+/).at(-1)!]));
+    result.set(
+      title,
+      rows.map((l) => [l.slice(2, 10).trim(), l.trim().split(/\s+/).at(-1)!]),
+    );
   }
   return result;
 }
@@ -33,7 +36,10 @@ describe('npm run demo', () => {
     assert.ok(t.length >= 2, 'at least the two hash-mode tables');
     const [[, hash], [, failover]] = t as [[string, [string, string][]], [string, [string, string][]]];
     assert.ok(sticky(hash) && sticky(failover), 'every actor on one instance, before and after the stop');
-    assert.ok(failover.every(([, instance]) => /^bot-[abc]$/.test(instance)), 'every webhook still lands');
+    assert.ok(
+      failover.every(([, instance]) => /^bot-[abc]$/.test(instance)),
+      'every webhook still lands',
+    );
     const moved = /moved: (.*) \(they were on (bot-[abc])\)/.exec(stdout);
     assert.ok(moved, 'the demo says who moved');
     if (t.length === 4) assert.ok(sticky(t[3]![1]), 'cookie mode through HAProxy keeps actors on one instance');

@@ -29,8 +29,7 @@ describe('end to end through HAProxy', { skip }, () => {
     }
     byHeaderPort = await freePort();
     byCookiePort = await freePort();
-    const servers = (cookie: boolean) =>
-      bots.map((b, i) => `  server bot${i + 1} 127.0.0.1:${b.port}${cookie ? ` cookie bot${i + 1}` : ''}`).join('\n');
+    const servers = (cookie: boolean) => bots.map((b, i) => `  server bot${i + 1} 127.0.0.1:${b.port}${cookie ? ` cookie bot${i + 1}` : ''}`).join('\n');
     haproxy = await startHaproxy(
       `${haproxyPreamble()}frontend by_header
   bind 127.0.0.1:${byHeaderPort}
@@ -73,7 +72,10 @@ ${servers(true)}
   }
 
   function assertSpread(landed: Map<string, Set<string>>) {
-    assert.ok([...landed.values()].some((s) => s.size > 1), 'without affinity, some actor lands on several instances');
+    assert.ok(
+      [...landed.values()].some((s) => s.size > 1),
+      'without affinity, some actor lands on several instances',
+    );
   }
 
   it('without the proxy, an actor’s events spread over the instances', async () => {

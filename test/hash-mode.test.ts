@@ -12,9 +12,7 @@ import type { PoolMember } from '../src/upstream/pool';
 
 /** What an instance got, health checks left out. */
 function seen(bot: Bot): { actor: string | undefined; body: string; headers: http.IncomingHttpHeaders }[] {
-  return bot.deliveries
-    .filter((d) => d.path !== '/health')
-    .map((d) => ({ actor: d.headers.actorid as string | undefined, body: d.body.toString(), headers: d.headers }));
+  return bot.deliveries.filter((d) => d.path !== '/health').map((d) => ({ actor: d.headers.actorid as string | undefined, body: d.body.toString(), headers: d.headers }));
 }
 
 /** Instances that answer with their name, can be stopped, and started again on their port. */
@@ -60,7 +58,10 @@ describe('hash mode', () => {
       const first = await deliverAll(proxy.port);
       assert.deepEqual(await deliverAll(proxy.port), first, 'the same actors land on the same instances');
       assert.ok(new Set(first.values()).size > 1, 'actors are spread over instances');
-      assert.equal(fleet.flatMap(seen).every((s) => s.actor !== undefined && s.body.includes(s.actor)), true);
+      assert.equal(
+        fleet.flatMap(seen).every((s) => s.actor !== undefined && s.body.includes(s.actor)),
+        true,
+      );
       const keyless = [];
       for (let i = 0; i < 3; i++) keyless.push((await request(proxy.port, { method: 'GET', path: '/' })).body.toString());
       assert.deepEqual(keyless.sort(), ['bot1', 'bot2', 'bot3']);

@@ -34,8 +34,7 @@ describe('header mode', () => {
     const received = upstream.nextRequest();
     const reply = await rawExchange(
       proxy.port,
-      'POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nactorid: one\r\nACTORID: two\r\n' +
-        'Connection: close\r\nContent-Length: 2\r\n\r\n{}',
+      'POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nactorid: one\r\nACTORID: two\r\n' + 'Connection: close\r\nContent-Length: 2\r\n\r\n{}',
     );
     assert.match(reply, /^HTTP\/1\.1 200/);
     const got = await received;

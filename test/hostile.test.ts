@@ -169,50 +169,51 @@ describe('slow and idle clients', () => {
   });
 });
 
-for (const engine of ENGINES) describe(`clients that abort (FORWARD_ENGINE=${engine})`, () => {
-  it('leak no proxy sockets and no upstream connections', async () => {
-    let upstreamSockets = 0;
-    const upstream = await startUpstream((req, res) => {
-      if (req.url === '/slow') return; // holds the answer until the proxy gives up on it
-      res.end('ok');
-    });
-    upstream.server.on('connection', (s: net.Socket) => {
-      upstreamSockets++;
-      s.on('close', () => upstreamSockets--);
-    });
-    const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine });
-    const proxySockets = new Set<net.Socket>();
-    proxy.proxy.server.on('connection', (s: net.Socket) => {
-      proxySockets.add(s);
-      s.on('close', () => proxySockets.delete(s));
-    });
-    try {
-      for (let i = 0; i < 20; i++) {
-        // Mid-body:
-        const a = net.connect(proxy.port, '127.0.0.1');
-        await once(a, 'connect');
-        a.write('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"act');
-        a.destroy();
-        // Mid-response:
-        const b = net.connect(proxy.port, '127.0.0.1');
-        await once(b, 'connect');
-        const received = upstream.nextRequest();
-        b.write(`POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
-        await received;
-        b.destroy();
+for (const engine of ENGINES)
+  describe(`clients that abort (FORWARD_ENGINE=${engine})`, () => {
+    it('leak no proxy sockets and no upstream connections', async () => {
+      let upstreamSockets = 0;
+      const upstream = await startUpstream((req, res) => {
+        if (req.url === '/slow') return; // holds the answer until the proxy gives up on it
+        res.end('ok');
+      });
+      upstream.server.on('connection', (s: net.Socket) => {
+        upstreamSockets++;
+        s.on('close', () => upstreamSockets--);
+      });
+      const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine });
+      const proxySockets = new Set<net.Socket>();
+      proxy.proxy.server.on('connection', (s: net.Socket) => {
+        proxySockets.add(s);
+        s.on('close', () => proxySockets.delete(s));
+      });
+      try {
+        for (let i = 0; i < 20; i++) {
+          // Mid-body:
+          const a = net.connect(proxy.port, '127.0.0.1');
+          await once(a, 'connect');
+          a.write('POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{"act');
+          a.destroy();
+          // Mid-response:
+          const b = net.connect(proxy.port, '127.0.0.1');
+          await once(b, 'connect');
+          const received = upstream.nextRequest();
+          b.write(`POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+          await received;
+          b.destroy();
+        }
+        assert.equal((await request(proxy.port, { path: '/ok', body: webhook('a') })).status, 200);
+        // Wait until every proxy-side socket has closed; the upstream keeps at most the free
+        // keep-alive connections of the agent, not one per aborted request.
+        await Promise.all([...proxySockets].map((s) => once(s, 'close')));
+        // An aborted upstream request's connection is closed by the proxy; the upstream hears it a moment later.
+        await waitFor(() => upstreamSockets <= 1 || undefined, 'at most the one kept-alive upstream connection left open');
+      } finally {
+        await proxy.close();
+        await upstream.close();
       }
-      assert.equal((await request(proxy.port, { path: '/ok', body: webhook('a') })).status, 200);
-      // Wait until every proxy-side socket has closed; the upstream keeps at most the free
-      // keep-alive connections of the agent, not one per aborted request.
-      await Promise.all([...proxySockets].map((s) => once(s, 'close')));
-      // An aborted upstream request's connection is closed by the proxy; the upstream hears it a moment later.
-      await waitFor(() => upstreamSockets <= 1 || undefined, 'at most the one kept-alive upstream connection left open');
-    } finally {
-      await proxy.close();
-      await upstream.close();
-    }
+    });
   });
-});
 
 describe('hostile upstream answers', () => {
   it('a huge Set-Cookie is not learned, and the response is still relayed', async () => {

@@ -22,20 +22,23 @@ const scalar = fc.oneof(
 );
 const space = fc.constantFrom('', ' ', '\n  ', '\t');
 const value: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  value: fc.oneof({ maxDepth: 3 }, scalar, tie('object'), fc.array(scalar, { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`)),
+  value: fc.oneof(
+    { maxDepth: 3 },
+    scalar,
+    tie('object'),
+    fc.array(scalar, { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`),
+  ),
   object: fc.array(fc.tuple(name, tie('value'), space), { maxLength: 4 }).map((members) => `{${members.map(([n, v, s]) => `${s}"${n}"${s}:${s}${v}`).join(',')}}`),
 })).value as fc.Arbitrary<string>;
 
 /** A top-level object with the padding member somewhere among its members. */
-const document = fc
-  .tuple(fc.option(scalar), fc.array(fc.tuple(name, value, space), { maxLength: 6 }), fc.oneof(fc.constant(99), fc.nat(6)), space)
-  .map(([key, members, at, s]) => {
-    // Often a key first, as the platforms write it.
-    const written = [...(key === null ? [] : [`"actorId":${key}`]), ...members.map(([n, v, sp]) => `${sp}"${n}"${sp}:${sp}${v}`)];
-    // Mostly last, where platforms' large fields are; sometimes before the key.
-    written.splice(Math.min(at, written.length), 0, `"pad":"${PAD}"`);
-    return `${s}{${written.join(',')}}${s}`;
-  });
+const document = fc.tuple(fc.option(scalar), fc.array(fc.tuple(name, value, space), { maxLength: 6 }), fc.oneof(fc.constant(99), fc.nat(6)), space).map(([key, members, at, s]) => {
+  // Often a key first, as the platforms write it.
+  const written = [...(key === null ? [] : [`"actorId":${key}`]), ...members.map(([n, v, sp]) => `${sp}"${n}"${sp}:${sp}${v}`)];
+  // Mostly last, where platforms' large fields are; sometimes before the key.
+  written.splice(Math.min(at, written.length), 0, `"pad":"${PAD}"`);
+  return `${s}{${written.join(',')}}${s}`;
+});
 
 describe('the key scanner, against JSON.parse', () => {
   it(`finds what JSON.parse finds in large generated documents (fast-check seed ${seed})`, () => {

@@ -52,7 +52,11 @@ for (const snippet of SNIPPETS) {
 
     before(async () => {
       for (const name of ['bot1', 'bot2', 'bot3']) bots.push(await startUpstream((_req, res) => res.end(name)));
-      lb = await startLoadBalancer(snippet.kind, snippet.file, bots.map((b) => b.port));
+      lb = await startLoadBalancer(
+        snippet.kind,
+        snippet.file,
+        bots.map((b) => b.port),
+      );
       proxy = await startProxy(`http://127.0.0.1:${lb.port}`, { AFFINITY_MODE: snippet.mode });
     });
     after(async () => {

@@ -26,17 +26,46 @@ describe('value or promise (core/maybe.ts)', () => {
   });
 
   it('a rejection goes to its handler; without one, mapMaybe rejects', async () => {
-    assert.equal(await mapMaybe(Promise.reject(new Error('away')), () => 'value', () => 'fallback'), 'fallback');
+    assert.equal(
+      await mapMaybe(
+        Promise.reject(new Error('away')),
+        () => 'value',
+        () => 'fallback',
+      ),
+      'fallback',
+    );
     await assert.rejects(Promise.resolve(mapMaybe(Promise.reject(new Error('away')), () => 'value')), /away/);
     const why = await new Promise<unknown>((resolve) => goOn(Promise.reject(new Error('away')), never, never, resolve));
     assert.match(String(why), /away/);
   });
 
   it('goOn: a throw is the caller’s when the value is here, `crashed`’s when it came later', async () => {
-    assert.throws(() => goOn(1, () => { throw new Error('bug now'); }, never), /bug now/);
-    const crashed = await new Promise<unknown>((resolve) => goOn(Promise.resolve(1), () => { throw new Error('bug later'); }, resolve));
+    assert.throws(
+      () =>
+        goOn(
+          1,
+          () => {
+            throw new Error('bug now');
+          },
+          never,
+        ),
+      /bug now/,
+    );
+    const crashed = await new Promise<unknown>((resolve) =>
+      goOn(
+        Promise.resolve(1),
+        () => {
+          throw new Error('bug later');
+        },
+        resolve,
+      ),
+    );
     assert.match(String(crashed), /bug later/);
-    const inRejected = await new Promise<unknown>((resolve) => goOn(Promise.reject(new Error('away')), never, resolve, () => { throw new Error('bug in the fallback'); }));
+    const inRejected = await new Promise<unknown>((resolve) =>
+      goOn(Promise.reject(new Error('away')), never, resolve, () => {
+        throw new Error('bug in the fallback');
+      }),
+    );
     assert.match(String(inRejected), /bug in the fallback/);
   });
 });

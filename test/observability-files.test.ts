@@ -62,10 +62,7 @@ describe('alert rules and dashboard', () => {
     upstream = await startUpstream();
     // Each metric is exported where it means something: the union of the configurations that
     // export them all (Redis for the store's, hash mode for the instances', queued for the mailbox's).
-    const configurations: Env[] = [
-      { AFFINITY_MODE: 'cookie' },
-      { AFFINITY_MODE: 'hash', UPSTREAMS: upstream.url, DELIVERY: 'queued' },
-    ];
+    const configurations: Env[] = [{ AFFINITY_MODE: 'cookie' }, { AFFINITY_MODE: 'hash', UPSTREAMS: upstream.url, DELIVERY: 'queued' }];
     if (redisSkipReason() === false) configurations.push({ AFFINITY_MODE: 'cookie', STORE: 'redis', REDIS_PREFIX: testPrefix() });
     families = new Set();
     for (const env of configurations) for (const name of await exported(upstream, env)) families.add(name);
@@ -81,7 +78,10 @@ describe('alert rules and dashboard', () => {
 
   it('the dashboard has a query in every panel, and a Prometheus datasource input to bind on import', () => {
     const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { __inputs: { pluginId: string }[]; panels: { title: string; targets?: unknown[] }[] };
-    assert.deepEqual(dashboard.__inputs.map((i) => i.pluginId), ['prometheus']);
+    assert.deepEqual(
+      dashboard.__inputs.map((i) => i.pluginId),
+      ['prometheus'],
+    );
     for (const panel of dashboard.panels) assert.ok((panel.targets ?? []).length > 0, panel.title);
   });
 

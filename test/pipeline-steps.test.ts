@@ -104,7 +104,16 @@ describe('pipeline steps', () => {
   });
 
   it('report: every error code has its outcome, one of the listed outcomes', () => {
-    const errors: ProxyError[] = [bodyTooLarge(1), clientAborted(), signatureRejected('X', 'bad signature'), signingKeysUnavailable(), noUpstream(1), tooManyBufferedBytes(), internalError(), upstreamTimeout(1)];
+    const errors: ProxyError[] = [
+      bodyTooLarge(1),
+      clientAborted(),
+      signatureRejected('X', 'bad signature'),
+      signingKeysUnavailable(),
+      noUpstream(1),
+      tooManyBufferedBytes(),
+      internalError(),
+      upstreamTimeout(1),
+    ];
     for (const err of errors) assert.ok(REQUEST_OUTCOMES.includes(outcomeOfError(err)), err.code);
     assert.equal(outcomeOfError(bodyTooLarge(1)), 'too-large');
     assert.equal(outcomeOfError(tooManyBufferedBytes()), 'overloaded');

@@ -54,7 +54,12 @@ describe('PLATFORM presets', () => {
   });
 
   it('secure by default, loud otherwise: a preset that cannot verify is refused, no checking at all is warned of, none is quiet', () => {
-    const refused = (env: Record<string, string>) => assert.throws(() => parseConfig(env), (err: Error) => /SIGNATURE_SCHEME=none/.test(err.message), JSON.stringify(env));
+    const refused = (env: Record<string, string>) =>
+      assert.throws(
+        () => parseConfig(env),
+        (err: Error) => /SIGNATURE_SCHEME=none/.test(err.message),
+        JSON.stringify(env),
+      );
     refused({ PLATFORM: 'slack' });
     refused({ PLATFORM: 'webex' });
     refused({ PLATFORM: 'discord', WEBHOOK_SECRET: 'not a public key' });

@@ -132,7 +132,15 @@ describe('a misbehaving Redis under a queued proxy', { skip, timeout: 120_000 },
       await admin.config('SET', 'key-load-delay', '100');
       await admin.config('SET', 'loading-process-events-interval-bytes', '1024');
       const reloaded = reloader.call('DEBUG', 'RELOAD');
-      await waitFor(async () => (await admin.ping().then(() => undefined, (err: Error) => /LOADING/.test(err.message) || undefined)), 'Redis answering LOADING', { ms: 10_000, pauseMs: 20 });
+      await waitFor(
+        async () =>
+          await admin.ping().then(
+            () => undefined,
+            (err: Error) => /LOADING/.test(err.message) || undefined,
+          ),
+        'Redis answering LOADING',
+        { ms: 10_000, pauseMs: 20 },
+      );
       await stillServing('loading');
       assert.match(String(await admin.ping().catch((err: Error) => err.message)), /LOADING/, 'still loading after the webhooks were answered');
       await reloaded;
@@ -153,7 +161,10 @@ describe('a misbehaving Redis under a queued proxy', { skip, timeout: 120_000 },
     bot.answer = (_d, res) => res.writeHead(503).end('not now');
     try {
       for (let i = 0; i < 3; i++) answered.push((await request(server.port, { body: webhook(`waiting-${i}`) })).body.toString());
-      assert.ok(answered.every((a) => a.startsWith('{"queued"')), answered.join());
+      assert.ok(
+        answered.every((a) => a.startsWith('{"queued"')),
+        answered.join(),
+      );
       await waitFor(async () => /webhook_affinity_queue_depth [1-9]/.test(await scrape(adminPort)) || undefined, 'the depth seen', { ms: 10_000, pauseMs: 50 });
       await redis.stop();
       await redis.start();

@@ -112,7 +112,14 @@ async function locate(client: Redis, prefix: string, ids: readonly string[]): Pr
     cursor = next;
     for (const key of keys) {
       const type = await client.type(key);
-      const text = type === 'list' ? (await client.lrange(key, 0, -1)).join('\n') : type === 'zset' ? (await client.zrange(key, '0', '-1')).join(' ') : type === 'hash' ? JSON.stringify(await client.hgetall(key)) : '';
+      const text =
+        type === 'list'
+          ? (await client.lrange(key, 0, -1)).join('\n')
+          : type === 'zset'
+            ? (await client.zrange(key, '0', '-1')).join(' ')
+            : type === 'hash'
+              ? JSON.stringify(await client.hgetall(key))
+              : '';
       for (const id of ids) if (text.includes(id)) found.set(id, `${found.get(id) ?? ''} ${key.slice(prefix.length)}`);
     }
   } while (cursor !== '0');
@@ -250,19 +257,25 @@ describe('the mailbox on a Redis Cluster, across a primary killed mid-stream', {
     const primaries = await cluster.primaries();
     assert.equal(primaries.length, 3);
     const victim = primaries[1]!;
-    const { lost, outOfOrder } = await run(t, 'Cluster, QUEUE_ACK_REPLICAS=1', { REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_PREFIX: prefix }, async () => {
-      // Before the kill: every primary holds some of the mailbox's keys.
-      for (const node of primaries) {
-        const c = node.client();
-        try {
-          const [, keys] = await c.scan('0', 'MATCH', `${prefix}mailbox:*`, 'COUNT', 10_000);
-          assert.ok(keys.length > 0, `primary ${node.port} holds mailbox keys`);
-        } finally {
-          c.disconnect();
+    const { lost, outOfOrder } = await run(
+      t,
+      'Cluster, QUEUE_ACK_REPLICAS=1',
+      { REDIS_CLUSTER_NODES: cluster.nodeList, REDIS_PREFIX: prefix },
+      async () => {
+        // Before the kill: every primary holds some of the mailbox's keys.
+        for (const node of primaries) {
+          const c = node.client();
+          try {
+            const [, keys] = await c.scan('0', 'MATCH', `${prefix}mailbox:*`, 'COUNT', 10_000);
+            assert.ok(keys.length > 0, `primary ${node.port} holds mailbox keys`);
+          } finally {
+            c.disconnect();
+          }
         }
-      }
-      await victim.kill();
-    }, 1);
+        await victim.kill();
+      },
+      1,
+    );
     assert.deepEqual(lost, [], 'no acked webhook lost');
     assert.deepEqual(outOfOrder, [], 'each key in order');
     const after = await cluster.primaries();
@@ -289,7 +302,11 @@ async function contractSpool(topology: 'cluster' | 'sentinel', options: { maxByt
   const connection =
     topology === 'cluster'
       ? new RedisConnection({ kind: 'cluster', nodes: (await (contractCluster ??= RedisClusterSet.start())).nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract')
-      : new RedisConnection({ kind: 'sentinel', name: 'mymaster', sentinels: (await (contractSentinel ??= SentinelSet.start())).sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract');
+      : new RedisConnection(
+          { kind: 'sentinel', name: 'mymaster', sentinels: (await (contractSentinel ??= SentinelSet.start())).sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })) },
+          NO_AUTH,
+          'contract',
+        );
   contractConnections.push(connection);
   const spool = new RedisSpool(connection, { prefix: testPrefix(), shards: 16, timeoutMs: 5000, leaseMs: 60_000, ackReplicas: 0, ...options });
   await spool.ready();

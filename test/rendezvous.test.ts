@@ -22,9 +22,16 @@ describe('rendezvous hashing', () => {
   it('maps a key to the same upstream across restarts and any order of UPSTREAMS', () => {
     const keys = randomKeys(500);
     const reference = keys.map((k) => first(k, members(...FOUR)));
-    for (const order of [[3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]]) {
+    for (const order of [
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+      [2, 0, 3, 1],
+    ]) {
       const shuffled = members(...order.map((i) => FOUR[i]!));
-      assert.deepEqual(keys.map((k) => first(k, shuffled)), reference);
+      assert.deepEqual(
+        keys.map((k) => first(k, shuffled)),
+        reference,
+      );
     }
   });
 
@@ -73,7 +80,10 @@ describe('rendezvous hashing', () => {
 describe('upstream pool', () => {
   it('fails over to the next in the key’s order, and back when the upstream recovers', () => {
     let now = 0;
-    const pool = new UpstreamPool(FOUR.map((u) => new URL(u)), { fall: 2, rise: 2, coolDownMs: 5000, clock: () => now });
+    const pool = new UpstreamPool(
+      FOUR.map((u) => new URL(u)),
+      { fall: 2, rise: 2, coolDownMs: 5000, clock: () => now },
+    );
     const key = 'alice';
     const [firstChoice, secondChoice] = pool.candidates(key);
     pool.reportFailure(firstChoice!, 'refused');
@@ -99,9 +109,17 @@ describe('upstream pool', () => {
   });
 
   it('spreads keyless requests in turn over the available upstreams', () => {
-    const pool = new UpstreamPool(FOUR.slice(0, 3).map((u) => new URL(u)), { fall: 1, rise: 1, coolDownMs: 1000 });
+    const pool = new UpstreamPool(
+      FOUR.slice(0, 3).map((u) => new URL(u)),
+      { fall: 1, rise: 1, coolDownMs: 1000 },
+    );
     const firsts = Array.from({ length: 6 }, () => pool.candidates(undefined)[0]!.id);
-    assert.deepEqual(firsts.slice(0, 3).sort(), FOUR.slice(0, 3).map((u) => `${u}/`).sort());
+    assert.deepEqual(
+      firsts.slice(0, 3).sort(),
+      FOUR.slice(0, 3)
+        .map((u) => `${u}/`)
+        .sort(),
+    );
     assert.deepEqual(firsts.slice(3), firsts.slice(0, 3));
   });
 });

@@ -17,7 +17,10 @@ import { UpstreamPool } from '../src/upstream/pool';
 describe('routes', () => {
   it('a fixed route offers its target alone, to every request', () => {
     const route = fixedRoute(new URL('http://lb.internal:8080/bots'));
-    assert.deepEqual(route.candidates('alice').map((c) => c.id), ['http://lb.internal:8080/bots']);
+    assert.deepEqual(
+      route.candidates('alice').map((c) => c.id),
+      ['http://lb.internal:8080/bots'],
+    );
     assert.equal(route.candidates(undefined), route.candidates('bob'), 'the same array: nothing allocated per request');
     assert.equal(route.attempts, 1);
     assert.equal(route.pool, undefined);
@@ -28,14 +31,21 @@ describe('routes', () => {
     const pool = new UpstreamPool(urls, { fall: 2, rise: 2, coolDownMs: 60_000, clock: () => 0 });
     const route = rendezvousRoute(pool, 1);
     const order = rendezvousOrder('alice', pool.members).map((m) => m.id);
-    assert.deepEqual(route.candidates('alice').map((c) => c.id), order);
+    assert.deepEqual(
+      route.candidates('alice').map((c) => c.id),
+      order,
+    );
     assert.equal(route.attempts, 2, 'RETRIES=1: two instances tried at most');
 
     const first = route.candidates('alice')[0];
     assert.ok(first !== undefined);
     route.unreachable(first, 'ECONNREFUSED');
     route.unreachable(first, 'ECONNREFUSED');
-    assert.deepEqual(route.candidates('alice').map((c) => c.id), order.slice(1), 'down after HEALTH_CHECK_FALL failures');
+    assert.deepEqual(
+      route.candidates('alice').map((c) => c.id),
+      order.slice(1),
+      'down after HEALTH_CHECK_FALL failures',
+    );
     route.close();
   });
 });
@@ -48,7 +58,10 @@ describe('mode table', () => {
       // A mode learns exactly when it replays cookies, which is what needs a store.
       assert.equal(mode.learns, mode.strategies.includes(cookieStrategy), name);
     }
-    assert.deepEqual(AFFINITY_MODES.filter((m) => MODES[m].route === 'pool'), ['hash']);
+    assert.deepEqual(
+      AFFINITY_MODES.filter((m) => MODES[m].route === 'pool'),
+      ['hash'],
+    );
   });
 
   it('names its modes in the configuration’s error message', () => {

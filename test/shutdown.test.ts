@@ -44,9 +44,7 @@ describe('graceful shutdown', () => {
     const upstream = await startUpstream();
     const proxy = await startProxy(upstream.url);
     const agent = new http.Agent({ keepAlive: true });
-    await new Promise<void>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port: proxy.port, path: '/', agent }, (res) => res.resume().on('end', resolve)).on('error', reject),
-    );
+    await new Promise<void>((resolve, reject) => http.get({ host: '127.0.0.1', port: proxy.port, path: '/', agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
     assert.equal(Object.keys(agent.freeSockets).length, 1, 'the client keeps an idle connection open');
     await proxy.close();
     agent.destroy();

@@ -67,85 +67,88 @@ function assertEachDeliveredOnce(statuses: number[], upstreams: Upstream[]): voi
   assert.equal(seen.size, WEBHOOKS, 'every webhook reached the upstream');
 }
 
-for (const engine of [DEFAULT_FORWARD_ENGINE]) describe(`stale upstream keep-alive connections (FORWARD_ENGINE=${engine})`, () => {
-  for (const mode of ['header', 'hash'] as const) {
-    it(`${mode} mode: 0 of ${WEBHOOKS} webhooks lost or doubled when a Node upstream closes idle connections after ${IDLE_MS} ms`, async () => {
+for (const engine of [DEFAULT_FORWARD_ENGINE])
+  describe(`stale upstream keep-alive connections (FORWARD_ENGINE=${engine})`, () => {
+    for (const mode of ['header', 'hash'] as const) {
+      it(`${mode} mode: 0 of ${WEBHOOKS} webhooks lost or doubled when a Node upstream closes idle connections after ${IDLE_MS} ms`, async () => {
+        const upstream = await startUpstream();
+        closeIdleAfter(upstream.server, IDLE_MS);
+        const retries: string[] = [];
+        const env: Env = mode === 'hash' ? { FORWARD_ENGINE: engine, AFFINITY_MODE: 'hash', UPSTREAMS: upstream.url } : { FORWARD_ENGINE: engine };
+        const proxy = await startProxy(upstream.url, env, { observer: { upstreamRetried: (_u, reason) => retries.push(reason) } });
+        try {
+          assertEachDeliveredOnce(await sendAroundIdle(proxy.port), [upstream]);
+          assert.ok(retries.every((r) => r === 'stale-connection'));
+        } finally {
+          await proxy.close();
+          await upstream.close();
+        }
+      });
+    }
+  });
+
+for (const engine of [DEFAULT_FORWARD_ENGINE])
+  describe(`stale upstream keep-alive connections, mailbox deliveries (FORWARD_ENGINE=${engine})`, () => {
+    it(`DELIVERY=queued: a delivery that meets the race is sent again at once on a new connection (the one sender), not retried later`, async () => {
       const upstream = await startUpstream();
       closeIdleAfter(upstream.server, IDLE_MS);
       const retries: string[] = [];
-      const env: Env = mode === 'hash' ? { FORWARD_ENGINE: engine, AFFINITY_MODE: 'hash', UPSTREAMS: upstream.url } : { FORWARD_ENGINE: engine };
-      const proxy = await startProxy(upstream.url, env, { observer: { upstreamRetried: (_u, reason) => retries.push(reason) } });
+      const outcomes: string[] = [];
+      const proxy = await startProxy(
+        upstream.url,
+        { FORWARD_ENGINE: engine, DELIVERY: 'queued' },
+        { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (record) => outcomes.push(record.outcome) } },
+      );
       try {
-        assertEachDeliveredOnce(await sendAroundIdle(proxy.port), [upstream]);
-        assert.ok(retries.every((r) => r === 'stale-connection'));
+        // Each webhook is delivered before the next is sent: the same spacing as direct forwards.
+        const statuses: number[] = [];
+        for (let i = 0; i < WEBHOOKS; i++) {
+          statuses.push((await request(proxy.port, { body: webhook(`actor-${i % 7}`, { data: { id: i } }) })).status);
+          await waitFor(() => outcomes.length > i || undefined, `webhook ${i} delivered`);
+          await pace(IDLE_MS - 3 + (i % 7));
+        }
+        assertEachDeliveredOnce(statuses, [upstream]);
+        assert.deepEqual([...new Set(outcomes)], ['delivered'], 'none needed a retry');
       } finally {
         await proxy.close();
         await upstream.close();
       }
     });
-  }
-});
-
-for (const engine of [DEFAULT_FORWARD_ENGINE]) describe(`stale upstream keep-alive connections, mailbox deliveries (FORWARD_ENGINE=${engine})`, () => {
-  it(`DELIVERY=queued: a delivery that meets the race is sent again at once on a new connection (the one sender), not retried later`, async () => {
-    const upstream = await startUpstream();
-    closeIdleAfter(upstream.server, IDLE_MS);
-    const retries: string[] = [];
-    const outcomes: string[] = [];
-    const proxy = await startProxy(
-      upstream.url,
-      { FORWARD_ENGINE: engine, DELIVERY: 'queued' },
-      { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (record) => outcomes.push(record.outcome) } },
-    );
-    try {
-      // Each webhook is delivered before the next is sent: the same spacing as direct forwards.
-      const statuses: number[] = [];
-      for (let i = 0; i < WEBHOOKS; i++) {
-        statuses.push((await request(proxy.port, { body: webhook(`actor-${i % 7}`, { data: { id: i } }) })).status);
-        await waitFor(() => outcomes.length > i || undefined, `webhook ${i} delivered`);
-        await pace(IDLE_MS - 3 + (i % 7));
-      }
-      assertEachDeliveredOnce(statuses, [upstream]);
-      assert.deepEqual([...new Set(outcomes)], ['delivered'], 'none needed a retry');
-    } finally {
-      await proxy.close();
-      await upstream.close();
-    }
   });
-});
 
-for (const engine of [DEFAULT_FORWARD_ENGINE]) describe(`stale keep-alive connections to a real HAProxy (FORWARD_ENGINE=${engine})`, { skip: haproxySkipReason() }, () => {
-  let bot: Upstream;
-  let haproxy: RunningHaproxy;
-  let port: number;
-  before(async () => {
-    bot = await startUpstream();
-    port = await freePort();
-    haproxy = await startHaproxy(
-      `${haproxyPreamble([`timeout http-keep-alive ${IDLE_MS}ms`])}frontend bots
+for (const engine of [DEFAULT_FORWARD_ENGINE])
+  describe(`stale keep-alive connections to a real HAProxy (FORWARD_ENGINE=${engine})`, { skip: haproxySkipReason() }, () => {
+    let bot: Upstream;
+    let haproxy: RunningHaproxy;
+    let port: number;
+    before(async () => {
+      bot = await startUpstream();
+      port = await freePort();
+      haproxy = await startHaproxy(
+        `${haproxyPreamble([`timeout http-keep-alive ${IDLE_MS}ms`])}frontend bots
   bind 127.0.0.1:${port}
   default_backend bots
 backend bots
   server bot1 127.0.0.1:${bot.port}
 `,
-      port,
-    );
-  });
-  after(async () => {
-    await haproxy?.stop();
-    await bot?.close();
-  });
+        port,
+      );
+    });
+    after(async () => {
+      await haproxy?.stop();
+      await bot?.close();
+    });
 
-  it(`header mode: 0 of ${WEBHOOKS} webhooks lost or doubled behind HAProxy with timeout http-keep-alive ${IDLE_MS}ms`, async () => {
-    let retried = 0;
-    const proxy = await startProxy(`http://127.0.0.1:${port}`, { FORWARD_ENGINE: engine }, { observer: { upstreamRetried: () => retried++ } });
-    try {
-      assertEachDeliveredOnce(await sendAroundIdle(proxy.port), [bot]);
-    } finally {
-      await proxy.close();
-    }
+    it(`header mode: 0 of ${WEBHOOKS} webhooks lost or doubled behind HAProxy with timeout http-keep-alive ${IDLE_MS}ms`, async () => {
+      let retried = 0;
+      const proxy = await startProxy(`http://127.0.0.1:${port}`, { FORWARD_ENGINE: engine }, { observer: { upstreamRetried: () => retried++ } });
+      try {
+        assertEachDeliveredOnce(await sendAroundIdle(proxy.port), [bot]);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
-});
 
 for (const engine of ENGINES) {
   describe(`a kept-alive connection closed with no answer (FORWARD_ENGINE=${engine})`, () => {
@@ -155,7 +158,11 @@ for (const engine of ENGINES) {
         const upstream = await rawUpstream(({ nthOnConnection }) => (nthOnConnection === 2 ? undefined : OK_ANSWER));
         const retries: string[] = [];
         const outcomes: string[] = [];
-        const proxy = await startProxy(upstream.url, { FORWARD_ENGINE: engine, DELIVERY: delivery }, { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (r) => outcomes.push(r.outcome) } });
+        const proxy = await startProxy(
+          upstream.url,
+          { FORWARD_ENGINE: engine, DELIVERY: delivery },
+          { observer: { upstreamRetried: (_u, reason) => retries.push(reason), deliverySettled: (r) => outcomes.push(r.outcome) } },
+        );
         try {
           for (let i = 0; i < 4; i++) {
             const res = await request(proxy.port, { body: webhook('alice', { data: { id: i } }) });

@@ -103,7 +103,10 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       const perInstance = async () =>
         Promise.all(bots.map(async (bot) => ({ rate: Number(await rowOf(bot).locator('td').nth(3).textContent()), failures: await rowOf(bot).locator('td').nth(4).textContent() })));
       await waitFor(async () => ((await perInstance()).reduce((sum, i) => sum + i.rate, 0) > 0 ? true : undefined), 'answers per second per instance');
-      assert.deepEqual((await perInstance()).map((i) => i.failures), ['0', '0']);
+      assert.deepEqual(
+        (await perInstance()).map((i) => i.failures),
+        ['0', '0'],
+      );
       await screenshot(t, page, 'hash-mode');
       assert.deepEqual(problems, []);
       assert.equal(await page.locator('#lookup-section').isHidden(), true, 'no look-up without ADMIN_TOKEN');
@@ -115,7 +118,9 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       await page.locator('#verdict.verdict-degraded', { hasText: 'Degraded' }).waitFor();
       // With why: the last probe's error (refused once it is gone; reset if it went while one was on its way).
       await page.locator('#verdict-reasons li', { hasText: new RegExp(`instance ${bots[1]!.url}/ is down \\(health check failed: E[A-Z]+\\)`) }).waitFor();
-      await rowOf(bots[1]!).getByText(/health check failed: E[A-Z]+/).waitFor();
+      await rowOf(bots[1]!)
+        .getByText(/health check failed: E[A-Z]+/)
+        .waitFor();
       assert.equal(await rowOf(bots[0]!).getByText('up', { exact: true }).count(), 1, 'the other one stays up');
       await screenshot(t, page, 'instance-down');
       assert.deepEqual(problems, [], 'no console error or failed request while it refreshed');
@@ -176,7 +181,10 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       await page.getByText('Token accepted.').waitFor();
 
       // Look-up: alice's instance is the first of her rendezvous order.
-      const expected = rendezvousOrder('alice', upstreams.map((u) => new PoolMember(new URL(u))))[0]!.id;
+      const expected = rendezvousOrder(
+        'alice',
+        upstreams.map((u) => new PoolMember(new URL(u))),
+      )[0]!.id;
       await page.fill('#key', 'alice');
       await page.click('#lookup-form button');
       await page.locator('#lookup-result dd', { hasText: expected }).waitFor();
@@ -185,7 +193,11 @@ describe('status page in Chromium', { skip: browserSkipReason() }, () => {
       const deadRow = page.locator(`#dead-body tr[data-id="${queued}"]`);
       await deadRow.waitFor({ timeout: 10_000 });
       // Queued mode in words: the bot refused its deliveries, they were retried, then given up on.
-      await page.locator('#deliveries', { hasText: /Mailbox: [\d.]+ deliveries\/s taken by the bot .* [1-9]\d* attempt\(s\) not taken \(to be retried\), 1 given up on \(dead letters\); delivery time p50 [\d.]+ ms, p99 [\d.]+ ms/ }).waitFor({ timeout: 10_000 });
+      await page
+        .locator('#deliveries', {
+          hasText: /Mailbox: [\d.]+ deliveries\/s taken by the bot .* [1-9]\d* attempt\(s\) not taken \(to be retried\), 1 given up on \(dead letters\); delivery time p50 [\d.]+ ms, p99 [\d.]+ ms/,
+        })
+        .waitFor({ timeout: 10_000 });
       await page.locator('#verdict.verdict-degraded').waitFor();
       await page.locator('#verdict-reasons li', { hasText: 'not taken by the bot (to be retried)' }).waitFor();
       await page.locator('#verdict-reasons li', { hasText: '1 dead letter(s) waiting' }).waitFor();

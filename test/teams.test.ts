@@ -206,6 +206,9 @@ describe('PLATFORM=teams with its key endpoint down', () => {
     }
     assert.equal(pair.upstream.requests.length, 0);
     assert.equal((await request(pair.proxy.port, { method: 'GET', path: '/' })).status, 200, 'the proxy still forwards what needs no check');
-    assert.deepEqual(pair.upstream.requests.map((r) => r.method), ['GET']);
+    assert.deepEqual(
+      pair.upstream.requests.map((r) => r.method),
+      ['GET'],
+    );
   });
 });

@@ -17,7 +17,10 @@ describe('status verdict', () => {
   it('degraded, with each reason: an instance down, dead letters, the store away, webhooks refused or failing', () => {
     const verdict = verdictOf({
       checks: { listening: { ok: true, detail: 'listening' }, store: { ok: true, degraded: true, detail: 'redis://r:6379 unreachable (ECONNREFUSED)' } },
-      upstreams: [{ url: 'http://a/', state: 'up' }, { url: 'http://b/', state: 'down' }],
+      upstreams: [
+        { url: 'http://a/', state: 'up' },
+        { url: 'http://b/', state: 'down' },
+      ],
       deadLetters: 3,
       lastMinute: { affinity: 10, 'signature-rejected': 2, 'upstream-timeout': 1, 'direct-fallback': 4 },
     });

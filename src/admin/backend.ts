@@ -92,8 +92,7 @@ export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequ
     async metrics() {
       return { contentType: registry.contentType, text: await registry.metrics() };
     },
-    upstreamOrder:
-      pool === undefined ? undefined : (key) => rendezvousOrder(key, pool.members).map((m) => ({ upstream: m.id, available: pool.isAvailable(m) })),
+    upstreamOrder: pool === undefined ? undefined : (key) => rendezvousOrder(key, pool.members).map((m) => ({ upstream: m.id, available: pool.isAvailable(m) })),
     upstreamHealth:
       pool === undefined ? undefined : () => pool.members.map((m) => ({ url: m.id, up: pool.isAvailable(m), changedAt: m.changedAt === 0 ? undefined : m.changedAt, reason: m.downReason })),
     listenAddress() {
@@ -117,8 +116,7 @@ export function primaryBackend(config: Config, listeningWorkers: () => number, s
     store,
     readiness() {
       const n = listeningWorkers();
-      const listening: Check =
-        !stopping() && n > 0 ? { ok: true, detail: `${n} of ${config.workers} workers listening` } : { ok: false, detail: stopping() ? 'shutting down' : 'no worker listening' };
+      const listening: Check = !stopping() && n > 0 ? { ok: true, detail: `${n} of ${config.workers} workers listening` } : { ok: false, detail: stopping() ? 'shutting down' : 'no worker listening' };
       return withStore({ listening }, store, config.readyRequiresStore);
     },
     async metrics() {

@@ -44,10 +44,7 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
       backend.store === undefined || health === undefined
         ? null
         : { name: config.store, remote: health.remote, state: health.up ? 'connected' : 'degraded', detail: health.detail, keys: backend.store.size() ?? null },
-    queue:
-      stats === undefined
-        ? null
-        : { depth: stats.depth, inFlight: stats.inFlight, oldestSeconds: stats.oldestAgeMs / 1000, dead: stats.dead },
+    queue: stats === undefined ? null : { depth: stats.depth, inFlight: stats.inFlight, oldestSeconds: stats.oldestAgeMs / 1000, dead: stats.dead },
     // What the page may offer: look-up and replay need ADMIN_TOKEN.
     token: config.adminToken !== undefined,
   };

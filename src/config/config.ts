@@ -59,7 +59,12 @@ export function parseConfig(env: Env): Config {
     warnings,
   };
   checkAcross(config, read, warnings);
-  warnings.push(...nearMissWarnings(env, knownVariables().map((v) => v.name)));
+  warnings.push(
+    ...nearMissWarnings(
+      env,
+      knownVariables().map((v) => v.name),
+    ),
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -14,18 +14,7 @@ import type { Config } from './types';
 import type { EnvReader } from './env-reader';
 
 /** AFFINITY_COOKIES by default: the sticky cookies of common load balancers. */
-export const DEFAULT_AFFINITY_COOKIES = [
-  'AWSALB',
-  'AWSALBCORS',
-  'AWSALBAPP-0',
-  'SERVERID',
-  'INGRESSCOOKIE',
-  'heroku-session-affinity',
-  'ARRAffinity',
-  'ARRAffinitySameSite',
-  'GCLB',
-  'route',
-] as const;
+export const DEFAULT_AFFINITY_COOKIES = ['AWSALB', 'AWSALBCORS', 'AWSALBAPP-0', 'SERVERID', 'INGRESSCOOKIE', 'heroku-session-affinity', 'ARRAffinity', 'ARRAffinitySameSite', 'GCLB', 'route'] as const;
 
 // RFC 9110 token: what a header or cookie name may be made of.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -248,7 +237,9 @@ export function readOutgoing(read: EnvReader, warnings: string[], { platform, de
   }
   const token = read.string('TELEGRAM_BOT_TOKEN', '').trim();
   if (platform === 'telegram' && delivery === 'queued' && token === '') {
-    warnings.push('PLATFORM=telegram with DELIVERY=queued: a webhook reply (a Bot API method in the bot\'s answer) is dropped, since Telegram has its answer already; set TELEGRAM_BOT_TOKEN and the proxy makes that call');
+    warnings.push(
+      "PLATFORM=telegram with DELIVERY=queued: a webhook reply (a Bot API method in the bot's answer) is dropped, since Telegram has its answer already; set TELEGRAM_BOT_TOKEN and the proxy makes that call",
+    );
   }
   return {
     queueResign: read.oneOf('QUEUE_RESIGN', 'auto', ['auto', 'off'] as const),
@@ -265,7 +256,8 @@ export function readAdmin(read: EnvReader) {
   return {
     adminPort: portText === 'off' || portText === '0' ? undefined : read.integer('ADMIN_PORT', 9091, 1, 65535),
     adminHost: read.string('ADMIN_HOST', '127.0.0.1'),
-    adminHosts: read.string('ADMIN_HOSTS', '')
+    adminHosts: read
+      .string('ADMIN_HOSTS', '')
       .split(',')
       .map((h) => h.trim())
       .filter((h) => h !== ''),
@@ -290,10 +282,16 @@ export function checkAcross(config: Config, read: EnvReader, warnings: string[])
   }
   const queued = config.delivery === 'queued';
   if (isShared(store) && storeParts(config).length === 0) {
-    warnings.push(`STORE=${store} is not contacted: it holds learned cookies (${modesWhere((m) => m.learns)} modes; AFFINITY_MODE is ${mode}), the delivery mailbox (DELIVERY=queued) and dedupe ids (DEDUPE), and none is in use`);
+    warnings.push(
+      `STORE=${store} is not contacted: it holds learned cookies (${modesWhere((m) => m.learns)} modes; AFFINITY_MODE is ${mode}), the delivery mailbox (DELIVERY=queued) and dedupe ids (DEDUPE), and none is in use`,
+    );
   }
   if (config.queueAckReplicas > 0 && !(queued && store === 'redis')) {
-    read.problem('QUEUE_ACK_REPLICAS', String(config.queueAckReplicas), '0 unless DELIVERY=queued and STORE=redis (replicas confirm what the Redis spool stores; with STORE=postgres a synchronous standby does this: docs/running.md, Running on PostgreSQL)');
+    read.problem(
+      'QUEUE_ACK_REPLICAS',
+      String(config.queueAckReplicas),
+      '0 unless DELIVERY=queued and STORE=redis (replicas confirm what the Redis spool stores; with STORE=postgres a synchronous standby does this: docs/running.md, Running on PostgreSQL)',
+    );
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     // Node refuses a headers timeout longer than the request timeout.

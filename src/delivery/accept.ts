@@ -15,9 +15,7 @@ import type { AppendResult } from './spool';
  * (QUEUE_MAX_BYTES), the store away, or not confirmed by its replicas. `id`: a copy is being
  * delivered under this delivery id already (the direct forward then carries it too).
  */
-export type Acceptance =
-  | { readonly stored: true; readonly id: string }
-  | { readonly stored: false; readonly why: 'not-for-the-mailbox' | Exclude<AppendResult, 'stored'>; readonly id?: string };
+export type Acceptance = { readonly stored: true; readonly id: string } | { readonly stored: false; readonly why: 'not-for-the-mailbox' | Exclude<AppendResult, 'stored'>; readonly id?: string };
 
 const NOT_FOR_THE_MAILBOX: Acceptance = { stored: false, why: 'not-for-the-mailbox' };
 

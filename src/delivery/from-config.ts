@@ -78,7 +78,9 @@ export function mailboxFromConfig(
     onSettled: (record) => {
       if (record.outcome === 'dead') {
         const why = record.error ?? (record.status === undefined ? 'no answer' : `status ${record.status}`);
-        announceDead(`delivery mailbox: webhook ${record.id} is a dead letter after ${record.attempt} attempt(s) (${why}); GET /queue/dead lists dead letters, POST /queue/dead/<id>/replay sends one again`);
+        announceDead(
+          `delivery mailbox: webhook ${record.id} is a dead letter after ${record.attempt} attempt(s) (${why}); GET /queue/dead lists dead letters, POST /queue/dead/<id>/replay sends one again`,
+        );
       }
       observer.deliverySettled?.(record);
     },

@@ -104,7 +104,11 @@ class SpoolMailbox implements Mailbox {
   accept(letter: Letter): Maybe<AppendResult> {
     if (this.closed) return 'full';
     const result = this.spool.append(letter);
-    return mapMaybe(result, (r) => this.appended(r), (): AppendResult => 'store-down');
+    return mapMaybe(
+      result,
+      (r) => this.appended(r),
+      (): AppendResult => 'store-down',
+    );
   }
 
   stats(): Maybe<SpoolStats> {

@@ -295,5 +295,17 @@ return 0
 `,
 };
 
-export const SCRIPTS = { append: APPEND, claim: CLAIM, settle: SETTLE, renew: RENEW, wake: WAKE, replay: REPLAY, dropDead: DROP_DEAD, dead: DEAD, peek: PEEK, stats: STATS, withdraw: WITHDRAW } as const;
+export const SCRIPTS = {
+  append: APPEND,
+  claim: CLAIM,
+  settle: SETTLE,
+  renew: RENEW,
+  wake: WAKE,
+  replay: REPLAY,
+  dropDead: DROP_DEAD,
+  dead: DEAD,
+  peek: PEEK,
+  stats: STATS,
+  withdraw: WITHDRAW,
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;

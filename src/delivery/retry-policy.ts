@@ -15,9 +15,7 @@ export interface RetryPolicy {
 }
 
 /** How an attempt ended on the wire. */
-export type AttemptResult =
-  | { readonly kind: 'answered'; readonly status: number; readonly retryAfter?: string | undefined }
-  | { readonly kind: 'failed'; readonly error: string };
+export type AttemptResult = { readonly kind: 'answered'; readonly status: number; readonly retryAfter?: string | undefined } | { readonly kind: 'failed'; readonly error: string };
 
 const DELIVERED: Settlement = { kind: 'delivered' };
 

@@ -25,7 +25,6 @@ export interface SpoolStats {
   readonly deadDropped: number;
 }
 
-
 /**
  * What storing a letter came to: stored; refused for want of room (QUEUE_MAX_BYTES); the store
  * did not answer; or its replicas did not confirm it in time (QUEUE_ACK_REPLICAS) and it was

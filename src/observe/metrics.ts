@@ -130,7 +130,15 @@ function deliveryMetrics(
     const now = performance.now();
     if (asked === undefined || now - asked.at > 100) {
       const ask = sources().queue;
-      asked = { at: now, stats: ask === undefined ? Promise.resolve(undefined) : Promise.resolve().then(ask).catch(() => undefined) };
+      asked = {
+        at: now,
+        stats:
+          ask === undefined
+            ? Promise.resolve(undefined)
+            : Promise.resolve()
+                .then(ask)
+                .catch(() => undefined),
+      };
     }
     return asked.stats;
   };
@@ -161,7 +169,7 @@ function deliveryMetrics(
   });
   const resets = new Counter({
     name: 'webhook_affinity_store_resets_total',
-    help: 'DELIVERY=queued: times the store came back without the spool\'s data (a Redis restarted without persistence, a flush)',
+    help: "DELIVERY=queued: times the store came back without the spool's data (a Redis restarted without persistence, a flush)",
     registers: [registry],
   });
   const lostInResets = new Counter({
@@ -177,7 +185,7 @@ function deliveryMetrics(
   });
   const deliverySeconds = new Histogram({
     name: 'webhook_affinity_delivery_seconds',
-    help: 'DELIVERY=queued: time from sending a mailbox delivery to the bot\'s answer headers (the same answers are in webhook_affinity_upstream_response_seconds, with direct forwards)',
+    help: "DELIVERY=queued: time from sending a mailbox delivery to the bot's answer headers (the same answers are in webhook_affinity_upstream_response_seconds, with direct forwards)",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
@@ -189,7 +197,7 @@ function deliveryMetrics(
   });
   const answersDropped = new Counter({
     name: 'webhook_affinity_answers_dropped_total',
-    help: 'DELIVERY=queued: platform calls in a bot\'s answer that were dropped (PLATFORM=telegram without TELEGRAM_BOT_TOKEN)',
+    help: "DELIVERY=queued: platform calls in a bot's answer that were dropped (PLATFORM=telegram without TELEGRAM_BOT_TOKEN)",
     labelNames: ['platform'],
     registers: [registry],
   });

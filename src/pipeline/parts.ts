@@ -86,10 +86,7 @@ export function buildParts(config: Config, store: AffinityStore | undefined, ses
     refuseWhenStoreDown: config.queueWhenStoreDown === 'refuse' || (config.queueWhenStoreDown === 'auto' && platform.resends === true),
     readsForms: platform.readsForms === true,
     signForward: forwardSigner(config),
-    dedupe:
-      config.dedupe && platform.deliveryId !== undefined
-        ? { ids: session.deliveryIds(), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs }
-        : undefined,
+    dedupe: config.dedupe && platform.deliveryId !== undefined ? { ids: session.deliveryIds(), idOf: platform.deliveryId, ttlMs: config.dedupeTtlMs } : undefined,
     forwardSoon: inCheckPhase((flight: Flight) => forward(parts, flight)),
     shuttingDown: false,
   };

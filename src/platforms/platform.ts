@@ -37,7 +37,6 @@ export function topLevel(body: Buffer, field: string): unknown {
   return doc === undefined ? undefined : Reflect.get(doc, field);
 }
 
-
 /** Whether the request says its body is form-encoded. */
 export function isForm(headers: IncomingHttpHeaders): boolean {
   return (headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');

@@ -33,7 +33,10 @@ async function verifyToken(token: string, body: Buffer, now: number, { appId, so
   let payload: JWTPayload;
   let kid: string | undefined;
   try {
-    ({ payload, protectedHeader: { kid } } = await jwtVerify(token, source.key, {
+    ({
+      payload,
+      protectedHeader: { kid },
+    } = await jwtVerify(token, source.key, {
       algorithms: ['RS256'],
       issuer: TEAMS_ISSUER,
       audience: appId,

@@ -223,10 +223,12 @@ export class PostgresConnection {
     const sql = this.sql;
     if (listener.on === sql) return;
     listener.on = sql;
-    sql.listen(listener.channel, (payload) => listener.onMessage(payload), listener.onListen).catch((err: unknown) => {
-      // The client listens again by itself once connected; a first failure is the outage's to report.
-      if (sql === this.sql && !isOutage(err)) logError(`${this.where}: cannot LISTEN for new webhooks (${messageOf(err)}); other replicas' webhooks are found by polling`);
-    });
+    sql
+      .listen(listener.channel, (payload) => listener.onMessage(payload), listener.onListen)
+      .catch((err: unknown) => {
+        // The client listens again by itself once connected; a first failure is the outage's to report.
+        if (sql === this.sql && !isOutage(err)) logError(`${this.where}: cannot LISTEN for new webhooks (${messageOf(err)}); other replicas' webhooks are found by polling`);
+      });
   }
 
   private settleWaiters(err: unknown): void {

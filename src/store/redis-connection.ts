@@ -124,7 +124,9 @@ export class RedisConnection {
   private hintAtCluster(err: unknown): void {
     if (this.toldCluster || this.topology.kind === 'cluster' || !/^(MOVED|ASK) /.test(messageOf(err))) return;
     this.toldCluster = true;
-    logError(`${this.where} is a Redis Cluster node (it answered "${messageOf(err)}"): set REDIS_CLUSTER_NODES=host:port,... instead; until then, calls for keys on other nodes fail and take each part's fallback`);
+    logError(
+      `${this.where} is a Redis Cluster node (it answered "${messageOf(err)}"): set REDIS_CLUSTER_NODES=host:port,... instead; until then, calls for keys on other nodes fail and take each part's fallback`,
+    );
   }
 
   private lost(err: Error): void {

@@ -45,9 +45,12 @@ export function watchPersistence(connection: RedisConnection, ackReplicas: numbe
         const short = found.filter(({ p }) => p.replicas < ackReplicas).map(({ at, p }) => `${at} has ${p.replicas}`);
         const lines: string[] = [];
         if (volatile.length > 0) {
-          lines.push(`delivery mailbox: ${connection.where}: ${volatile.join(', ')} keep(s) no AOF, no RDB snapshot and no replica: acked webhooks are lost if Redis restarts (set appendonly yes, or add a replica and QUEUE_ACK_REPLICAS)`);
+          lines.push(
+            `delivery mailbox: ${connection.where}: ${volatile.join(', ')} keep(s) no AOF, no RDB snapshot and no replica: acked webhooks are lost if Redis restarts (set appendonly yes, or add a replica and QUEUE_ACK_REPLICAS)`,
+          );
         }
-        if (short.length > 0) lines.push(`delivery mailbox: QUEUE_ACK_REPLICAS=${ackReplicas} but ${short.join(', ')} replica(s): webhooks will be forwarded directly until enough replicas are connected`);
+        if (short.length > 0)
+          lines.push(`delivery mailbox: QUEUE_ACK_REPLICAS=${ackReplicas} but ${short.join(', ')} replica(s): webhooks will be forwarded directly until enough replicas are connected`);
         const now = lines.join('\n');
         if (now !== '' && now !== warned) for (const line of lines) logError(`warning: ${line}`);
         warned = now;

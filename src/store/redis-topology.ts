@@ -39,7 +39,8 @@ export function readTopology(read: EnvReader): { topology: RedisTopology; auth: 
   const nodes = hostPorts(read, 'REDIS_CLUSTER_NODES', read.list('REDIS_CLUSTER_NODES', ''), 6379);
   // REDIS_URL at its default (as .env.example writes it) names no topology of its own.
   const chosen = [url !== DEFAULT_URL && 'REDIS_URL', sentinels.length > 0 && 'REDIS_SENTINELS', nodes.length > 0 && 'REDIS_CLUSTER_NODES'].filter((v) => v !== false);
-  if (chosen.length > 1) read.problem(chosen[1]!, read.given(chosen[1]!) ?? '', `unset: ${chosen.join(' and ')} each name a Redis topology; set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES`);
+  if (chosen.length > 1)
+    read.problem(chosen[1]!, read.given(chosen[1]!) ?? '', `unset: ${chosen.join(' and ')} each name a Redis topology; set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES`);
   const auth: RedisAuth = {
     username: read.string('REDIS_USERNAME', '') || undefined,
     password: read.string('REDIS_PASSWORD', '') || undefined,

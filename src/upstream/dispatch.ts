@@ -36,34 +36,27 @@ export function dispatch(forwarder: Forwarder, route: Route, candidates: readonl
   const attempt = (i: number, candidate: Candidate): void => {
     request.tried(candidate);
     const started = performance.now();
-    forwarder.forward(
-      req,
-      request.res,
-      request.body,
-      request.headers,
-      candidate.target,
-      {
-        onSent: (call) => request.sent(call),
-        onResponse: (head) => {
-          observer.upstreamResponded?.(candidate.id, (performance.now() - started) / 1000);
-          route.answered(candidate);
-          request.answered(head);
-        },
-        onFailure: (err) => {
-          observer.upstreamFailed?.(candidate.id);
-          // Only a connection never made says the upstream is unwell, and only then is the
-          // request certainly unseen: a request that reached an upstream is never replayed.
-          const unseen = neverReachedUpstream(err);
-          if (unseen) route.unreachable(candidate, err.message);
-          const next = i + 1 < attempts ? candidates[i + 1] : undefined;
-          if (unseen && next !== undefined && isReplayable(req, request.body) && !req.socket.destroyed) {
-            observer.upstreamRetried?.(candidate.id, 'failover');
-            log.pool('%s %p: %s, trying %s', req.method, req.url, err.message, next.id);
-            attempt(i + 1, next);
-          } else request.failed(err);
-        },
+    forwarder.forward(req, request.res, request.body, request.headers, candidate.target, {
+      onSent: (call) => request.sent(call),
+      onResponse: (head) => {
+        observer.upstreamResponded?.(candidate.id, (performance.now() - started) / 1000);
+        route.answered(candidate);
+        request.answered(head);
       },
-    );
+      onFailure: (err) => {
+        observer.upstreamFailed?.(candidate.id);
+        // Only a connection never made says the upstream is unwell, and only then is the
+        // request certainly unseen: a request that reached an upstream is never replayed.
+        const unseen = neverReachedUpstream(err);
+        if (unseen) route.unreachable(candidate, err.message);
+        const next = i + 1 < attempts ? candidates[i + 1] : undefined;
+        if (unseen && next !== undefined && isReplayable(req, request.body) && !req.socket.destroyed) {
+          observer.upstreamRetried?.(candidate.id, 'failover');
+          log.pool('%s %p: %s, trying %s', req.method, req.url, err.message, next.id);
+          attempt(i + 1, next);
+        } else request.failed(err);
+      },
+    });
   };
   const first = candidates[0];
   if (first !== undefined) attempt(0, first);

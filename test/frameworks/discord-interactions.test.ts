@@ -33,7 +33,11 @@ const scenario: Scenario = {
     return {
       path: '/interactions',
       body,
-      headers: { 'content-type': 'application/json', 'x-signature-timestamp': timestamp, 'x-signature-ed25519': sign(null, Buffer.concat([Buffer.from(timestamp), body]), keys.privateKey).toString('hex') },
+      headers: {
+        'content-type': 'application/json',
+        'x-signature-timestamp': timestamp,
+        'x-signature-ed25519': sign(null, Buffer.concat([Buffer.from(timestamp), body]), keys.privateKey).toString('hex'),
+      },
     };
   },
 };

@@ -18,7 +18,9 @@ const template = JSON.parse(fixture('slack/event-message.json').toString()) as {
 
 /** Message `seq` of a person, as Slack sends an Events API message: signed at `signedAt`. */
 function slackEvent(user: string, text: string, signedAt = Date.now()): PlatformRequest {
-  const body = Buffer.from(JSON.stringify({ ...template, event_id: `Ev${randomUUID().replace(/-/g, '').slice(0, 10)}`, event: { ...template.event, user, text, ts: `${signedAt / 1000}`, client_msg_id: randomUUID() } }));
+  const body = Buffer.from(
+    JSON.stringify({ ...template, event_id: `Ev${randomUUID().replace(/-/g, '').slice(0, 10)}`, event: { ...template.event, user, text, ts: `${signedAt / 1000}`, client_msg_id: randomUUID() } }),
+  );
   const ts = String(Math.floor(signedAt / 1000));
   return {
     // Bolt's receiver listens on /slack/events.
@@ -60,7 +62,10 @@ describe('@slack/bolt: an event held past its five minutes', { timeout: 60_000 }
         await bot.start();
         await waitFor(async () => (await proxy.proxy.mailbox?.stats())?.depth === 0 || undefined, 'delivered or given up on', { ms: 20_000, pauseMs: 20 });
         if (resign === 'auto') {
-          assert.deepEqual(bot.handled.map((h) => h.text), ['late message 0']);
+          assert.deepEqual(
+            bot.handled.map((h) => h.text),
+            ['late message 0'],
+          );
         } else {
           assert.deepEqual(bot.handled, []);
           const [dead] = await proxy.proxy.mailbox!.deadLetters();

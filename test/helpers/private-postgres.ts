@@ -15,7 +15,9 @@ const VERSIONS_DIR = '/usr/lib/postgresql';
 /** Where Debian put the server binaries (the newest version installed), or undefined. */
 function binDir(): string | undefined {
   if (!existsSync(VERSIONS_DIR)) return undefined;
-  const versions = readdirSync(VERSIONS_DIR).filter((v) => existsSync(join(VERSIONS_DIR, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(VERSIONS_DIR)
+    .filter((v) => existsSync(join(VERSIONS_DIR, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] === undefined ? undefined : join(VERSIONS_DIR, versions[0], 'bin');
 }
 
@@ -97,7 +99,9 @@ export class PrivatePostgres {
   signalAll(signal: 'SIGSTOP' | 'SIGCONT'): void {
     const pid = this.pid();
     if (pid === undefined) return;
-    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.trim() !== '');
+    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.trim() !== '');
     for (const p of [pid, ...children.map(Number)]) process.kill(p, signal);
   }
 

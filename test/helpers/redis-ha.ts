@@ -147,16 +147,24 @@ export class SentinelSet {
     for (const sentinel of this.sentinels) {
       const c = sentinel.client();
       try {
-        await waitFor(async () => {
-          const replicas: unknown = await c.call('SENTINEL', 'REPLICAS', this.name);
-          return Array.isArray(replicas) && replicas.length > 0 ? true : undefined;
-        }, 'the sentinels found the replica', { ms: 15_000, pauseMs: 50 });
+        await waitFor(
+          async () => {
+            const replicas: unknown = await c.call('SENTINEL', 'REPLICAS', this.name);
+            return Array.isArray(replicas) && replicas.length > 0 ? true : undefined;
+          },
+          'the sentinels found the replica',
+          { ms: 15_000, pauseMs: 50 },
+        );
         // And each other: without a majority that knows of each other no failover can be voted
         // (they meet through hello messages every 2 s; a primary killed before that is never replaced).
-        await waitFor(async () => {
-          const others: unknown = await c.call('SENTINEL', 'SENTINELS', this.name);
-          return Array.isArray(others) && others.length === this.sentinels.length - 1 ? true : undefined;
-        }, 'the sentinels found each other', { ms: 15_000, pauseMs: 50 });
+        await waitFor(
+          async () => {
+            const others: unknown = await c.call('SENTINEL', 'SENTINELS', this.name);
+            return Array.isArray(others) && others.length === this.sentinels.length - 1 ? true : undefined;
+          },
+          'the sentinels found each other',
+          { ms: 15_000, pauseMs: 50 },
+        );
       } finally {
         c.disconnect();
       }
@@ -222,7 +230,8 @@ export class RedisClusterSet {
         await waitFor(async () => /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO'))) || undefined, `node ${node.port} sees the cluster ok`, { ms: 20_000, pauseMs: 50 });
         // A primary's replica in sync, so that WAIT can be answered.
         const replication = await c.info('replication');
-        if (/role:master/.test(replication)) await waitFor(async () => /slave0:.*state=online/.test(await c.info('replication')) || undefined, `node ${node.port}'s replica in sync`, { ms: 20_000, pauseMs: 50 });
+        if (/role:master/.test(replication))
+          await waitFor(async () => /slave0:.*state=online/.test(await c.info('replication')) || undefined, `node ${node.port}'s replica in sync`, { ms: 20_000, pauseMs: 50 });
       } finally {
         c.disconnect();
       }

@@ -25,7 +25,10 @@ export const testPrefix = (): string => `webhook-affinity-test:${randomUUID()}:`
 export function redisSkipReason(): string | false {
   const probe = spawnSync(
     process.execPath,
-    ['-e', `const {Redis}=require('ioredis');const r=new Redis(${JSON.stringify(REDIS_URL)},{lazyConnect:true,connectTimeout:1000,maxRetriesPerRequest:0,retryStrategy:()=>null});r.connect().then(()=>r.ping()).then(()=>process.exit(0),()=>process.exit(1))`],
+    [
+      '-e',
+      `const {Redis}=require('ioredis');const r=new Redis(${JSON.stringify(REDIS_URL)},{lazyConnect:true,connectTimeout:1000,maxRetriesPerRequest:0,retryStrategy:()=>null});r.connect().then(()=>r.ping()).then(()=>process.exit(0),()=>process.exit(1))`,
+    ],
     { cwd: __dirname, timeout: 5000 },
   );
   if (probe.status === 0) return false;

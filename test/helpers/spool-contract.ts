@@ -32,9 +32,15 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.deepEqual(first.map((c) => c.letter.body.toString()).sort(), ['a1', 'b1'], 'the heads only');
       for (const c of first) await spool.settle(c, { kind: 'delivered' }, 0);
       const second = await claimAll(spool, 0);
-      assert.deepEqual(second.map((c) => c.letter.body.toString()), ['a2']);
+      assert.deepEqual(
+        second.map((c) => c.letter.body.toString()),
+        ['a2'],
+      );
       await spool.settle(second[0]!, { kind: 'delivered' }, 0);
-      assert.deepEqual((await claimAll(spool, 0)).map((c) => c.letter.body.toString()), ['a3']);
+      assert.deepEqual(
+        (await claimAll(spool, 0)).map((c) => c.letter.body.toString()),
+        ['a3'],
+      );
     });
 
     it('wakes the mailboxes waiting after no answer, and only those', async () => {
@@ -45,7 +51,11 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       await spool.settle(a!, { kind: 'retry', at: 1000, reason: 'upstream unreachable (ECONNREFUSED)', early: true }, 0);
       await spool.settle(b!, { kind: 'retry', at: 1000, reason: 'answered 429' }, 0);
       assert.equal(await spool.wake(10), 1);
-      assert.deepEqual((await claimAll(spool, 10)).map((c) => c.letter.body.toString()), ['a1'], 'bob keeps the time he was given');
+      assert.deepEqual(
+        (await claimAll(spool, 10)).map((c) => c.letter.body.toString()),
+        ['a1'],
+        'bob keeps the time he was given',
+      );
       assert.equal(await spool.nextDueAt(), 1000);
     });
 
@@ -82,9 +92,15 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       assert.equal(await spool.nextDueAt(), 100);
       assert.deepEqual(await claimAll(spool, 99), [], 'alice waits, a2 behind a1');
       const again = await claimAll(spool, 100);
-      assert.deepEqual(again.map((c) => [c.letter.body.toString(), c.attempt]), [['a1', 2]]);
+      assert.deepEqual(
+        again.map((c) => [c.letter.body.toString(), c.attempt]),
+        [['a1', 2]],
+      );
       await spool.settle(again[0]!, { kind: 'delivered' }, 100);
-      assert.deepEqual((await claimAll(spool, 100)).map((c) => [c.letter.body.toString(), c.attempt]), [['a2', 1]]);
+      assert.deepEqual(
+        (await claimAll(spool, 100)).map((c) => [c.letter.body.toString(), c.attempt]),
+        [['a2', 1]],
+      );
     });
 
     it('moves a dead head to the dead letters and lets the next one go; replay puts it at the back', async () => {
@@ -116,7 +132,13 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       await spool.append(a2);
       await spool.append(letter('bob', 'b1'));
       await claimAll(spool, 10);
-      assert.deepEqual((await spool.pendingFor('alice', 10)).map((w) => [w.id, w.url, w.attempts]), [[a1.id, a1.url, 1], [a2.id, a2.url, 0]]);
+      assert.deepEqual(
+        (await spool.pendingFor('alice', 10)).map((w) => [w.id, w.url, w.attempts]),
+        [
+          [a1.id, a1.url, 1],
+          [a2.id, a2.url, 0],
+        ],
+      );
       assert.equal((await spool.pendingFor('alice', 1)).length, 1);
       assert.deepEqual(await spool.pendingFor('nobody', 10), []);
     });
@@ -157,7 +179,11 @@ export function spoolContract(name: string, open: (options: { maxBytes: number; 
       const spool = await open({ maxBytes: 1e6, maxDead: 2 });
       for (const key of ['a', 'b', 'c']) await spool.append(letter(key, key));
       for (const c of await claimAll(spool, 0)) await spool.settle(c, { kind: 'dead', reason: 'answered 400' }, 0);
-      assert.deepEqual((await spool.deadLetters()).map((d) => d.letter.key), ['c', 'b'], 'newest first');
+      assert.deepEqual(
+        (await spool.deadLetters()).map((d) => d.letter.key),
+        ['c', 'b'],
+        'newest first',
+      );
       assert.equal((await spool.stats(0)).deadDropped, 1);
       const id = (await spool.deadLetters())[0]!.letter.id;
       assert.ok(await spool.forget(id));

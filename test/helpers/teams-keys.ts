@@ -25,9 +25,7 @@ export function signingKey(kid: string, endorsements: string[] = ['msteams']): S
 
 /** A Bot Connector token for `claims` (issuer and audience default to the good ones), signed by `key`. */
 export function mint(key: SigningKey, claims: JWTPayload, nowS = Math.floor(Date.now() / 1000)): Promise<string> {
-  return new SignJWT({ iss: BOT_CONNECTOR, aud: TEAMS_APP_ID, nbf: nowS - 60, exp: nowS + 3600, ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
+  return new SignJWT({ iss: BOT_CONNECTOR, aud: TEAMS_APP_ID, nbf: nowS - 60, exp: nowS + 3600, ...claims }).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
 }
 
 export interface KeyServer {

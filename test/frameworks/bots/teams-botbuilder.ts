@@ -68,9 +68,11 @@ function main(): void {
       req.on('end', () => {
         // The adapter takes a request with its body parsed, as Express or restify hand it over.
         const request = Object.assign(req, { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
-        adapter.process(request, expressLike(res), (context) => bot.run(context)).catch(() => {
-          if (!res.headersSent) res.writeHead(500).end();
-        });
+        adapter
+          .process(request, expressLike(res), (context) => bot.run(context))
+          .catch(() => {
+            if (!res.headersSent) res.writeHead(500).end();
+          });
       });
     })
     .listen(Number(port), '127.0.0.1', () => process.stdout.write(`ready ${port}\n`));

@@ -13,7 +13,21 @@ function main(): void {
   const [port, instance] = process.argv.slice(2);
   const bot = new Bot('123456:FRAMEWORK-TEST', {
     // Known already: grammY would otherwise ask getMe at start.
-    botInfo: { id: 123456, is_bot: true, first_name: 'Test', username: 'framework_test_bot', can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false, can_connect_to_business: false, has_main_web_app: false, has_topics_enabled: false, allows_users_to_create_topics: false, can_manage_bots: false, supports_join_request_queries: false },
+    botInfo: {
+      id: 123456,
+      is_bot: true,
+      first_name: 'Test',
+      username: 'framework_test_bot',
+      can_join_groups: true,
+      can_read_all_group_messages: false,
+      supports_inline_queries: false,
+      can_connect_to_business: false,
+      has_main_web_app: false,
+      has_topics_enabled: false,
+      allows_users_to_create_topics: false,
+      can_manage_bots: false,
+      supports_join_request_queries: false,
+    },
     client: { apiRoot: process.env.TELEGRAM_API_URL ?? '', canUseWebhookReply: (method) => method === 'sendMessage' },
   });
   bot.on('message:text', async (ctx) => {

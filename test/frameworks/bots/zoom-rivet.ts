@@ -10,7 +10,13 @@ import { ChatbotClient, LogLevel } from '@zoom/rivet/chatbot';
 async function main(): Promise<void> {
   const [port, instance] = process.argv.slice(2);
   // No Zoom to ask: the client's credentials are only used when the bot calls Zoom's API.
-  const client = new ChatbotClient({ clientId: 'framework-test', clientSecret: 'framework-test', webhooksSecretToken: process.env.ZOOM_WEBHOOK_SECRET ?? '', port: Number(port), logLevel: LogLevel.ERROR });
+  const client = new ChatbotClient({
+    clientId: 'framework-test',
+    clientSecret: 'framework-test',
+    webhooksSecretToken: process.env.ZOOM_WEBHOOK_SECRET ?? '',
+    port: Number(port),
+    logLevel: LogLevel.ERROR,
+  });
   client.webEventConsumer?.event('bot_notification', ({ payload }) => {
     process.stdout.write(`${JSON.stringify({ instance, person: payload.userId, text: payload.cmd })}\n`);
   });
