@@ -30,7 +30,7 @@ export function configurationPage(envExample: string): string {
     lines.push('', `## ${section}`, '', '| variable | default | what it does |', '| --- | --- | --- |');
     for (const v of variables.filter((x) => x.section === section)) lines.push(row(v));
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function row(v: Variable): string {

@@ -106,7 +106,7 @@ export function effectiveSettings(config: Config): string {
     if (name === 'warnings' || typeof value === 'function') continue;
     lines.push(`${name}: ${SECRET_FIELDS.has(name) ? masked(value) : shown(value)}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function masked(value: unknown): string {

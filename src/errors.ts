@@ -48,7 +48,8 @@ export const noUpstream = (retryAfterSeconds: number) => new ProxyError('NO_UPST
 
 export const tooManyBufferedBytes = () => new ProxyError('BUFFERS_FULL', 503, 'too many request bodies are being received at once; retry shortly', { headers: { 'retry-after': '1' } });
 
-export const unexpectedInterim = (status: number) => new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd() + ' instead of a final answer');
+export const unexpectedInterim = (status: number) =>
+  new ProxyError('UPSTREAM_FAILED', 502, `upstream answered ${[status, STATUS_CODES[status]].filter((part) => part !== undefined).join(' ')} instead of a final answer`);
 
 /** QUEUE_WHEN_STORE_DOWN refuses: the platform sends the webhook again later, in order, once the mailbox can take it. */
 export const mailboxUnavailable = () => new ProxyError('STORE_UNAVAILABLE', 503, 'the delivery mailbox cannot store webhooks now; send it again shortly', { headers: { 'retry-after': '5' } });

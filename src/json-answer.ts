@@ -38,7 +38,7 @@ export function writeError(res: ServerResponse, status: number, message: string,
  */
 export function rawErrorAnswer(status: number, message: string): string {
   const body = errorBody(status, message);
-  return `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n` + `Content-Type: ${JSON_TYPE}\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\n` + 'Connection: close\r\n\r\n' + body;
+  return `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: ${JSON_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /**

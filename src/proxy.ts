@@ -164,7 +164,10 @@ function afterVerdict(parts: Parts, flight: Flight, plan: BodyPlan, body: Buffer
  */
 function dedupeThen(parts: Parts, flight: Flight, body: Buffer, next: () => void): void {
   const id = parts.dedupe?.idOf(flight.req.headers, body);
-  if (parts.dedupe === undefined || id === undefined) return next();
+  if (parts.dedupe === undefined || id === undefined) {
+    next();
+    return;
+  }
   const decide = (first: boolean): void => {
     if (first) {
       flight.deliveryId = id;
@@ -219,7 +222,10 @@ function queue(parts: Parts, mailbox: Mailbox, flight: Flight): void {
       writeJson(flight.res, parts.config.queueAckStatus, { queued: acceptance.id });
       return;
     }
-    if (acceptance.why === 'not-for-the-mailbox') return forwardWithAffinity(parts, flight);
+    if (acceptance.why === 'not-for-the-mailbox') {
+      forwardWithAffinity(parts, flight);
+      return;
+    }
     if (acceptance.why === 'store-down' && parts.refuseWhenStoreDown) {
       parts.logFallback('delivery mailbox: its store is away: webhooks are answered 503 for the platform to send again (QUEUE_WHEN_STORE_DOWN)');
       fail(parts, flight, mailboxUnavailable());

@@ -28,7 +28,16 @@ async function start(env: Env = {}, handler?: UpstreamHandler, changes?: ((m: Po
   const upstream = await startUpstream(handler);
   const adminPort = await freePort();
   const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', TARGET_URL: upstream.url, ADMIN_PORT: String(adminPort), ...env });
-  const service = await startService(config, { admin: true, deps: { observer: { upstreamChanged: (m) => changes?.forEach((c) => c(m)) } } });
+  const service = await startService(config, {
+    admin: true,
+    deps: {
+      observer: {
+        upstreamChanged: (m) => {
+          for (const c of changes ?? []) c(m);
+        },
+      },
+    },
+  });
   return {
     service,
     upstream,

@@ -21,7 +21,7 @@ function variablesReadBySource(dir = join(ROOT, 'src')): Set<string> {
   for (const entry of readdirSync(dir)) {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) for (const n of variablesReadBySource(path)) names.add(n);
-    else if (entry.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/\bread\.[a-zA-Z]+\(\s*'([A-Z][A-Z0-9_]*)'/g)) names.add(m[1]!);
+    else if (entry.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(/\bread\s*\.[a-zA-Z]+\(\s*'([A-Z][A-Z0-9_]*)'/g)) names.add(m[1]!);
   }
   return names;
 }
@@ -32,8 +32,10 @@ function helpEntries(help: string): Map<string, string> {
   let name: string | undefined;
   for (const line of help.split('\n')) {
     const m = /^ {2}([A-Z][A-Z0-9_]*) +(.*)$/.exec(line);
-    if (m !== null) entries.set((name = m[1]!), m[2]!);
-    else if (name !== undefined && /^ {6,}\S/.test(line)) entries.set(name, `${entries.get(name)} ${line.trim()}`);
+    if (m !== null) {
+      name = m[1]!;
+      entries.set(name, m[2]!);
+    } else if (name !== undefined && /^ {6,}\S/.test(line)) entries.set(name, `${entries.get(name)} ${line.trim()}`);
     else name = undefined;
   }
   return entries;

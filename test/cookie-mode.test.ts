@@ -151,7 +151,7 @@ describe('cookie mode', () => {
 
   it('ignores malformed and oversized Set-Cookie values and still relays the response', async () => {
     await start();
-    setCookies = ['AWSALB=' + 'x'.repeat(5000), 'SERVERID=a b', 'route', '=novalue', 'GCLB="quoted"'];
+    setCookies = [`AWSALB=${'x'.repeat(5000)}`, 'SERVERID=a b', 'route', '=novalue', 'GCLB="quoted"'];
     const first = await post('alice');
     assert.equal(first.res.status, 200);
     assert.equal(first.res.headers['set-cookie']?.length, 5);

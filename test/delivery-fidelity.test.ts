@@ -119,7 +119,7 @@ describe('a token that expired while its webhook waited', () => {
   it('the dead letter of a 401 says the Authorization token expired, and when', async () => {
     const now = Date.parse('2026-12-04T10:00:00Z');
     const exp = now / 1000 - 60;
-    const jwt = [{ alg: 'RS256' }, { exp, aud: 'app' }].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.') + '.c2ln';
+    const jwt = `${[{ alg: 'RS256' }, { exp, aud: 'app' }].map((part) => Buffer.from(JSON.stringify(part)).toString('base64url')).join('.')}.c2ln`;
     const bot = await startUpstream((_req, res) => res.writeHead(401).end());
     const proxy = await startProxy(bot.url, { PLATFORM: 'generic', DELIVERY: 'queued' }, { clock: () => now });
     try {

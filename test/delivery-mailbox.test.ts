@@ -232,7 +232,7 @@ describe('delivery mailbox (DELIVERY=queued, memory spool)', () => {
       assert.equal(got.headers['x-spark-signature'], signature);
       assert.equal(createHmac('sha1', secret).update(got.body).digest('hex'), signature);
       assert.equal(got.headers['x-custom'], 'kept');
-      assert.equal(got.headers['actorid'], JSON.parse(raw.toString('utf8')).actorId, 'affinity is added at delivery');
+      assert.equal(got.headers.actorid, JSON.parse(raw.toString('utf8')).actorId, 'affinity is added at delivery');
       assert.equal(got.headers['x-forwarded-for'], '127.0.0.1');
     } finally {
       await proxy.close();

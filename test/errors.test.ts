@@ -130,7 +130,7 @@ describe('request body limits', () => {
       // 1200 bytes announced in chunks, never terminated: the 413 must come anyway.
       const reply = await rawExchange(
         port,
-        'POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n' + chunk('{"actorId":"a","pad":"') + chunk('x'.repeat(600)) + chunk('x'.repeat(600)),
+        `POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk('{"actorId":"a","pad":"')}${chunk('x'.repeat(600))}${chunk('x'.repeat(600))}`,
       );
       assert.match(reply, /^HTTP\/1\.1 413 /);
       assert.equal(upstream.requests.length, 0);
@@ -140,7 +140,7 @@ describe('request body limits', () => {
   it('accepts a body of exactly MAX_BODY_BYTES', async () => {
     await withProxy(undefined, env, async ({ port, upstream }) => {
       const body = webhook('a', { pad: '' });
-      const exact = body.slice(0, -1) + ' '.repeat(1000 - body.length) + '}';
+      const exact = `${body.slice(0, -1) + ' '.repeat(1000 - body.length)}}`;
       assert.equal(Buffer.byteLength(exact), 1000);
       const received = upstream.nextRequest();
       assert.equal((await request(port, { body: exact })).status, 200);

@@ -97,7 +97,13 @@ describe('hash mode', () => {
         HEALTH_CHECK_RISE: '2',
         HEALTH_CHECK_FALL: '2',
       },
-      { observer: { upstreamChanged: (m) => changes.forEach((c) => c(m)) } },
+      {
+        observer: {
+          upstreamChanged: (m) => {
+            for (const c of changes) c(m);
+          },
+        },
+      },
     );
     try {
       const before = await deliverAll(proxy.port);
@@ -157,7 +163,13 @@ describe('hash mode', () => {
       '',
       // Probes run when the test says (probeRounds), not on a timer.
       { AFFINITY_MODE: 'hash', UPSTREAMS: fleet.map((b) => b.url).join(','), HEALTH_CHECK_PATH: '/health', HEALTH_CHECK_INTERVAL_MS: '3600000' },
-      { observer: { upstreamChanged: (m) => changes.forEach((c) => c(m)) } },
+      {
+        observer: {
+          upstreamChanged: (m) => {
+            for (const c of changes) c(m);
+          },
+        },
+      },
     );
     try {
       const down = fleet.map((b) => upstreamChange(changes, b.url, false));

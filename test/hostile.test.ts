@@ -15,7 +15,7 @@ import { ENGINES } from './helpers/engines';
 describe('hostile input', () => {
   let upstream: Upstream;
   let proxy: RunningProxy;
-  let outcomes: RequestOutcome[] = [];
+  const outcomes: RequestOutcome[] = [];
   const lastOutcome = () => outcomes.at(-1);
   before(async () => ({ upstream, proxy } = await startPair({ MAX_BODY_BYTES: String(3 * 1024 * 1024) }, undefined, { observer: { requestEnded: (r) => outcomes.push(r.outcome) } })));
   after(() => stopPair({ upstream, proxy }));

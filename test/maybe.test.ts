@@ -19,7 +19,16 @@ describe('value or promise (core/maybe.ts)', () => {
     const later = mapMaybe(Promise.resolve(3), (n) => n * 10);
     assert.ok(isPending(later));
     assert.equal(await later, 30);
-    const arrived = new Promise<void>((resolve) => goOn(Promise.resolve('later'), (v) => (seen.push(v), resolve()), never));
+    const arrived = new Promise<void>((resolve) =>
+      goOn(
+        Promise.resolve('later'),
+        (v) => {
+          seen.push(v);
+          resolve();
+        },
+        never,
+      ),
+    );
     assert.deepEqual(seen, ['here'], 'not before the promise settles');
     await arrived;
     assert.deepEqual(seen, ['here', 'later']);

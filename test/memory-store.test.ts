@@ -6,7 +6,12 @@ import { storeContract } from './helpers/store-contract';
 storeContract('memory', async () => {
   let now = 1_000_000;
   const store = new MemoryStore({ maxEntries: 1000, clock: () => now });
-  return { store, advance: async (ms) => void (now += ms) };
+  return {
+    store,
+    advance: async (ms) => {
+      now += ms;
+    },
+  };
 });
 
 describe('MemoryStore', () => {

@@ -87,7 +87,7 @@ describe('alert rules and dashboard', () => {
 
   it('docs/operating.md shows the alert rules as they are in deploy/prometheus/alerts.yml', () => {
     const readme = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
-    assert.ok(readme.includes('```yaml\n' + readFileSync(RULES, 'utf8') + '```\n'), 'docs/operating.md holds the file byte for byte in a yaml block');
+    assert.ok(readme.includes(`\`\`\`yaml\n${readFileSync(RULES, 'utf8')}\`\`\`\n`), 'docs/operating.md holds the file byte for byte in a yaml block');
   });
 
   it('promtool checks the rules and their unit tests pass', async (t) => {

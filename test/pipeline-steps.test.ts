@@ -11,7 +11,7 @@ import { cookieStrategy } from '../src/affinity/cookie';
 import { headerAffinity } from '../src/affinity/header';
 import type { AffinityStrategy, KeyedExchange } from '../src/affinity/strategy';
 import { parseConfig } from '../src/config/config';
-import { bodyTooLarge, clientAborted, internalError, noUpstream, ProxyError, signatureRejected, signingKeysUnavailable, tooManyBufferedBytes, upstreamTimeout } from '../src/errors';
+import { bodyTooLarge, clientAborted, internalError, noUpstream, type ProxyError, signatureRejected, signingKeysUnavailable, tooManyBufferedBytes, upstreamTimeout } from '../src/errors';
 import { REQUEST_OUTCOMES } from '../src/observe/outcomes';
 import { newFlight } from '../src/pipeline/flight';
 import { addAffinity, findKey, learn, outcomeOfError, planBody, recordOf, sanitize, verify } from '../src/pipeline/steps';

@@ -40,7 +40,12 @@ storeContract(
   async () => {
     let now = 1_000_000;
     const store = new PostgresStore(await connect(), () => now, 2000);
-    return { store, advance: async (ms) => void (now += ms) };
+    return {
+      store,
+      advance: async (ms) => {
+        now += ms;
+      },
+    };
   },
   { skip },
 );
@@ -58,7 +63,13 @@ spoolContract(
 deliveryIdsContract('memory', async () => {
   let now = 1_000_000;
   const ids = memoryDeliveryIds(100, () => now);
-  return { ids, other: ids, advance: async (ms) => void (now += ms) };
+  return {
+    ids,
+    other: ids,
+    advance: async (ms) => {
+      now += ms;
+    },
+  };
 });
 
 deliveryIdsContract(
@@ -71,7 +82,13 @@ deliveryIdsContract(
     after(() => Promise.all([a.close(), b.close()]));
     const [ids, other] = [a.deliveryIds(), b.deliveryIds()];
     await Promise.all([ids.ready(), other.ready()]);
-    return { ids, other, advance: async (ms) => void (now += ms) };
+    return {
+      ids,
+      other,
+      advance: async (ms) => {
+        now += ms;
+      },
+    };
   },
   { skip },
 );

@@ -52,7 +52,7 @@ describe('properties', () => {
   it('the upstream receives exactly the JSON text sent, however it is spaced or escaped', async () => {
     await fc.assert(
       fc.asyncProperty(fc.json({ maxDepth: 4 }), fc.constantFrom(0, 2, '\t'), async (text, indent) => {
-        const body = Buffer.from(JSON.stringify(JSON.parse(text), null, indent) + '\n', 'utf8');
+        const body = Buffer.from(`${JSON.stringify(JSON.parse(text), null, indent)}\n`, 'utf8');
         assert.deepEqual((await roundTrip(body)).body, body);
       }),
       { numRuns: RUNS, seed: SEED },

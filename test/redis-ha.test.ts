@@ -298,15 +298,20 @@ after(async () => {
   await (await contractCluster)?.stop();
   await (await contractSentinel)?.stop();
 });
+/** One cluster and one Sentinel set for every contract test, started at first use. */
+function sharedCluster(): Promise<RedisClusterSet> {
+  contractCluster ??= RedisClusterSet.start();
+  return contractCluster;
+}
+function sharedSentinels(): Promise<SentinelSet> {
+  contractSentinel ??= SentinelSet.start();
+  return contractSentinel;
+}
 async function contractSpool(topology: 'cluster' | 'sentinel', options: { maxBytes: number; maxDead: number }): Promise<RedisSpool> {
   const connection =
     topology === 'cluster'
-      ? new RedisConnection({ kind: 'cluster', nodes: (await (contractCluster ??= RedisClusterSet.start())).nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract')
-      : new RedisConnection(
-          { kind: 'sentinel', name: 'mymaster', sentinels: (await (contractSentinel ??= SentinelSet.start())).sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })) },
-          NO_AUTH,
-          'contract',
-        );
+      ? new RedisConnection({ kind: 'cluster', nodes: (await sharedCluster()).nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract')
+      : new RedisConnection({ kind: 'sentinel', name: 'mymaster', sentinels: (await sharedSentinels()).sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })) }, NO_AUTH, 'contract');
   contractConnections.push(connection);
   const spool = new RedisSpool(connection, { prefix: testPrefix(), shards: 16, timeoutMs: 5000, leaseMs: 60_000, ackReplicas: 0, ...options });
   await spool.ready();

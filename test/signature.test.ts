@@ -36,7 +36,7 @@ describe('webex signature scheme', () => {
     });
     it(`refuses the vector with a changed body, secret or signature: ${v.note}`, () => {
       const body = bodyOf(v);
-      assert.equal(accepts(signatureVerifier('webex', [v.secret + 'x']), body, { 'x-spark-signature': v.signature }), false);
+      assert.equal(accepts(signatureVerifier('webex', [`${v.secret}x`]), body, { 'x-spark-signature': v.signature }), false);
       assert.equal(accepts(signatureVerifier('webex', [v.secret]), Buffer.concat([body, Buffer.from(' ')]), { 'x-spark-signature': v.signature }), false);
       const flipped = (v.signature[0] === '0' ? '1' : '0') + v.signature.slice(1);
       assert.equal(accepts(signatureVerifier('webex', [v.secret]), body, { 'x-spark-signature': flipped }), false);
@@ -54,7 +54,7 @@ describe('webex signature scheme', () => {
   it('refuses a missing, short, non-hex or upper-case signature', () => {
     const verifier = signatureVerifier('webex', ['s']);
     const body = Buffer.from('{}');
-    for (const given of [undefined, '', 'abc', 'z'.repeat(40), sign('s', body).toUpperCase(), sign('s', body) + '00']) {
+    for (const given of [undefined, '', 'abc', 'z'.repeat(40), sign('s', body).toUpperCase(), `${sign('s', body)}00`]) {
       assert.equal(accepts(verifier, body, given === undefined ? {} : { 'x-spark-signature': given }), false, String(given));
     }
   });

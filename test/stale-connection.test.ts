@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as pace } from 'node:timers/promises';
 import type { Env } from '../src/config/env-reader';

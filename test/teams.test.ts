@@ -169,8 +169,8 @@ describe('PLATFORM=teams through the proxy', () => {
     assert.equal(res.status, 200);
     const got = await received;
     assert.deepEqual(got.body, ACTIVITY);
-    assert.equal(got.headers['authorization'], authorization);
-    assert.equal(got.headers['actorid'], '6f0c7f2e-3b1a-4d9e-9c41-2a7e5b8d1c33');
+    assert.equal(got.headers.authorization, authorization);
+    assert.equal(got.headers.actorid, '6f0c7f2e-3b1a-4d9e-9c41-2a7e5b8d1c33');
   });
 
   it('answers 401 with the reason and forwards nothing', async () => {

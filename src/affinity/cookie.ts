@@ -42,8 +42,10 @@ export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy
     exchange.jar = jar;
     // A caller's own affinity cookies are dropped, so it cannot pin this key elsewhere.
     const cookie = cookieHeader(exchange.headers.cookie, jar, keepInbound);
-    if (cookie !== undefined) (exchange.upstreamHeaders ??= {}).cookie = cookie;
-    else if (exchange.headers.cookie !== undefined) delete exchange.headers.cookie;
+    if (cookie !== undefined) {
+      exchange.upstreamHeaders ??= {};
+      exchange.upstreamHeaders.cookie = cookie;
+    } else if (exchange.headers.cookie !== undefined) delete exchange.headers.cookie;
     if (jar.length > 0) log.cookie('replay %d cookie(s) for key %k', jar.length, exchange.key);
   };
 

@@ -12,7 +12,8 @@ export function headerAffinity(headerName: string): AffinityStrategy {
       if (headers[headerName] !== undefined) delete headers[headerName];
     },
     apply(exchange) {
-      (exchange.upstreamHeaders ??= {})[headerName] = exchange.key;
+      exchange.upstreamHeaders ??= {};
+      exchange.upstreamHeaders[headerName] = exchange.key;
     },
   };
 }

@@ -43,7 +43,7 @@ export function effectiveVariables(env: Env, config: Config): string {
     else rows.push([`${variable.name}=${redactList(variable.default)}`, 'default']);
   }
   flush();
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Each comma-separated entry with the password of a URL masked. */

@@ -30,6 +30,6 @@ export function mapMaybe<T, R>(value: Maybe<T>, next: (value: T) => R, rejected?
  * throw inside `next` or `rejected` to `crashed`, so nothing goes unhandled.
  */
 export function goOn<T>(value: Maybe<T>, next: (value: T) => void, crashed: (err: unknown) => void, rejected: (err: unknown) => void = crashed): void {
-  if (!isPending(value)) return next(value);
-  value.then(next, rejected).catch(crashed);
+  if (isPending(value)) value.then(next, rejected).catch(crashed);
+  else next(value);
 }

@@ -40,7 +40,10 @@ class Lane<In, Out> {
     const batch = this.waiting.splice(0, this.maxBatch);
     this.send(batch.map((w) => w.input)).then(
       (outs) => {
-        batch.forEach((w, i) => (i < outs.length ? w.resolve(outs[i]!) : w.reject(new Error('the batch answered fewer results than it was sent'))));
+        batch.forEach((w, i) => {
+          if (i < outs.length) w.resolve(outs[i]!);
+          else w.reject(new Error('the batch answered fewer results than it was sent'));
+        });
         this.next();
       },
       (err: unknown) => {

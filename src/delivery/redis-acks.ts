@@ -10,6 +10,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisConnection } from '../store/redis-connection';
 import { slotOf } from './shards';
+import { getOrAdd } from '../core/get-or-add';
 
 interface Round {
   /** Sent, or to be sent once the one before it answers. */
@@ -27,9 +28,7 @@ export async function ackedByReplicas(connection: RedisConnection, keyPrefix: st
 
 /** The round a write finished now is covered by: the next WAIT to be sent on `node`. */
 function nextRound(node: Redis, replicas: number, timeoutMs: number): Round {
-  let state = rounds.get(node);
-  if (state === undefined) rounds.set(node, (state = { current: undefined, next: undefined }));
-  const s = state;
+  const s = getOrAdd(rounds, node, () => ({ current: undefined, next: undefined }));
   if (s.current === undefined) {
     s.current = send(node, replicas, timeoutMs, () => (s.current = undefined));
     return s.current;

@@ -36,7 +36,7 @@ export function accessLog(config: Config, write: (text: string) => void = (t) =>
         bytesOut: r.bytesOut,
         key: r.key === undefined ? null : keyTag(r.key),
       });
-      if (pending.push(line + '\n') === 1) setImmediate(flush);
+      if (pending.push(`${line}\n`) === 1) setImmediate(flush);
     },
     deliverySettled(d) {
       // DELIVERY=queued: one line per delivery attempt, told apart by its `delivery` id.
@@ -53,7 +53,7 @@ export function accessLog(config: Config, write: (text: string) => void = (t) =>
         upstream: d.upstream ?? null,
         key: d.key === undefined ? null : keyTag(d.key),
       });
-      if (pending.push(line + '\n') === 1) setImmediate(flush);
+      if (pending.push(`${line}\n`) === 1) setImmediate(flush);
     },
   };
 }

@@ -12,6 +12,7 @@ import type { UpstreamPool } from '../upstream/pool';
 import { MAILBOX_FALLBACK_REASONS, STORE_LOOKUP_RESULTS, UPSTREAM_RETRY_REASONS, type MailboxFallbackReason, type ProxyObserver } from './observer';
 import { REQUEST_OUTCOMES } from './outcomes';
 import type { Maybe } from '../core/maybe';
+import { getOrAdd } from '../core/get-or-add';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -80,22 +81,14 @@ export function createMetrics(config: Config, sources: () => MetricsSources): Me
   const delivery = deliveryMetrics(registry, sources, config.delivery === 'queued');
 
   const byUpstream = new Map<string, ReturnType<typeof upstreamSeconds.labels>>();
-  const timerOf = (upstream: string) => {
-    let child = byUpstream.get(upstream);
-    if (child === undefined) byUpstream.set(upstream, (child = upstreamSeconds.labels(upstream)));
-    return child;
-  };
+  const timerOf = (upstream: string) => getOrAdd(byUpstream, upstream, () => upstreamSeconds.labels(upstream));
 
   return {
     registry,
     observer: {
       requestEnded: (r) => countOutcome(r.outcome),
       upstreamResponded: (upstream, seconds) => timerOf(upstream).observe(seconds),
-      upstreamFailed: (upstream) => {
-        let child = failuresOf.get(upstream);
-        if (child === undefined) failuresOf.set(upstream, (child = upstreamFailures.labels(upstream)));
-        child.inc();
-      },
+      upstreamFailed: (upstream) => getOrAdd(failuresOf, upstream, () => upstreamFailures.labels(upstream)).inc(),
       upstreamRetried: (_upstream, reason) => countRetry(reason),
       storeLookup: (result) => countLookup(result),
       storeWriteFailed: () => writeErrors.inc(),

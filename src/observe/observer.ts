@@ -73,18 +73,21 @@ export function combineObservers(...observers: (ProxyObserver | undefined)[]): P
   const present = observers.filter((o): o is ProxyObserver => o !== undefined);
   const only = present.length === 1 ? present[0] : undefined;
   if (only !== undefined) return only;
+  const tellEach = (tell: (observer: ProxyObserver) => void): void => {
+    for (const observer of present) tell(observer);
+  };
   return {
-    requestEnded: (record) => present.forEach((o) => o.requestEnded?.(record)),
-    upstreamResponded: (upstream, seconds) => present.forEach((o) => o.upstreamResponded?.(upstream, seconds)),
-    storeLookup: (result) => present.forEach((o) => o.storeLookup?.(result)),
-    storeWriteFailed: () => present.forEach((o) => o.storeWriteFailed?.()),
-    upstreamRetried: (upstream, reason) => present.forEach((o) => o.upstreamRetried?.(upstream, reason)),
-    deliverySettled: (record) => present.forEach((o) => o.deliverySettled?.(record)),
-    upstreamChanged: (member) => present.forEach((o) => o.upstreamChanged?.(member)),
-    storeReset: (lost) => present.forEach((o) => o.storeReset?.(lost)),
-    botReply: (platform, outcome) => present.forEach((o) => o.botReply?.(platform, outcome)),
-    mailboxFellBack: (why) => present.forEach((o) => o.mailboxFellBack?.(why)),
-    deliveryAnswered: (seconds) => present.forEach((o) => o.deliveryAnswered?.(seconds)),
-    upstreamFailed: (upstream) => present.forEach((o) => o.upstreamFailed?.(upstream)),
+    requestEnded: (record) => tellEach((o) => o.requestEnded?.(record)),
+    upstreamResponded: (upstream, seconds) => tellEach((o) => o.upstreamResponded?.(upstream, seconds)),
+    storeLookup: (result) => tellEach((o) => o.storeLookup?.(result)),
+    storeWriteFailed: () => tellEach((o) => o.storeWriteFailed?.()),
+    upstreamRetried: (upstream, reason) => tellEach((o) => o.upstreamRetried?.(upstream, reason)),
+    deliverySettled: (record) => tellEach((o) => o.deliverySettled?.(record)),
+    upstreamChanged: (member) => tellEach((o) => o.upstreamChanged?.(member)),
+    storeReset: (lost) => tellEach((o) => o.storeReset?.(lost)),
+    botReply: (platform, outcome) => tellEach((o) => o.botReply?.(platform, outcome)),
+    mailboxFellBack: (why) => tellEach((o) => o.mailboxFellBack?.(why)),
+    deliveryAnswered: (seconds) => tellEach((o) => o.deliveryAnswered?.(seconds)),
+    upstreamFailed: (upstream) => tellEach((o) => o.upstreamFailed?.(upstream)),
   };
 }

@@ -73,9 +73,9 @@ function parseOrUndefined(text: string): unknown {
 }
 
 /** The first usable value at the key paths, judged by the key rules. */
-function firstKey(rules: KeyRules, valueOf: (path: readonly string[]) => unknown): KeyResult {
+function firstKey(rules: KeyRules, valueAt: (path: readonly string[]) => unknown): KeyResult {
   for (const path of rules.keyPaths) {
-    const value = valueOf(path);
+    const value = valueAt(path);
     let key: string | undefined;
     if (typeof value === 'string' && value !== '') key = value;
     else if (typeof value === 'number' && Number.isFinite(value)) key = String(value);

@@ -52,7 +52,7 @@ async function verifyToken(token: string, body: Buffer, now: number, { appId, so
   const activity = jsonObject(body);
   const serviceUrl: unknown = activity === undefined ? undefined : Reflect.get(activity, 'serviceUrl');
   const channelId: unknown = activity === undefined ? undefined : Reflect.get(activity, 'channelId');
-  if (typeof serviceUrl === 'string' && payload['serviceurl'] !== serviceUrl) return rejected('wrong-service-url');
+  if (typeof serviceUrl === 'string' && payload.serviceurl !== serviceUrl) return rejected('wrong-service-url');
   const endorsements = source.endorsements(kid);
   if (typeof channelId === 'string' && endorsements !== undefined && !endorsements.includes(channelId)) return rejected('not-endorsed');
   return ACCEPTED;

@@ -13,6 +13,7 @@ import { murmur3, rendezvousOrder, type Scored } from '../affinity/hash';
 import type { Config } from '../config/types';
 import type { Clock } from '../core/clock';
 import { forwardTarget, type Candidate, type ForwardTarget } from './sender';
+import { getOrAdd } from '../core/get-or-add';
 
 export interface PoolOptions {
   /** Consecutive failures that mark an upstream down (HEALTH_CHECK_FALL). */
@@ -203,9 +204,7 @@ export class UpstreamPool {
   }
 
   private announce(member: PoolMember, line: string): void {
-    let write = this.announcers.get(member);
-    if (write === undefined) this.announcers.set(member, (write = latestOf(logError, 5000)));
-    write(line);
+    getOrAdd(this.announcers, member, () => latestOf(logError, 5000))(line);
   }
 }
 

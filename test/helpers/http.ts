@@ -85,8 +85,14 @@ export function heldAnswers() {
   return {
     handler,
     /** Resolves once `n` answers are being held. */
-    waitFor: (n: number) => new Promise<void>((resolve) => (held.length >= n ? resolve() : (onHeld = () => held.length >= n && resolve()))),
-    releaseAll: () => held.splice(0).forEach((res) => res.end('released')),
+    waitFor: (n: number) =>
+      new Promise<void>((resolve) => {
+        if (held.length >= n) resolve();
+        else onHeld = () => held.length >= n && resolve();
+      }),
+    releaseAll: () => {
+      for (const res of held.splice(0)) res.end('released');
+    },
     /** From now on, answer without holding. */
     answerAtOnce: () => (atOnce = true),
   };
