@@ -108,13 +108,18 @@ function parseArgs(argv: string[]): Options & Commands {
     else if (a === '--duration') opts.durationS = Number(argv[++i]);
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--connections') opts.connections = Number(argv[++i]);
-    else if (a === '--json') opts.json = argv[++i];
+    else if (a === '--json') opts.json = fileName(argv[++i]);
     else if (a === '--only') opts.only = argv[++i]!.split(',');
     else if (a === '--body') opts.bodyBytes = sizeOf(argv[++i] ?? '');
     else if (a === '--mailboxes') opts.mailboxes = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   return opts;
+}
+
+function fileName(text: string | undefined): string {
+  if (text === undefined || text === '') throw new Error('--json wants a file name');
+  return text;
 }
 
 /** `64k`, `900k`, `1m` or a byte count. */

@@ -18,9 +18,9 @@ export interface CookieAffinityOptions {
   readonly ttlMs: number;
   readonly clock: Clock;
   /** Told how each lookup went. */
-  readonly onLookup?: (result: 'hit' | 'miss' | 'error') => void;
+  readonly onLookup?: ((result: 'hit' | 'miss' | 'error') => void) | undefined;
   /** Told about each dropped write. */
-  readonly onWriteFailed?: () => void;
+  readonly onWriteFailed?: (() => void) | undefined;
 }
 
 export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {

@@ -89,7 +89,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
    * Sends the letter to `candidate`, reads the answer whole (keeping it for `onAnswer`), and
    * tells the route how it went.
    */
-  function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<{ result: AttemptResult; answer?: BotAnswer }> {
+  function send(candidate: Candidate, letter: Letter, attempt: number, exchange: KeyedExchange | undefined): Promise<{ result: AttemptResult; answer?: BotAnswer | undefined }> {
     const headers: OutgoingHttpHeaders = {
       ...(exchange?.headers ?? letter.headers),
       ...exchange?.upstreamHeaders,

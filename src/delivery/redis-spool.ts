@@ -35,7 +35,7 @@ export interface RedisSpoolOptions {
   /** QUEUE_ACK_REPLICAS: replicas that must hold a letter before it counts as stored (0: the primary's word). */
   readonly ackReplicas: number;
   /** With ackReplicas: the connection appends and their WAIT go over (WAIT blocks its connection). */
-  readonly ackConnection?: RedisConnection;
+  readonly ackConnection?: RedisConnection | undefined;
   /** The store came back without the spool's data: shards lost, webhooks they held as last seen. */
   readonly onReset?: (shards: readonly number[], lost: number) => void;
 }

@@ -12,7 +12,7 @@
  * times out too drops the connection (ioredis then fails what waited on it and reconnects), so
  * a frozen Redis holds no more than one timeout's worth of commands in memory.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { errnoOf, messageOf } from '../errors';
 import { logError } from '../log';
 import { outageLine, StoreTimeoutError, StoreUnavailableError, withDeadline, type StoreUse } from './store-call';
@@ -195,7 +195,7 @@ function isReply(err: unknown): boolean {
 }
 
 function openClient(topology: RedisTopology, auth: RedisAuth, name: string): RedisClient {
-  const common: RedisOptions = {
+  const common = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2000,
@@ -203,11 +203,14 @@ function openClient(topology: RedisTopology, auth: RedisAuth, name: string): Red
     // Many concurrent webhooks' commands share one round trip.
     enableAutoPipelining: true,
     // A primary that became a replica (failover): reconnect, to find the new primary.
-    reconnectOnError: (err) => err.message.startsWith('READONLY'),
-  };
+    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    // satisfies, not a declared type: ioredis's RedisOptions says replyMapping may be undefined, and
+    // its constructors say it may not (they disagree under exactOptionalPropertyTypes).
+  } satisfies RedisOptions;
   // Reconnect forever, backing off to one attempt every 2 s.
   const retryStrategy = (attempt: number) => Math.min(attempt * 100, 2000);
-  const nodeAuth = { username: auth.username, password: auth.password, ...(auth.tls ? { tls: {} } : {}) };
+  // Only what is set: ioredis's option types take an absent field, not one set to undefined.
+  const nodeAuth = { ...definedOnly({ username: auth.username, password: auth.password }), ...(auth.tls ? { tls: {} } : {}) };
   if (topology.kind === 'server') return new Redis(topology.url, { ...common, retryStrategy });
   if (topology.kind === 'sentinel') {
     return new Redis({
@@ -216,22 +219,26 @@ function openClient(topology: RedisTopology, auth: RedisAuth, name: string): Red
       retryStrategy,
       sentinels: topology.sentinels.map((s) => ({ host: s.host, port: s.port })),
       name: topology.name,
-      sentinelPassword: auth.sentinelPassword,
+      ...definedOnly({ sentinelPassword: auth.sentinelPassword }),
       enableTLSForSentinelMode: auth.tls,
       sentinelRetryStrategy: retryStrategy,
       // Follow a promotion as soon as the sentinels announce it, not at the next error.
       failoverDetector: true,
     });
   }
-  const options: ClusterOptions = {
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    clusterRetryStrategy: retryStrategy,
-    slotsRefreshTimeout: 2000,
-    redisOptions: { ...nodeAuth, maxRetriesPerRequest: 0, connectTimeout: 2000, connectionName: name },
-  };
   return new Cluster(
     topology.nodes.map((n) => ({ host: n.host, port: n.port })),
-    options,
+    {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: retryStrategy,
+      slotsRefreshTimeout: 2000,
+      redisOptions: { ...nodeAuth, maxRetriesPerRequest: 0, connectTimeout: 2000, connectionName: name },
+    },
   );
+}
+
+/** The fields of `fields` that have a value. */
+function definedOnly<T extends Record<string, string | undefined>>(fields: T): Partial<Record<keyof T, string>> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<Record<keyof T, string>>;
 }

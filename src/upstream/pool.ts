@@ -24,7 +24,7 @@ export interface PoolOptions {
   readonly coolDownMs: number;
   readonly clock?: Clock;
   /** Told whenever an upstream goes down or comes back. */
-  readonly onChange?: (upstream: PoolMember) => void;
+  readonly onChange?: ((upstream: PoolMember) => void) | undefined;
 }
 
 export interface HealthCheckOptions {

@@ -45,12 +45,12 @@ function expressLike(res: http.ServerResponse) {
 function main(): void {
   const [port, instance] = process.argv.slice(2);
   const auth = new ConfigurationBotFrameworkAuthentication({
-    MicrosoftAppId: process.env.TEAMS_APP_ID,
+    MicrosoftAppId: process.env.TEAMS_APP_ID ?? '',
     MicrosoftAppPassword: 'not-used-without-replies',
     MicrosoftAppType: 'MultiTenant',
     // Set one of these and botbuilder takes them all as given: the public cloud's values, but the
     // channel's OpenID configuration from the local stand-in.
-    ToBotFromChannelOpenIdMetadataUrl: process.env.TEAMS_OPENID_URL,
+    ToBotFromChannelOpenIdMetadataUrl: process.env.TEAMS_OPENID_URL ?? '',
     ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
     ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
     ToChannelFromBotOAuthScope: 'https://api.botframework.com',
@@ -67,7 +67,7 @@ function main(): void {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         // The adapter takes a request with its body parsed, as Express or restify hand it over.
-        const request = Object.assign(req, { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+        const request = Object.assign(req, { method: req.method ?? 'POST', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
         adapter
           .process(request, expressLike(res), (context) => bot.run(context))
           .catch(() => {

@@ -34,7 +34,7 @@ function main(): void {
     process.stdout.write(`${JSON.stringify({ instance, person: String(ctx.from.id), text: ctx.message.text })}\n`);
     await ctx.reply(`${instance} got ${ctx.message.text}`);
   });
-  const handle = webhookCallback(bot, 'http', { secretToken: process.env.TELEGRAM_SECRET });
+  const handle = webhookCallback(bot, 'http', { secretToken: process.env.TELEGRAM_SECRET ?? '' });
   http.createServer((req, res) => void handle(req, res)).listen(Number(port), '127.0.0.1', () => process.stdout.write(`ready ${port}\n`));
 }
 
