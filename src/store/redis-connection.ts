@@ -112,7 +112,10 @@ export class RedisConnection {
     this.closing ??= (async () => {
       clearInterval(this.probe);
       this.probe = undefined;
-      await this.client.quit().catch(() => this.client.disconnect());
+      await this.client.quit().catch(() => undefined);
+      // quit leaves ioredis's subscriptions to the sentinels (failoverDetector) open, which keeps
+      // the process alive (ioredis#1362); disconnect closes them, and is a no-op otherwise.
+      this.client.disconnect();
     })();
     return this.closing;
   }
