@@ -178,6 +178,15 @@ export class SentinelSet {
   async swapped(): Promise<SentinelSet> {
     const port = await this.primaryPort();
     const [primary, replica] = port === this.replica.port ? [this.replica, this.primary] : [this.primary, this.replica];
+    // The old primary, back as an empty process, is made a replica of the new one now: the
+    // sentinels would do the same, but only once their slow look at it (every 10 s) sees it,
+    // which on a loaded machine took longer than the wait below.
+    const returning = replica.client();
+    try {
+      await returning.call('REPLICAOF', '127.0.0.1', String(primary.port));
+    } finally {
+      returning.disconnect();
+    }
     const set = new SentinelSet(this.dir, this.name, primary, replica, this.sentinels);
     await set.untilReplicated();
     return set;
