@@ -34,6 +34,13 @@ export function webexPayloads(fixture: string, actors: string[]): Payload[] {
   });
 }
 
+/** `n` Slack message events from one person each (event.user), unsigned. */
+export function slackPayloads(fixture: string, n: number): Payload[] {
+  const user = /"user": *"([A-Z0-9]+)"/.exec(fixture)?.[1];
+  if (user === undefined) throw new Error('fixture does not hold an event.user');
+  return Array.from({ length: n }, (_v, i) => ({ body: fixture.split(user).join(`U${String(i).padStart(10, '0')}`), headers: {} }));
+}
+
 /** The same deliveries with the headers `sign` gives each (another platform's signature). */
 export async function signedAs(payloads: Payload[], sign: (body: Buffer, nowMs: number) => Promise<Record<string, string>>): Promise<Payload[]> {
   const now = Date.now();

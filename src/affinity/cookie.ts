@@ -23,7 +23,7 @@ export interface CookieAffinityOptions {
   readonly onWriteFailed?: (() => void) | undefined;
 }
 
-export function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {
+function cookieAffinity(options: CookieAffinityOptions): AffinityStrategy {
   const { store, names, ttlMs, clock } = options;
   const accepts = names === '*' ? () => true : (name: string) => names.has(name);
   const keepInbound = (name: string) => !accepts(name);

@@ -11,7 +11,7 @@
 const SLOTS = 16384;
 
 /** CRC16/XMODEM, the function Redis Cluster maps a key (or its {tag}) onto a slot with. */
-export function crc16(text: string): number {
+function crc16(text: string): number {
   let crc = 0;
   for (const byte of Buffer.from(text)) {
     crc ^= byte << 8;
