@@ -22,6 +22,7 @@ interface Status {
   upstreams: { url: string; state: 'up' | 'down' | 'unknown'; since: string | null; reason: string | null }[];
   store: { name: string; remote: boolean; state: string; detail: string; keys: number | null } | null;
   queue: { depth: number; inFlight: number; oldestSeconds: number; dead: number } | null;
+  keeper: { platform: string; state: 'ok' | 'fixed' | 'failing'; detail: string; checkedAt: string }[] | null;
   token: boolean;
 }
 
@@ -236,6 +237,12 @@ function drawStatus(s: Status): void {
   if (s.queue !== null) {
     const q = s.queue;
     byId('queue').textContent = `${q.depth} webhook(s) stored (${q.inFlight} being delivered), the oldest waiting ${duration(q.oldestSeconds)}; ${q.dead} dead letter(s)`;
+  }
+
+  byId('keeper-section').hidden = s.keeper === null;
+  if (s.keeper !== null) {
+    const rows = s.keeper.map((k) => row([k.platform, text('span', k.state === 'failing' ? 'failing' : 'registered', k.state === 'failing' ? 'state-down' : 'state-up'), k.detail, when(k.checkedAt)]));
+    byId('keeper-body').replaceChildren(...(rows.length > 0 ? rows : [row(['–', 'not checked yet', '', ''])]));
   }
 
   byId('token-section').hidden = !s.token;

@@ -34,8 +34,12 @@ export function runPrimary(config: Config, startLine: (port: number, address: st
   let printed = false;
   let stopping = false;
 
+  // One worker runs the keeper (src/keeper/): the first, and the replacement of that one.
+  let keeperWorker: Worker | undefined;
   const fork = (): void => {
-    const worker = cluster.fork();
+    const runsKeeper = keeperWorker === undefined;
+    const worker = cluster.fork(runsKeeper ? { WEBHOOK_AFFINITY_KEEPER: '1' } : {});
+    if (runsKeeper) keeperWorker = worker;
     workers.add(worker);
     worker.on('listening', (address) => {
       listening.add(worker);
@@ -48,6 +52,7 @@ export function runPrimary(config: Config, startLine: (port: number, address: st
     });
     worker.on('exit', (code, signal) => {
       workers.delete(worker);
+      if (keeperWorker === worker) keeperWorker = undefined;
       listening.delete(worker);
       if (stopping) {
         if (workers.size === 0) process.exit(0);

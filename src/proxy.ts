@@ -31,6 +31,7 @@ import type { Clock } from './core/clock';
 import { goOn } from './core/maybe';
 import { dispatch } from './upstream/dispatch';
 import type { UpstreamPool } from './upstream/pool';
+import type { DeliveryIds } from './dedupe/delivery-ids';
 
 export interface ProxyDeps {
   /** Where learned cookies live (default: as STORE says; none in modes that learn nothing). */
@@ -53,6 +54,8 @@ export interface AffinityProxy {
   readonly accepting: boolean;
   /** Request body bytes held in memory now, across every request (bounded by MAX_BUFFERED_BYTES). */
   readonly bufferedBytes: number;
+  /** Claims in the store, shared by replicas (the keeper's lease and what it asked for). */
+  sharedIds(): DeliveryIds;
   /** Listens on config.port/config.host (after giving a networked store a moment to connect). */
   listen(): Promise<AddressInfo>;
   /**
@@ -84,6 +87,7 @@ export function createAffinityProxy(config: Config, deps: ProxyDeps = {}): Affin
     get bufferedBytes() {
       return parts.budget.inUse;
     },
+    sharedIds: () => parts.dedupe?.ids ?? session.deliveryIds(),
     async listen() {
       if (store !== undefined) await waitBriefly(store);
       if (parts.mailbox !== undefined) await waitBriefly(parts.mailbox.spool);

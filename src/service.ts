@@ -15,6 +15,8 @@ import { accessLog } from './observe/access-log';
 import { createMetrics } from './observe/metrics';
 import { combineObservers } from './observe/observer';
 import { createAffinityProxy, type AffinityProxy, type ProxyDeps } from './proxy';
+import type { Keeper } from './keeper/keeper';
+import { keeperFor } from './keeper/run';
 
 export interface Service {
   readonly registry: Registry;
@@ -23,6 +25,8 @@ export interface Service {
   readonly admin: Server | undefined;
   readonly address: AddressInfo;
   readonly adminAddress: AddressInfo | undefined;
+  /** The webhook registrations' keeper, when a platform's credentials are set (and this process runs it). */
+  readonly keeper: Keeper | undefined;
   /** Drains the proxy (readiness turns 503 first), then closes the admin listener. Idempotent. */
   close(): Promise<void>;
 }
@@ -31,6 +35,8 @@ export interface ServiceOptions {
   /** Serve the admin listener here (false in cluster workers: the primary serves it). */
   readonly admin: boolean;
   readonly deps?: ProxyDeps;
+  /** Tests: the keeper runs no timer; they call its round() themselves. */
+  readonly keeperByHand?: boolean;
 }
 
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
@@ -49,7 +55,12 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   const observer = combineObservers(metrics.observer, log, options.deps?.observer);
   proxy = createAffinityProxy(config, { ...options.deps, observer });
   const adminPort = options.admin ? config.adminPort : undefined;
-  const admin = adminPort === undefined ? undefined : createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry, config.readyRequiresStore) });
+  // The keeper: in a single process, or in the one worker the primary names (WORKERS > 1).
+  const keeper =
+    !cluster.isWorker || process.env.WEBHOOK_AFFINITY_KEEPER === '1'
+      ? keeperFor(config, proxy.sharedIds(), metrics.registry, options.deps?.clock ?? Date.now, options.keeperByHand !== true)
+      : undefined;
+  const admin = adminPort === undefined ? undefined : createAdminServer({ config, backend: proxyBackend(proxy, metrics.registry, config.readyRequiresStore, keeper) });
 
   let address: AddressInfo;
   try {
@@ -72,11 +83,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   return {
     registry: metrics.registry,
     proxy: running,
+    keeper,
     admin,
     address,
     adminAddress,
     close() {
       closing ??= (async () => {
+        keeper?.close();
         await running.close();
         // The last requests' lines would otherwise wait for an event-loop turn the exit skips.
         log?.flush();

@@ -9,6 +9,8 @@ import type { Config } from '../config/types';
 import { modeOf } from '../modes';
 import type { Mailbox } from '../delivery/mailbox';
 import type { AffinityProxy } from '../proxy';
+import type { Keeper } from '../keeper/keeper';
+import type { KeeperReport } from '../keeper/platform';
 import { connectStore } from '../store/backends';
 import type { AffinityStore } from '../store/store';
 import { PoolMember } from '../upstream/pool';
@@ -35,6 +37,8 @@ export interface AdminBackend {
   upstreamHealth?: (() => UpstreamHealth[]) | undefined;
   /** Where the proxy listens, as host:port. */
   listenAddress(): string;
+  /** The keeper's latest report per platform, when it runs in this process. */
+  keeperReports?: (() => readonly KeeperReport[]) | undefined;
 }
 
 export interface UpstreamHealth {
@@ -74,10 +78,11 @@ function withStore(checks: Record<string, Check>, store: AffinityStore | undefin
 }
 
 /** The backend of a single process: its proxy and its registry. */
-export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequiresStore: boolean): AdminBackend {
+export function proxyBackend(proxy: AffinityProxy, registry: Registry, readyRequiresStore: boolean, keeper?: Keeper): AdminBackend {
   const pool = proxy.pool;
   return {
     store: proxy.store,
+    keeperReports: keeper === undefined ? undefined : () => keeper.reports(),
     mailbox: proxy.mailbox,
     readiness() {
       const checks: Record<string, Check> = {

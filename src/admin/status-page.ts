@@ -65,6 +65,12 @@ const HTML = `<!doctype html>
 <thead><tr><th scope="col">id</th><th scope="col">key</th><th scope="col">path</th><th scope="col">attempts</th><th scope="col">reason</th><th scope="col">last attempt</th><th scope="col">actions</th></tr></thead>
 <tbody id="dead-body"></tbody></table>
 </section>
+<section id="keeper-section" hidden aria-labelledby="keeper-heading">
+<h2 id="keeper-heading">Webhook registration</h2>
+<table><caption>What the keeper found at its last look at each platform</caption>
+<thead><tr><th scope="col">Platform</th><th scope="col">State</th><th scope="col">Detail</th><th scope="col">Checked</th></tr></thead>
+<tbody id="keeper-body"></tbody></table>
+</section>
 <section id="lookup-section" hidden aria-labelledby="lookup-heading">
 <h2 id="lookup-heading">Look up a key</h2>
 <form id="lookup-form"><label for="key">key (an actorId, a user id)</label> <input id="key" autocomplete="off" required> <button type="submit">Look up</button></form>

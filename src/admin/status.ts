@@ -45,6 +45,11 @@ export async function statusFacts(config: Config, backend: AdminBackend, now: nu
         ? null
         : { name: config.store, remote: health.remote, state: health.up ? 'connected' : 'degraded', detail: health.detail, keys: backend.store.size() ?? null },
     queue: stats === undefined ? null : { depth: stats.depth, inFlight: stats.inFlight, oldestSeconds: stats.oldestAgeMs / 1000, dead: stats.dead },
+    // The keeper's view of each platform's webhook registration; null when it does not run here.
+    keeper:
+      backend.keeperReports === undefined
+        ? null
+        : backend.keeperReports().map((r) => ({ platform: r.platform, state: r.state, detail: r.detail, checkedAt: new Date(r.checkedAt).toISOString(), figures: r.figures })),
     // What the page may offer: look-up and replay need ADMIN_TOKEN.
     token: config.adminToken !== undefined,
   };

@@ -13,6 +13,7 @@ import { nearMissWarnings } from './near-miss';
 import { knownVariables } from './variables';
 import { EnvReader, type ConfigProblem, type Env } from './env-reader';
 import type { Config } from './types';
+import { readKeeper } from './keeper-section';
 import { readAdmin, readAffinity, readLimits, readListener, readOutgoing, readSignatures, readStore, readTarget, readUpstreams, readDelivery, readPlatform, checkAcross } from './sections';
 
 // AFFINITY_COOKIES's default lives with its reader (sections.ts); exported here for callers of the config.
@@ -55,6 +56,7 @@ export function parseConfig(env: Env): Config {
     ...delivery,
     ...readOutgoing(read, warnings, { platform: platform.platform, delivery: delivery.delivery }),
     ...readAdmin(read),
+    ...readKeeper(read),
     accessLog: read.oneOf('ACCESS_LOG', 'off', ['off', 'json'] as const),
     warnings,
   };

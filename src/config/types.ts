@@ -144,6 +144,26 @@ export interface Config {
   readonly telegramBotToken: string | undefined;
   /** The Bot API's address (TELEGRAM_API_URL, default https://api.telegram.org). */
   readonly telegramApiUrl: URL;
+  /** The address platforms should call, which the keeper registers (PUBLIC_URL); undefined: no keeper. */
+  readonly publicUrl: URL | undefined;
+  /** How often the keeper checks each platform's registration, ms (KEEPER_INTERVAL_S, default 60). */
+  readonly keeperIntervalMs: number;
+  /** Webex: the bot's token the keeper registers with (WEBEX_BOT_TOKEN). */
+  readonly webexBotToken: string | undefined;
+  /** Webex: the resource:event webhooks kept (WEBEX_WEBHOOKS, default messages:created,attachmentActions:created). */
+  readonly webexWebhooks: readonly { readonly resource: string; readonly event: string }[];
+  /** Webex's API (WEBEX_API_URL, default https://webexapis.com/v1). */
+  readonly webexApiUrl: URL;
+  /** GitHub: a token that may read the hook's deliveries and ask for redeliveries (GITHUB_TOKEN). */
+  readonly githubToken: string | undefined;
+  /** GitHub: the hook whose failed deliveries are asked for again (GITHUB_HOOK). */
+  readonly githubHook: GitHubHook | undefined;
+  /** GitHub's API (GITHUB_API_URL, default https://api.github.com; GitHub Enterprise: https://HOST/api/v3). */
+  readonly githubApiUrl: URL;
+  /** Telegram: the update types the webhook is registered for (TELEGRAM_ALLOWED_UPDATES); empty: left as they are. */
+  readonly telegramAllowedUpdates: readonly string[];
+  /** Telegram: the webhook's max_connections (TELEGRAM_MAX_CONNECTIONS, default 40). */
+  readonly telegramMaxConnections: number;
   /** Worker processes sharing the port (WORKERS, default 1). */
   readonly workers: number;
   /** Admin listener port (ADMIN_PORT, default 9091); undefined when `0` or `off`. */
@@ -159,3 +179,6 @@ export interface Config {
   /** Things worth telling at start-up that are not errors. */
   readonly warnings: readonly string[];
 }
+
+/** A GitHub hook: a repository's (GITHUB_HOOK=owner/repo/<id>) or an organisation's (org/<id>). */
+export type GitHubHook = { readonly kind: 'repo'; readonly owner: string; readonly repo: string; readonly id: string } | { readonly kind: 'org'; readonly org: string; readonly id: string };

@@ -1,0 +1,37 @@
+/**
+ * Which platforms the keeper keeps, from the configuration: Webex with WEBEX_BOT_TOKEN and
+ * PUBLIC_URL, Telegram with TELEGRAM_BOT_TOKEN and PUBLIC_URL, GitHub with GITHUB_TOKEN and
+ * GITHUB_HOOK. None: no keeper.
+ */
+import type { Config } from '../config/types';
+import type { Maybe } from '../core/maybe';
+import { githubKeeper } from './github';
+import type { KeptPlatform } from './platform';
+import { telegramKeeper } from './telegram';
+import { webexKeeper } from './webex';
+
+export function keptPlatforms(config: Config, claimOnce: (key: string, ttlMs: number) => Maybe<boolean>): KeptPlatform[] {
+  const publicUrl = config.publicUrl?.href;
+  // The secret the platform signs with (or sends back): the first of WEBHOOK_SECRET's.
+  const secret = config.webhookSecrets[0];
+  const platforms: KeptPlatform[] = [];
+  if (config.webexBotToken !== undefined && publicUrl !== undefined) {
+    platforms.push(webexKeeper({ apiUrl: config.webexApiUrl, token: config.webexBotToken, publicUrl, secret, wanted: config.webexWebhooks }));
+  }
+  if (config.telegramBotToken !== undefined && publicUrl !== undefined) {
+    platforms.push(
+      telegramKeeper({
+        apiUrl: config.telegramApiUrl,
+        token: config.telegramBotToken,
+        publicUrl,
+        secret,
+        allowedUpdates: config.telegramAllowedUpdates,
+        maxConnections: config.telegramMaxConnections,
+      }),
+    );
+  }
+  if (config.githubToken !== undefined && config.githubHook !== undefined) {
+    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, token: config.githubToken, hook: config.githubHook, claimOnce }));
+  }
+  return platforms;
+}

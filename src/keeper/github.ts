@@ -1,0 +1,103 @@
+/**
+ * GitHub never sends a failed delivery again by itself; it keeps three days of a hook's
+ * deliveries and redelivers one when asked. The keeper pages through the recent deliveries
+ * (newest first), finds each delivery (by its X-GitHub-Delivery guid) that failed and was not
+ * delivered since, and asks for it once: what was asked is remembered in the store, so replicas
+ * agree. A redelivery carries the same guid, so DEDUPE drops it if the bot got it after all.
+ */
+import type { GitHubHook } from '../config/types';
+import type { Maybe } from '../core/maybe';
+import { messageOf } from '../errors';
+import { ApiError, callApi, field } from './api';
+import type { KeeperReport, KeptPlatform } from './platform';
+
+export interface GitHubKeeperOptions {
+  readonly apiUrl: URL;
+  readonly token: string;
+  readonly hook: GitHubHook;
+  /** True the first time a key is claimed within ttlMs (the store's delivery ids: shared by replicas). */
+  readonly claimOnce: (key: string, ttlMs: number) => Maybe<boolean>;
+  readonly maxWaitMs?: number;
+}
+
+/** How long GitHub keeps deliveries, and so how far back a failure can be asked for again. */
+const KEPT_MS = 3 * 24 * 3600 * 1000;
+/** Pages of 100 looked at per check, at most. */
+const MAX_PAGES = 10;
+
+interface Delivery {
+  readonly id: string;
+  readonly guid: string;
+  readonly at: number;
+  readonly failed: boolean;
+}
+
+export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
+  const { hook } = options;
+  const base = `${options.apiUrl.href.replace(/\/+$/, '')}${hook.kind === 'repo' ? `/repos/${hook.owner}/${hook.repo}` : `/orgs/${hook.org}`}/hooks/${hook.id}`;
+  const headers = { authorization: `Bearer ${options.token}`, 'x-github-api-version': '2022-11-28' };
+  const wait = options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs };
+
+  async function recentDeliveries(now: number): Promise<Delivery[]> {
+    const all: Delivery[] = [];
+    let url: string | undefined = `${base}/deliveries?per_page=100`;
+    for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
+      const answer = await callApi(url, 'GET .../hooks/<id>/deliveries', { headers, ...wait });
+      const deliveries = Array.isArray(answer.body) ? answer.body.map(deliveryOf) : [];
+      all.push(...deliveries.filter((d): d is Delivery => d !== undefined));
+      // Newest first: a page reaching past what GitHub keeps is the last one needed.
+      if (deliveries.length === 0 || all.some((d) => d.at < now - KEPT_MS)) break;
+      url = nextPage(answer.headers.get('link'));
+    }
+    return all.filter((d) => d.at >= now - KEPT_MS);
+  }
+
+  async function check(now: number): Promise<KeeperReport> {
+    const changes: string[] = [];
+    let asked = 0;
+    try {
+      const deliveries = await recentDeliveries(now);
+      const unrecovered = failedSinceDelivered(deliveries);
+      for (const d of unrecovered) {
+        if (!(await options.claimOnce(`github-redelivery:${d.guid}`, KEPT_MS))) continue;
+        await callApi(`${base}/deliveries/${encodeURIComponent(d.id)}/attempts`, 'POST .../deliveries/<id>/attempts', { method: 'POST', headers, ...wait });
+        asked++;
+        changes.push(`GitHub delivery ${d.guid} failed and was not delivered since: asked GitHub to deliver it again`);
+      }
+      const oldest = unrecovered.reduce((min, d) => Math.min(min, d.at), now);
+      const figures = { redeliveries_asked: asked, unrecovered: unrecovered.length, oldest_unrecovered_age_seconds: Math.round((now - oldest) / 1000) };
+      const detail = `${deliveries.length} deliveries in the last 3 days; ${unrecovered.length} failed and not delivered since; ${asked} redelivery(ies) asked now`;
+      return { platform: 'github', state: asked > 0 ? 'fixed' : 'ok', detail, checkedAt: now, figures, changes };
+    } catch (err) {
+      const detail = err instanceof ApiError ? err.message : `the check failed: ${messageOf(err)}`;
+      return { platform: 'github', state: 'failing', detail, checkedAt: now, figures: { redeliveries_asked: asked }, changes };
+    }
+  }
+
+  return { name: 'github', check };
+}
+
+/** The newest failed delivery of each guid none of whose deliveries succeeded. */
+function failedSinceDelivered(deliveries: readonly Delivery[]): Delivery[] {
+  const byGuid = new Map<string, Delivery[]>();
+  for (const d of deliveries) byGuid.set(d.guid, [...(byGuid.get(d.guid) ?? []), d]);
+  return [...byGuid.values()].flatMap((tries) => (tries.every((t) => t.failed) ? [tries.reduce((a, b) => (b.at > a.at ? b : a))] : []));
+}
+
+function deliveryOf(item: unknown): Delivery | undefined {
+  const id = field(item, 'id');
+  const guid = field(item, 'guid');
+  const at = Date.parse(String(field(item, 'delivered_at') ?? ''));
+  if ((typeof id !== 'number' && typeof id !== 'string') || typeof guid !== 'string' || !Number.isFinite(at)) return undefined;
+  const code = Number(field(item, 'status_code') ?? 0);
+  // 0: GitHub got no answer (timeout, refused); 4xx and 5xx: the proxy or the bot refused it.
+  return { id: String(id), guid, at, failed: code === 0 || code >= 400 };
+}
+
+/** The `rel="next"` URL of a Link header. */
+function nextPage(link: string | null): string | undefined {
+  return link
+    ?.split(',')
+    .map((part) => /<([^>]+)>\s*;\s*rel="next"/.exec(part)?.[1])
+    .find((url) => url !== undefined);
+}
