@@ -98,7 +98,7 @@ export async function runInstructionsBench(only: readonly string[] | undefined, 
   const work = mkdtempSync(join(tmpdir(), 'webhook-affinity-instructions-'));
   const upstream = await startUpstream(work);
   const payloads = webexPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'message-created.json'), 'utf8'), actorPool(1000));
-  const slack = slackPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'slack', 'event-message.json'), 'utf8'), 1000);
+  const slack = slackPayloads(readFileSync(join(ROOT, 'test', 'fixtures', 'slack', 'event-message.json'), 'utf8'), more);
   const rows = ['| mode or forwarder | instructions per request |', '| --- | ---: |'];
   try {
     for (const counted of COUNTED.filter((c) => only === undefined || only.some((o) => c.name.includes(o)))) {
@@ -113,6 +113,6 @@ export async function runInstructionsBench(only: readonly string[] | undefined, 
     await upstream.stop();
     rmSync(work, { recursive: true, force: true });
   }
-  console.log(`\nInstructions per proxied request (callgrind, ${more} − ${fewer} webhooks, unsigned ~1 KB Webex deliveries; PLATFORM=slack: ~1.3 KB Slack message events):\n`);
+  console.log(`\nInstructions per proxied request (callgrind, ${more} − ${fewer} webhooks, unsigned ~1 KB Webex deliveries; PLATFORM=slack: ~1.3 KB Slack message events, each event_id once):\n`);
   console.log(rows.join('\n'));
 }

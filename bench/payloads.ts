@@ -34,11 +34,23 @@ export function webexPayloads(fixture: string, actors: string[]): Payload[] {
   });
 }
 
-/** `n` Slack message events from one person each (event.user), unsigned. */
+/**
+ * `n` Slack message events, unsigned, each from its own person (event.user) and with its own
+ * event_id: DEDUPE, on for Slack, answers a repeated one as a copy without forwarding it, so a
+ * bench sends at most `n` (each payload once).
+ */
 export function slackPayloads(fixture: string, n: number): Payload[] {
   const user = /"user": *"([A-Z0-9]+)"/.exec(fixture)?.[1];
-  if (user === undefined) throw new Error('fixture does not hold an event.user');
-  return Array.from({ length: n }, (_v, i) => ({ body: fixture.split(user).join(`U${String(i).padStart(10, '0')}`), headers: {} }));
+  const eventId = /"event_id": *"([A-Za-z0-9]+)"/.exec(fixture)?.[1];
+  if (user === undefined || eventId === undefined) throw new Error('fixture does not hold an event.user and an event_id');
+  return Array.from({ length: n }, (_v, i) => ({
+    body: fixture
+      .split(user)
+      .join(`U${String(i).padStart(10, '0')}`)
+      .split(eventId)
+      .join(`Ev${String(i).padStart(10, '0')}`),
+    headers: {},
+  }));
 }
 
 /** The same deliveries with the headers `sign` gives each (another platform's signature). */

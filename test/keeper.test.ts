@@ -14,6 +14,7 @@ import { Bot } from './helpers/bot';
 import { freePort } from './helpers/net';
 import { fixture, PlatformApis, type GitHubDelivery, type WebexHook } from './helpers/platform-apis';
 import { REDIS_URL, redisSkipReason, testPrefix } from './helpers/redis';
+import { waitFor } from './helpers/wait';
 
 const PUBLIC_URL = 'https://bots.example.com/webhook';
 const SECRET = 'keeper-test-secret';
@@ -222,5 +223,65 @@ describe('keeper: one replica of the fleet acts', { skip: redisSkipReason() }, (
     await standing.keeper!.round();
     assert.equal(standing.keeper!.acting, true, 'the other took over');
     assert.ok(apis.calls.length > gets, 'and looked');
+  });
+});
+
+describe('keeper: when an API fails', () => {
+  it('a failing API is a failing report and a metric, looked at 1, 2, 4 intervals apart, and said again when it answers', async () => {
+    apis = await new PlatformApis().start();
+    apis.webhooks = [];
+    apis.failing = { times: 3, status: 401 };
+    let now = Date.now();
+    const service = await start({ WEBEX_BOT_TOKEN: 'revoked', WEBEX_API_URL: `${apis.url}/v1`, WEBEX_WEBHOOKS: 'messages:created' }, () => now);
+    const looks: number[] = [];
+    for (let interval = 0; interval < 8; interval++) {
+      const before = apis.calls.length;
+      await service.keeper!.round();
+      if (apis.calls.length > before) looks.push(interval);
+      now += 60_000;
+    }
+    // Failing at 0, 1 and 3 (1, then 2 intervals apart); at 7 (4 apart) it answers: created.
+    assert.deepEqual(looks, [0, 1, 3, 7]);
+    assert.equal(apis.webhooks.length, 1, 'created once the API answered');
+    const metrics = await adminGet(service, '/metrics');
+    assert.match(metrics, /webhook_affinity_keeper_failures_total\{platform="webex"\} 3/);
+    assert.match(metrics, /webhook_affinity_keeper_registered\{platform="webex"\} 1/);
+  });
+
+  it('an API that does not answer, a Telegram webhook with other allowed updates, an organisation hook: each handled', async () => {
+    apis = await new PlatformApis().start();
+    apis.telegram = { url: PUBLIC_URL, max_connections: 40, allowed_updates: ['message'], pending_update_count: 0 };
+    apis.deliveries = [];
+    const closed = await freePort();
+    const service = await start({
+      WEBEX_BOT_TOKEN: 'webex-token',
+      WEBEX_API_URL: `http://127.0.0.1:${closed}/v1`,
+      TELEGRAM_BOT_TOKEN: '1:t',
+      TELEGRAM_API_URL: apis.url,
+      TELEGRAM_ALLOWED_UPDATES: 'message,callback_query',
+      GITHUB_TOKEN: 'github-token',
+      GITHUB_HOOK: 'octo-org/7',
+      GITHUB_API_URL: apis.url,
+    });
+    await service.keeper!.round();
+    const reports = new Map(service.keeper!.reports().map((r) => [r.platform, r]));
+    assert.equal(reports.get('webex')?.state, 'failing');
+    assert.match(reports.get('webex')!.detail, /^GET \/webhooks: no answer/);
+    assert.doesNotMatch(reports.get('webex')!.detail, /webex-token/, 'no token in what is said');
+    assert.equal(reports.get('telegram')?.state, 'fixed');
+    assert.match(reports.get('telegram')!.detail, /set again/);
+    const set = apis.calls.find((c) => c.path.endsWith('/setWebhook'))!.body as { allowed_updates: string[] };
+    assert.deepEqual(set.allowed_updates, ['message', 'callback_query']);
+    assert.equal(reports.get('github')?.state, 'ok');
+    assert.ok(apis.calls.some((c) => c.path.startsWith('/orgs/octo-org/hooks/7/deliveries')));
+  });
+
+  it('runs by itself: the first look soon after start', async () => {
+    apis = await new PlatformApis().start();
+    apis.webhooks = [];
+    const config = parseConfig({ PORT: '0', HOST: '127.0.0.1', TARGET_URL: `http://127.0.0.1:${bot.port}`, ADMIN_PORT: 'off', PUBLIC_URL, WEBEX_BOT_TOKEN: 't', WEBEX_API_URL: `${apis.url}/v1` });
+    const service = await startService(config, { admin: false });
+    services.push(service);
+    await waitFor(() => apis.webhooks.length === 2 || undefined, 'the webhooks created by the first look');
   });
 });

@@ -10,6 +10,7 @@
 import type { Clock } from '../core/clock';
 import { isPending, type Maybe } from '../core/maybe';
 import { messageOf } from '../errors';
+import { logError } from '../log';
 import type { KeeperReport, KeptPlatform } from './platform';
 
 export interface KeeperOptions {
@@ -54,7 +55,8 @@ export function startKeeper(options: KeeperOptions): Keeper {
     }
     if (report.state === 'failing') {
       const failures = (wait?.failures ?? 0) + 1;
-      backoff.set(platform.name, { failures, nextAt: now + options.intervalMs * (Math.min(2 ** (failures - 1), 16) - 1) });
+      // Looked at again 1, 2, 4, 8, then 16 intervals later (half an interval early: ticks drift).
+      backoff.set(platform.name, { failures, nextAt: now + options.intervalMs * (Math.min(2 ** (failures - 1), 16) - 0.5) });
     } else backoff.delete(platform.name);
     latest.set(platform.name, report);
     options.onReport(report);
@@ -77,7 +79,7 @@ export function startKeeper(options: KeeperOptions): Keeper {
       acting = await hold(window);
       // The holder claims the next interval too: the lease stays with it while it lives, and
       // runs out (another replica takes the interval after) when it dies.
-      if (acting) await hold(window + 1);
+      if (acting) await hold(window + 1).catch(() => false);
     } catch {
       // The store away: nobody can be sure to be alone; this interval is skipped.
       acting = false;
@@ -93,7 +95,10 @@ export function startKeeper(options: KeeperOptions): Keeper {
     });
     return running;
   };
-  const tick = () => void round();
+  const tick = () => {
+    // A bug in a report's handling, not the platform: said, and the next interval tries again.
+    round().catch((err: unknown) => logError(`keeper: internal error: ${messageOf(err)}`));
+  };
   const timers = options.timers ?? true;
   const timer = timers ? setInterval(tick, options.intervalMs).unref() : undefined;
   // The first look soon after start, not an interval later.

@@ -50,6 +50,8 @@ export class PlatformApis {
   telegram: Record<string, unknown> = {};
   /** GitHub's deliveries, newest first, served 2 per page (so paging is exercised). */
   deliveries: GitHubDelivery[] = [];
+  /** Answers this many next calls with this status (an API that fails). */
+  failing: { times: number; status: number } = { times: 0, status: 500 };
   /** Answers this many next calls with 429 and this Retry-After (seconds). */
   rateLimit: { times: number; retryAfterS: number } = { times: 0, retryAfterS: 0 };
   /** Called for each redelivery asked (GitHub then sends the delivery again). */
@@ -85,6 +87,10 @@ export class PlatformApis {
   }
 
   private async answer(call: ApiCall): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> {
+    if (this.failing.times > 0) {
+      this.failing.times--;
+      return { status: this.failing.status, body: { message: 'The request requires a valid access token set in the Authorization request header.' } };
+    }
     if (this.rateLimit.times > 0) {
       this.rateLimit.times--;
       // Telegram says it in the body too; Webex and GitHub in the header.
@@ -126,13 +132,13 @@ export class PlatformApis {
       return { status: 200, body: { ok: true, result: true, description: 'Webhook was set' } };
     }
     // GitHub
-    if (/^\/repos\/[^/]+\/[^/]+\/hooks\/\d+\/deliveries$/.test(url.pathname)) {
+    if (/^\/(repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+\/deliveries$/.test(url.pathname)) {
       const from = Number(url.searchParams.get('cursor') ?? 0);
       const page = this.deliveries.slice(from, from + 2);
       const next = from + 2 < this.deliveries.length ? { link: `<${this.url}${url.pathname}?per_page=100&cursor=${from + 2}>; rel="next"` } : {};
       return { status: 200, body: page, headers: next };
     }
-    const attempt = /^\/repos\/[^/]+\/[^/]+\/hooks\/\d+\/deliveries\/(\d+)\/attempts$/.exec(url.pathname)?.[1];
+    const attempt = /^\/(?:repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+\/deliveries\/(\d+)\/attempts$/.exec(url.pathname)?.[1];
     if (attempt !== undefined && call.method === 'POST') {
       const delivery = this.deliveries.find((d) => String(d.id) === attempt);
       if (delivery === undefined) return { status: 404, body: { message: 'Not Found' } };
