@@ -6,7 +6,8 @@
  */
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { jwtVerify } from 'jose';
 import http from 'node:http';
 import { parseConfig } from '../src/config/config';
 import { startService, type Service } from '../src/service';
@@ -195,6 +196,40 @@ describe('keeper: GitHub', () => {
     const metrics = await adminGet(service, '/metrics');
     assert.match(metrics, /webhook_affinity_github_redeliveries_total 1/);
     assert.match(metrics, /webhook_affinity_github_unrecovered_deliveries 1/);
+  });
+});
+
+describe('keeper: a GitHub App', () => {
+  it("reads the App's own webhook with a JWT signed by its private key, and asks for the failed delivery", async () => {
+    apis = await new PlatformApis().start();
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const verifyKey = createPublicKey(publicKey);
+    // GitHub's check: an RS256 JWT issued by the App's id, no longer than 10 minutes.
+    apis.authorize = async (authorization) => {
+      try {
+        const { payload } = await jwtVerify(String(authorization).replace(/^Bearer /, ''), verifyKey, { issuer: '424242', algorithms: ['RS256'] });
+        return payload.exp !== undefined && payload.iat !== undefined && payload.exp - payload.iat <= 600;
+      } catch {
+        return false;
+      }
+    };
+    const [template] = fixture<GitHubDelivery[]>('github-hook-deliveries.json');
+    apis.deliveries = [{ ...template!, id: 9, guid: 'guid-app', delivered_at: new Date(Date.now() - 60_000).toISOString(), status: 'Invalid HTTP Response: 503', status_code: 503 }];
+    // As an environment variable holds it: one line, \n escapes.
+    const service = await start({ GITHUB_APP_ID: '424242', GITHUB_APP_PRIVATE_KEY: privateKey.replaceAll('\n', '\\n'), GITHUB_API_URL: apis.url });
+    await service.keeper!.round();
+    assert.deepEqual(
+      apis.calls.map((c) => `${c.method} ${c.path.split('?')[0]}`),
+      ['GET /app/hook/deliveries', 'POST /app/hook/deliveries/9/attempts'],
+    );
+    assert.equal(service.keeper!.reports()[0]?.state, 'fixed');
+  });
+
+  it('a key that is not one is a configuration problem, named', () => {
+    assert.throws(
+      () => parseConfig({ TARGET_URL: 'http://127.0.0.1:1', GITHUB_APP_ID: '424242', GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\\nnot a key\\n-----END RSA PRIVATE KEY-----' }),
+      /GITHUB_APP_PRIVATE_KEY/,
+    );
   });
 });
 

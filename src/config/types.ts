@@ -156,8 +156,10 @@ export interface Config {
   readonly webexApiUrl: URL;
   /** GitHub: a token that may read the hook's deliveries and ask for redeliveries (GITHUB_TOKEN). */
   readonly githubToken: string | undefined;
-  /** GitHub: the hook whose failed deliveries are asked for again (GITHUB_HOOK). */
+  /** GitHub: the hook whose failed deliveries are asked for again (GITHUB_HOOK, or a GitHub App's with GITHUB_APP_ID). */
   readonly githubHook: GitHubHook | undefined;
+  /** GitHub App: its private key, PEM (GITHUB_APP_PRIVATE_KEY; \n escapes allowed): signs the App's JWTs. */
+  readonly githubAppPrivateKey: string | undefined;
   /** GitHub's API (GITHUB_API_URL, default https://api.github.com; GitHub Enterprise: https://HOST/api/v3). */
   readonly githubApiUrl: URL;
   /** Telegram: the update types the webhook is registered for (TELEGRAM_ALLOWED_UPDATES); empty: left as they are. */
@@ -180,5 +182,11 @@ export interface Config {
   readonly warnings: readonly string[];
 }
 
-/** A GitHub hook: a repository's (GITHUB_HOOK=owner/repo/<id>) or an organisation's (org/<id>). */
-export type GitHubHook = { readonly kind: 'repo'; readonly owner: string; readonly repo: string; readonly id: string } | { readonly kind: 'org'; readonly org: string; readonly id: string };
+/**
+ * A GitHub hook: a repository's (GITHUB_HOOK=owner/repo/<id>) or an organisation's (org/<id>),
+ * read with GITHUB_TOKEN; or a GitHub App's own webhook (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY).
+ */
+export type GitHubHook =
+  | { readonly kind: 'repo'; readonly owner: string; readonly repo: string; readonly id: string }
+  | { readonly kind: 'org'; readonly org: string; readonly id: string }
+  | { readonly kind: 'app'; readonly appId: string };

@@ -1,7 +1,8 @@
 /**
  * Which platforms the keeper keeps, from the configuration: Webex with WEBEX_BOT_TOKEN and
  * PUBLIC_URL, Telegram with TELEGRAM_BOT_TOKEN and PUBLIC_URL, GitHub with GITHUB_TOKEN and
- * GITHUB_HOOK. None: no keeper.
+ * GITHUB_HOOK (or a GitHub App's own webhook with GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY).
+ * None: no keeper.
  */
 import type { Config } from '../config/types';
 import type { Maybe } from '../core/maybe';
@@ -30,8 +31,11 @@ export function keptPlatforms(config: Config, claimOnce: (key: string, ttlMs: nu
       }),
     );
   }
-  if (config.githubToken !== undefined && config.githubHook !== undefined) {
-    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, token: config.githubToken, hook: config.githubHook, claimOnce }));
+  const hook = config.githubHook;
+  if (hook?.kind === 'app' && config.githubAppPrivateKey !== undefined) {
+    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { appPrivateKey: config.githubAppPrivateKey }, hook, claimOnce }));
+  } else if (hook !== undefined && hook.kind !== 'app' && config.githubToken !== undefined) {
+    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { token: config.githubToken }, hook, claimOnce }));
   }
   return platforms;
 }

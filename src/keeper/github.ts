@@ -5,6 +5,8 @@
  * delivered since, and asks for it once: what was asked is remembered in the store, so replicas
  * agree. A redelivery carries the same guid, so DEDUPE drops it if the bot got it after all.
  */
+import { createPrivateKey } from 'node:crypto';
+import { SignJWT } from 'jose';
 import type { GitHubHook } from '../config/types';
 import type { Maybe } from '../core/maybe';
 import { messageOf } from '../errors';
@@ -13,7 +15,8 @@ import type { KeeperReport, KeptPlatform } from './platform';
 
 export interface GitHubKeeperOptions {
   readonly apiUrl: URL;
-  readonly token: string;
+  /** A token (a repository's or organisation's hook), or a GitHub App's private key (the App's own webhook). */
+  readonly auth: { readonly token: string } | { readonly appPrivateKey: string };
   readonly hook: GitHubHook;
   /** True the first time a key is claimed within ttlMs (the store's delivery ids: shared by replicas). */
   readonly claimOnce: (key: string, ttlMs: number) => Maybe<boolean>;
@@ -34,9 +37,11 @@ interface Delivery {
 
 export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
   const { hook } = options;
-  const base = `${options.apiUrl.href.replace(/\/+$/, '')}${hook.kind === 'repo' ? `/repos/${hook.owner}/${hook.repo}` : `/orgs/${hook.org}`}/hooks/${hook.id}`;
-  const headers = { authorization: `Bearer ${options.token}`, 'x-github-api-version': '2022-11-28' };
+  const base = `${options.apiUrl.href.replace(/\/+$/, '')}${hookPath(hook)}`;
+  const { auth } = options;
+  const bearer = 'token' in auth ? () => Promise.resolve(auth.token) : appJwt(hook, auth.appPrivateKey);
   const wait = options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs };
+  let headers: Record<string, string> = {};
 
   async function recentDeliveries(now: number): Promise<Delivery[]> {
     const all: Delivery[] = [];
@@ -56,6 +61,7 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
     const changes: string[] = [];
     let asked = 0;
     try {
+      headers = { authorization: `Bearer ${await bearer()}`, 'x-github-api-version': '2022-11-28' };
       const deliveries = await recentDeliveries(now);
       const unrecovered = failedSinceDelivered(deliveries);
       for (const d of unrecovered) {
@@ -75,6 +81,27 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
   }
 
   return { name: 'github', check };
+}
+
+function hookPath(hook: GitHubHook): string {
+  if (hook.kind === 'app') return '/app/hook';
+  return `${hook.kind === 'repo' ? `/repos/${hook.owner}/${hook.repo}` : `/orgs/${hook.org}`}/hooks/${hook.id}`;
+}
+
+/**
+ * A GitHub App's own webhook is read with the App's JWT (RS256 over its private key, issued by
+ * its id, at most 10 minutes long): one made per check, valid from a minute back for clock skew.
+ */
+function appJwt(hook: GitHubHook, pem: string): () => Promise<string> {
+  const key = createPrivateKey(pem);
+  const appId = hook.kind === 'app' ? hook.appId : '';
+  return () =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer(appId)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 540)
+      .sign(key);
 }
 
 /** The newest failed delivery of each guid none of whose deliveries succeeded. */

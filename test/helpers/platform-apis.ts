@@ -54,6 +54,8 @@ export class PlatformApis {
   failing: { times: number; status: number } = { times: 0, status: 500 };
   /** Answers this many next calls with 429 and this Retry-After (seconds). */
   rateLimit: { times: number; retryAfterS: number } = { times: 0, retryAfterS: 0 };
+  /** Refuses (401) a call whose Authorization this does not accept (a GitHub App's JWT, checked). */
+  authorize: (authorization: string | undefined, path: string) => Promise<boolean> = async () => true;
   /** Called for each redelivery asked (GitHub then sends the delivery again). */
   onRedeliver: (delivery: GitHubDelivery) => Promise<void> = async () => {};
   private server: http.Server | undefined;
@@ -87,6 +89,7 @@ export class PlatformApis {
   }
 
   private async answer(call: ApiCall): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> {
+    if (!(await this.authorize(call.headers.authorization, call.path))) return { status: 401, body: { message: 'A JSON web token could not be decoded' } };
     if (this.failing.times > 0) {
       this.failing.times--;
       return { status: this.failing.status, body: { message: 'The request requires a valid access token set in the Authorization request header.' } };
@@ -132,13 +135,13 @@ export class PlatformApis {
       return { status: 200, body: { ok: true, result: true, description: 'Webhook was set' } };
     }
     // GitHub
-    if (/^\/(repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+\/deliveries$/.test(url.pathname)) {
+    if (/^\/((repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+|app\/hook)\/deliveries$/.test(url.pathname)) {
       const from = Number(url.searchParams.get('cursor') ?? 0);
       const page = this.deliveries.slice(from, from + 2);
       const next = from + 2 < this.deliveries.length ? { link: `<${this.url}${url.pathname}?per_page=100&cursor=${from + 2}>; rel="next"` } : {};
       return { status: 200, body: page, headers: next };
     }
-    const attempt = /^\/(?:repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+\/deliveries\/(\d+)\/attempts$/.exec(url.pathname)?.[1];
+    const attempt = /^\/(?:(?:repos\/[^/]+|orgs)\/[^/]+\/hooks\/\d+|app\/hook)\/deliveries\/(\d+)\/attempts$/.exec(url.pathname)?.[1];
     if (attempt !== undefined && call.method === 'POST') {
       const delivery = this.deliveries.find((d) => String(d.id) === attempt);
       if (delivery === undefined) return { status: 404, body: { message: 'Not Found' } };
