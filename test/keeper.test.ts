@@ -199,6 +199,26 @@ describe('keeper: GitHub', () => {
   });
 });
 
+describe('keeper: GitHub, asking fails', () => {
+  it('a redelivery GitHub refused is asked for again at the next look, not remembered as asked', async () => {
+    apis = await new PlatformApis().start();
+    const [template] = fixture<GitHubDelivery[]>('github-hook-deliveries.json');
+    apis.deliveries = [{ ...template!, id: 11, guid: 'guid-retry', delivered_at: new Date(Date.now() - 60_000).toISOString(), status: 'timed out', status_code: 0 }];
+    apis.attemptsFailing = 1;
+    let now = Date.now();
+    const service = await start({ GITHUB_TOKEN: 'github-token', GITHUB_HOOK: 'octo-org/octo-repo/42', GITHUB_API_URL: apis.url }, () => now);
+    await service.keeper!.round();
+    assert.equal(service.keeper!.reports()[0]?.state, 'failing');
+    now += 60_000;
+    await service.keeper!.round();
+    assert.equal(service.keeper!.reports()[0]?.state, 'fixed');
+    now += 60_000;
+    await service.keeper!.round();
+    const asks = apis.calls.filter((c) => c.method === 'POST').length;
+    assert.equal(asks, 2, 'refused once, asked again once, then remembered');
+  });
+});
+
 describe('keeper: a GitHub App', () => {
   it("reads the App's own webhook with a JWT signed by its private key, and asks for the failed delivery", async () => {
     apis = await new PlatformApis().start();

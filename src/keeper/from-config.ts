@@ -5,13 +5,13 @@
  * None: no keeper.
  */
 import type { Config } from '../config/types';
-import type { Maybe } from '../core/maybe';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
 import { githubKeeper } from './github';
 import type { KeptPlatform } from './platform';
 import { telegramKeeper } from './telegram';
 import { webexKeeper } from './webex';
 
-export function keptPlatforms(config: Config, claimOnce: (key: string, ttlMs: number) => Maybe<boolean>): KeptPlatform[] {
+export function keptPlatforms(config: Config, asked: Pick<DeliveryIds, 'claim' | 'release'>): KeptPlatform[] {
   const publicUrl = config.publicUrl?.href;
   // The secret the platform signs with (or sends back): the first of WEBHOOK_SECRET's.
   const secret = config.webhookSecrets[0];
@@ -33,9 +33,9 @@ export function keptPlatforms(config: Config, claimOnce: (key: string, ttlMs: nu
   }
   const hook = config.githubHook;
   if (hook?.kind === 'app' && config.githubAppPrivateKey !== undefined) {
-    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { appPrivateKey: config.githubAppPrivateKey }, hook, claimOnce }));
+    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { appPrivateKey: config.githubAppPrivateKey }, hook, asked }));
   } else if (hook !== undefined && hook.kind !== 'app' && config.githubToken !== undefined) {
-    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { token: config.githubToken }, hook, claimOnce }));
+    platforms.push(githubKeeper({ apiUrl: config.githubApiUrl, auth: { token: config.githubToken }, hook, asked }));
   }
   return platforms;
 }

@@ -8,7 +8,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { GitHubHook } from '../config/types';
-import type { Maybe } from '../core/maybe';
+import type { DeliveryIds } from '../dedupe/delivery-ids';
 import { messageOf } from '../errors';
 import { ApiError, callApi, field } from './api';
 import type { KeeperReport, KeptPlatform } from './platform';
@@ -18,8 +18,8 @@ export interface GitHubKeeperOptions {
   /** A token (a repository's or organisation's hook), or a GitHub App's private key (the App's own webhook). */
   readonly auth: { readonly token: string } | { readonly appPrivateKey: string };
   readonly hook: GitHubHook;
-  /** True the first time a key is claimed within ttlMs (the store's delivery ids: shared by replicas). */
-  readonly claimOnce: (key: string, ttlMs: number) => Maybe<boolean>;
+  /** What was asked for, in the store (its delivery ids: shared by replicas): claimed before asking, released when asking failed. */
+  readonly asked: Pick<DeliveryIds, 'claim' | 'release'>;
   readonly maxWaitMs?: number;
 }
 
@@ -36,9 +36,8 @@ interface Delivery {
 }
 
 export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
-  const { hook } = options;
+  const { hook, auth, asked: remembered } = options;
   const base = `${options.apiUrl.href.replace(/\/+$/, '')}${hookPath(hook)}`;
-  const { auth } = options;
   const bearer = 'token' in auth ? () => Promise.resolve(auth.token) : appJwt(hook, auth.appPrivateKey);
   const wait = options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs };
   let headers: Record<string, string> = {};
@@ -65,8 +64,15 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
       const deliveries = await recentDeliveries(now);
       const unrecovered = failedSinceDelivered(deliveries);
       for (const d of unrecovered) {
-        if (!(await options.claimOnce(`github-redelivery:${d.guid}`, KEPT_MS))) continue;
-        await callApi(`${base}/deliveries/${encodeURIComponent(d.id)}/attempts`, 'POST .../deliveries/<id>/attempts', { method: 'POST', headers, ...wait });
+        const key = `github-redelivery:${d.guid}`;
+        if (!(await remembered.claim(key, KEPT_MS))) continue;
+        try {
+          await callApi(`${base}/deliveries/${encodeURIComponent(d.id)}/attempts`, 'POST .../deliveries/<id>/attempts', { method: 'POST', headers, ...wait });
+        } catch (err) {
+          // Not asked after all: the next look asks again.
+          await Promise.resolve(remembered.release(key)).catch(() => {});
+          throw err;
+        }
         asked++;
         changes.push(`GitHub delivery ${d.guid} failed and was not delivered since: asked GitHub to deliver it again`);
       }

@@ -15,7 +15,7 @@ import { keeperMetrics } from './metrics';
 
 /** Starts the keeper when a platform's credentials are set; undefined otherwise. */
 export function keeperFor(config: Config, ids: DeliveryIds, registry: Registry, clock: Clock, timers = true): Keeper | undefined {
-  const platforms = keptPlatforms(config, (key, ttlMs) => ids.claim(key, ttlMs));
+  const platforms = keptPlatforms(config, ids);
   if (platforms.length === 0) return undefined;
   const record = keeperMetrics(registry);
   const lastState = new Map<string, string>();

@@ -54,6 +54,8 @@ export class PlatformApis {
   failing: { times: number; status: number } = { times: 0, status: 500 };
   /** Answers this many next calls with 429 and this Retry-After (seconds). */
   rateLimit: { times: number; retryAfterS: number } = { times: 0, retryAfterS: 0 };
+  /** Answers this many next redelivery requests with 502 (GitHub having a bad moment). */
+  attemptsFailing = 0;
   /** Refuses (401) a call whose Authorization this does not accept (a GitHub App's JWT, checked). */
   authorize: (authorization: string | undefined, path: string) => Promise<boolean> = async () => true;
   /** Called for each redelivery asked (GitHub then sends the delivery again). */
@@ -145,6 +147,10 @@ export class PlatformApis {
     if (attempt !== undefined && call.method === 'POST') {
       const delivery = this.deliveries.find((d) => String(d.id) === attempt);
       if (delivery === undefined) return { status: 404, body: { message: 'Not Found' } };
+      if (this.attemptsFailing > 0) {
+        this.attemptsFailing--;
+        return { status: 502, body: { message: 'Server Error' } };
+      }
       await this.onRedeliver(delivery);
       return { status: 202, body: {} };
     }
