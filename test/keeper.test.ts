@@ -303,6 +303,23 @@ describe('keeper: when an API fails', () => {
     assert.match(metrics, /webhook_affinity_keeper_registered\{platform="webex"\} 1/);
   });
 
+  it('a 429 asking for longer than a call waits: not called again before that wait is over', async () => {
+    apis = await new PlatformApis().start();
+    apis.webhooks = [];
+    apis.rateLimit = { times: 1, retryAfterS: 300 };
+    let now = Date.now();
+    const service = await start({ WEBEX_BOT_TOKEN: 'webex-token', WEBEX_API_URL: `${apis.url}/v1`, WEBEX_WEBHOOKS: 'messages:created' }, () => now);
+    const looks: number[] = [];
+    for (let minute = 0; minute <= 5; minute++) {
+      const before = apis.calls.length;
+      await service.keeper!.round();
+      if (apis.calls.length > before) looks.push(minute);
+      now += 60_000;
+    }
+    assert.deepEqual(looks, [0, 5], 'asked at 0 to wait 300 s: the next look at 5 minutes, not 1');
+    assert.equal(apis.webhooks.length, 1);
+  });
+
   it('an API that does not answer, a Telegram webhook with other allowed updates, an organisation hook: each handled', async () => {
     apis = await new PlatformApis().start();
     apis.telegram = { url: PUBLIC_URL, max_connections: 40, allowed_updates: ['message'], pending_update_count: 0 };

@@ -12,7 +12,7 @@ export interface ApiAnswer {
   readonly headers: Headers;
 }
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     message: string,
     /** 0: no answer; else the last status. */
@@ -61,6 +61,12 @@ export async function callApi(url: string, what: string, options: CallOptions = 
     }
     throw new ApiError(`${what} answered ${res.status}${describe(body)}`, res.status, waitMs);
   }
+}
+
+/** A failed check's words (never a token), and how long the API asked to be left alone, if it did. */
+export function failureOf(err: unknown): { detail: string; retryAfterMs: number | undefined } {
+  if (err instanceof ApiError) return { detail: err.message, retryAfterMs: err.retryAfterMs };
+  return { detail: `the check failed: ${messageOf(err)}`, retryAfterMs: undefined };
 }
 
 function parseJson(text: string): unknown {

@@ -9,8 +9,7 @@ import { createPrivateKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { GitHubHook } from '../config/types';
 import type { DeliveryIds } from '../dedupe/delivery-ids';
-import { messageOf } from '../errors';
-import { ApiError, callApi, field } from './api';
+import { callApi, failureOf, field } from './api';
 import type { KeeperReport, KeptPlatform } from './platform';
 
 export interface GitHubKeeperOptions {
@@ -81,8 +80,7 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
       const detail = `${deliveries.length} deliveries in the last 3 days; ${unrecovered.length} failed and not delivered since; ${asked} redelivery(ies) asked now`;
       return { platform: 'github', state: asked > 0 ? 'fixed' : 'ok', detail, checkedAt: now, figures, changes };
     } catch (err) {
-      const detail = err instanceof ApiError ? err.message : `the check failed: ${messageOf(err)}`;
-      return { platform: 'github', state: 'failing', detail, checkedAt: now, figures: { redeliveries_asked: asked }, changes };
+      return { platform: 'github', state: 'failing', ...failureOf(err), checkedAt: now, figures: { redeliveries_asked: asked }, changes };
     }
   }
 

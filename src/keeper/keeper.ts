@@ -55,8 +55,10 @@ export function startKeeper(options: KeeperOptions): Keeper {
     }
     if (report.state === 'failing') {
       const failures = (wait?.failures ?? 0) + 1;
-      // Looked at again 1, 2, 4, 8, then 16 intervals later (half an interval early: ticks drift).
-      backoff.set(platform.name, { failures, nextAt: now + options.intervalMs * (Math.min(2 ** (failures - 1), 16) - 0.5) });
+      // Looked at again 1, 2, 4, 8, then 16 intervals later (half an interval early: ticks drift),
+      // or once the wait the API asked for is over, if that is later.
+      const backedOff = now + options.intervalMs * (Math.min(2 ** (failures - 1), 16) - 0.5);
+      backoff.set(platform.name, { failures, nextAt: Math.max(backedOff, now + (report.retryAfterMs ?? 0)) });
     } else backoff.delete(platform.name);
     latest.set(platform.name, report);
     options.onReport(report);

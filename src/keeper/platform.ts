@@ -17,6 +17,8 @@ export interface KeeperReport {
   readonly figures: Readonly<Record<string, number>>;
   /** The last delivery error the platform reports (Telegram's last_error_message). */
   readonly lastError?: string | undefined;
+  /** A failing check: the API asked not to be called again before this long (a 429's Retry-After). */
+  readonly retryAfterMs?: number | undefined;
   /** What was put right in this check, one line each (an event line each). */
   readonly changes: readonly string[];
 }

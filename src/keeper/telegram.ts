@@ -5,8 +5,7 @@
  * never drops pending updates. Telegram reports delivery trouble only to whoever asks: the
  * pending count and the last error are figures here, and a new error is an event.
  */
-import { messageOf } from '../errors';
-import { ApiError, callApi, field } from './api';
+import { callApi, failureOf, field } from './api';
 import type { KeeperReport, KeptPlatform } from './platform';
 
 export interface TelegramKeeperOptions {
@@ -58,8 +57,7 @@ export function telegramKeeper(options: TelegramKeeperOptions): KeptPlatform {
       const detail = `${differs.length > 0 ? 'set again' : 'calling'} ${options.publicUrl}; ${pending} update(s) pending${errorText}`;
       return { platform: 'telegram', state: differs.length > 0 ? 'fixed' : 'ok', detail, checkedAt: now, figures, changes, lastError: errorDate > 0 ? errorMessage : undefined };
     } catch (err) {
-      const detail = err instanceof ApiError ? err.message : `the check failed: ${messageOf(err)}`;
-      return { platform: 'telegram', state: 'failing', detail, checkedAt: now, figures: {}, changes };
+      return { platform: 'telegram', state: 'failing', ...failureOf(err), checkedAt: now, figures: {}, changes };
     }
   }
 

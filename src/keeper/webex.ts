@@ -4,8 +4,7 @@
  * repeated failed deliveries, and leaves it off): re-activated. Webhooks that call another
  * address are someone else's, and never touched.
  */
-import { messageOf } from '../errors';
-import { ApiError, callApi, field } from './api';
+import { callApi, failureOf, field } from './api';
 import type { KeeperReport, KeptPlatform } from './platform';
 
 export interface WebexKeeperOptions {
@@ -34,7 +33,15 @@ export function webexKeeper(options: WebexKeeperOptions): KeptPlatform {
 
   async function check(now: number): Promise<KeeperReport> {
     const changes: string[] = [];
-    const report = (state: KeeperReport['state'], detail: string): KeeperReport => ({ platform: 'webex', state, detail, checkedAt: now, figures: { webhooks: options.wanted.length }, changes });
+    const report = (state: KeeperReport['state'], detail: string, retryAfterMs?: number): KeeperReport => ({
+      platform: 'webex',
+      state,
+      detail,
+      checkedAt: now,
+      figures: { webhooks: options.wanted.length },
+      changes,
+      retryAfterMs,
+    });
     try {
       const listed = await call('/webhooks?max=100', 'GET /webhooks');
       const hooks = listOf(field(listed.body, 'items'));
@@ -52,7 +59,8 @@ export function webexKeeper(options: WebexKeeperOptions): KeptPlatform {
       const pairs = options.wanted.map((w) => `${w.resource}:${w.event}`).join(', ');
       return changes.length === 0 ? report('ok', `${pairs}: active, calling ${options.publicUrl}`) : report('fixed', changes.join('; '));
     } catch (err) {
-      return report('failing', err instanceof ApiError ? err.message : `the check failed: ${messageOf(err)}`);
+      const { detail, retryAfterMs } = failureOf(err);
+      return report('failing', detail, retryAfterMs);
     }
   }
 
