@@ -281,20 +281,29 @@ describe('keeper: one replica of the fleet acts', { skip: redisSkipReason() }, (
   });
 });
 
+/**
+ * A Webex keeper on the stand-in, run for `rounds` rounds with its clock a minute (its interval)
+ * on after each: the rounds in which it called the API.
+ */
+async function roundsThatCalled(rounds: number): Promise<{ service: Service; looks: number[] }> {
+  let now = Date.now();
+  const service = await start({ WEBEX_BOT_TOKEN: 'webex-token', WEBEX_API_URL: `${apis.url}/v1`, WEBEX_WEBHOOKS: 'messages:created' }, () => now);
+  const looks: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const before = apis.calls.length;
+    await service.keeper!.round();
+    if (apis.calls.length > before) looks.push(round);
+    now += 60_000;
+  }
+  return { service, looks };
+}
+
 describe('keeper: when an API fails', () => {
   it('a failing API is a failing report and a metric, looked at 1, 2, 4 intervals apart, and said again when it answers', async () => {
     apis = await new PlatformApis().start();
     apis.webhooks = [];
     apis.failing = { times: 3, status: 401 };
-    let now = Date.now();
-    const service = await start({ WEBEX_BOT_TOKEN: 'revoked', WEBEX_API_URL: `${apis.url}/v1`, WEBEX_WEBHOOKS: 'messages:created' }, () => now);
-    const looks: number[] = [];
-    for (let interval = 0; interval < 8; interval++) {
-      const before = apis.calls.length;
-      await service.keeper!.round();
-      if (apis.calls.length > before) looks.push(interval);
-      now += 60_000;
-    }
+    const { service, looks } = await roundsThatCalled(8);
     // Failing at 0, 1 and 3 (1, then 2 intervals apart); at 7 (4 apart) it answers: created.
     assert.deepEqual(looks, [0, 1, 3, 7]);
     assert.equal(apis.webhooks.length, 1, 'created once the API answered');
@@ -307,15 +316,7 @@ describe('keeper: when an API fails', () => {
     apis = await new PlatformApis().start();
     apis.webhooks = [];
     apis.rateLimit = { times: 1, retryAfterS: 300 };
-    let now = Date.now();
-    const service = await start({ WEBEX_BOT_TOKEN: 'webex-token', WEBEX_API_URL: `${apis.url}/v1`, WEBEX_WEBHOOKS: 'messages:created' }, () => now);
-    const looks: number[] = [];
-    for (let minute = 0; minute <= 5; minute++) {
-      const before = apis.calls.length;
-      await service.keeper!.round();
-      if (apis.calls.length > before) looks.push(minute);
-      now += 60_000;
-    }
+    const { looks } = await roundsThatCalled(6);
     assert.deepEqual(looks, [0, 5], 'asked at 0 to wait 300 s: the next look at 5 minutes, not 1');
     assert.equal(apis.webhooks.length, 1);
   });

@@ -39,9 +39,8 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
   const base = `${options.apiUrl.href.replace(/\/+$/, '')}${hookPath(hook)}`;
   const bearer = 'token' in auth ? () => Promise.resolve(auth.token) : appJwt(hook, auth.appPrivateKey);
   const wait = options.maxWaitMs === undefined ? {} : { maxWaitMs: options.maxWaitMs };
-  let headers: Record<string, string> = {};
 
-  async function recentDeliveries(now: number): Promise<Delivery[]> {
+  async function recentDeliveries(now: number, headers: Record<string, string>): Promise<Delivery[]> {
     const all: Delivery[] = [];
     let url: string | undefined = `${base}/deliveries?per_page=100`;
     for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
@@ -59,8 +58,8 @@ export function githubKeeper(options: GitHubKeeperOptions): KeptPlatform {
     const changes: string[] = [];
     let asked = 0;
     try {
-      headers = { authorization: `Bearer ${await bearer()}`, 'x-github-api-version': '2022-11-28' };
-      const deliveries = await recentDeliveries(now);
+      const headers = { authorization: `Bearer ${await bearer()}`, 'x-github-api-version': '2022-11-28' };
+      const deliveries = await recentDeliveries(now, headers);
       const unrecovered = failedSinceDelivered(deliveries);
       for (const d of unrecovered) {
         const key = `github-redelivery:${d.guid}`;

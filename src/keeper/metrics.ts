@@ -53,8 +53,7 @@ export function keeperMetrics(registry: Registry): (report: KeeperReport) => voi
     const platform = report.platform;
     registered.set({ platform }, report.state === 'failing' ? 0 : 1);
     if (report.state === 'failing') failures.inc({ platform });
-    if (report.changes.length > 0 && report.platform !== 'telegram') repairs.inc({ platform }, report.changes.length);
-    if (report.platform === 'telegram' && report.state === 'fixed') repairs.inc({ platform });
+    if (report.changes.length > 0) repairs.inc({ platform }, report.changes.length);
     const f = report.figures;
     if (platform === 'telegram' && report.state !== 'failing') {
       pending.set(f.pending_updates ?? 0);

@@ -19,8 +19,10 @@ export interface KeeperReport {
   readonly lastError?: string | undefined;
   /** A failing check: the API asked not to be called again before this long (a 429's Retry-After). */
   readonly retryAfterMs?: number | undefined;
-  /** What was put right in this check, one line each (an event line each). */
+  /** What was put right in this check, one line each (an event line each, and a repair counted). */
   readonly changes: readonly string[];
+  /** What else is worth an event line (a delivery error the platform reports): nothing was put right. */
+  readonly notices?: readonly string[];
 }
 
 export interface KeptPlatform {

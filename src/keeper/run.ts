@@ -32,7 +32,7 @@ export function keeperFor(config: Config, ids: DeliveryIds, registry: Registry, 
     },
     onReport: (report) => {
       record(report);
-      for (const change of report.changes) logError(`keeper: ${change}`);
+      for (const line of [...report.changes, ...(report.notices ?? [])]) logError(`keeper: ${line}`);
       const before = lastState.get(report.platform);
       if (report.state === 'failing' && before !== 'failing') logError(`keeper: ${report.platform}: ${report.detail}; looked at again later, less often while it fails`);
       if (report.state !== 'failing' && before === 'failing') logError(`keeper: ${report.platform}: its API answers again`);

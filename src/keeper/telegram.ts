@@ -30,6 +30,7 @@ export function telegramKeeper(options: TelegramKeeperOptions): KeptPlatform {
 
   async function check(now: number): Promise<KeeperReport> {
     const changes: string[] = [];
+    const notices: string[] = [];
     try {
       const info = field((await call('getWebhookInfo')).body, 'result');
       const differs = whatDiffers(info, options);
@@ -49,13 +50,13 @@ export function telegramKeeper(options: TelegramKeeperOptions): KeptPlatform {
       const errorDate = Number(field(info, 'last_error_date') ?? 0);
       const errorMessage = String(field(info, 'last_error_message') ?? '');
       if (errorDate > lastErrorSeen) {
-        if (lastErrorSeen !== 0 || now / 1000 - errorDate < 3600) changes.push(`Telegram reports a failed delivery ${Math.round(now / 1000 - errorDate)} s ago: ${errorMessage}`);
+        if (lastErrorSeen !== 0 || now / 1000 - errorDate < 3600) notices.push(`Telegram reports a failed delivery ${Math.round(now / 1000 - errorDate)} s ago: ${errorMessage}`);
         lastErrorSeen = errorDate;
       }
       const figures = { pending_updates: pending, ...(errorDate > 0 ? { last_error_age_seconds: Math.max(0, Math.round(now / 1000 - errorDate)) } : {}) };
       const errorText = errorDate > 0 ? `; last error ${Math.round(now / 1000 - errorDate)} s ago: ${errorMessage}` : '';
       const detail = `${differs.length > 0 ? 'set again' : 'calling'} ${options.publicUrl}; ${pending} update(s) pending${errorText}`;
-      return { platform: 'telegram', state: differs.length > 0 ? 'fixed' : 'ok', detail, checkedAt: now, figures, changes, lastError: errorDate > 0 ? errorMessage : undefined };
+      return { platform: 'telegram', state: differs.length > 0 ? 'fixed' : 'ok', detail, checkedAt: now, figures, changes, notices, lastError: errorDate > 0 ? errorMessage : undefined };
     } catch (err) {
       return { platform: 'telegram', state: 'failing', ...failureOf(err), checkedAt: now, figures: {}, changes };
     }
